@@ -1,0 +1,1 @@
+"""chat-role wizard: headless core (never imports textual)."""
