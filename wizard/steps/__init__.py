@@ -1,0 +1,120 @@
+"""The procedure's sections as plan steps, in the procedure's order.
+
+A section module defines NAME (its answers key), TITLE, ROLES (the roles of the
+hosts it runs on) and `plan(ctx, host) -> list[Action]`. It reads facts and
+files through `ctx` (never writes), and yields a NoOp when there is nothing to
+do.
+"""
+from __future__ import annotations
+
+import importlib
+import posixpath
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from ..plan import FileChange
+from ..transport.base import HostSpec, Transport
+
+if TYPE_CHECKING:
+    from ..answers import Answers
+    from ..facts import HostFacts, PortalVersion
+
+# module names under wizard/steps, in the procedure's order; a missing module is skipped
+ORDER = ["java", "clientmessenger", "hazelcast", "daemon", "update_script", "firewall",
+         "load_balancer", "portal_settings", "agents", "whatsapp"]
+
+
+def sections() -> list[ModuleType]:
+    """The section modules that exist, in order."""
+    mods = []
+    for name in ORDER:
+        try:
+            mods.append(importlib.import_module(f"{__name__}.{name}"))
+        except ModuleNotFoundError as e:
+            if e.name != f"{__name__}.{name}":
+                raise
+    return mods
+
+
+@dataclass
+class Overlay:
+    """What the host will look like after the earlier planned steps, for later steps' reads.
+
+    A planned FileChange shadows the file; a planned tree copy (src → dest) makes files
+    under dest read as their source files while dest does not exist yet.
+    """
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    mirrors: list[tuple[str, str]] = field(default_factory=list)   # (dest, src)
+
+    def redirect(self, path: str) -> tuple[str, bool]:
+        """(path to read on the host, whether it is read from a planned copy's source)."""
+        for dest, src in self.mirrors:
+            if path == dest or path.startswith(dest.rstrip("/") + "/"):
+                return src + path[len(dest.rstrip("/")):], True
+        return path, False
+
+
+@dataclass
+class Context:
+    """What a step may look at while planning: answers, facts, files (read-only)."""
+
+    answers: "Answers"
+    transports: dict[str, Transport]
+    facts: dict[str, "HostFacts"]
+    portal: "PortalVersion"
+    training: bool = False
+    overlays: dict[str, Overlay] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def transport(self, host: HostSpec | str) -> Transport:
+        return self.transports[host if isinstance(host, str) else host.name]
+
+    def overlay(self, host: HostSpec | str) -> Overlay:
+        return self.overlays.setdefault(host if isinstance(host, str) else host.name, Overlay())
+
+    def section(self, name: str) -> dict:
+        return self.answers.section(name)
+
+    def read(self, host: HostSpec | str, path: str) -> tuple[bytes | None, bool]:
+        """(content as it will be when this step runs, whether it only exists once an earlier
+        planned step ran). Reads fall back to sudo when the login user may not read."""
+        ov = self.overlay(host)
+        if path in ov.files:
+            return ov.files[path], True
+        real, mirrored = ov.redirect(path)
+        if mirrored:
+            t = self.transport(host)
+            if t.stat(path).exists:          # the copy is already there: read it
+                return t.read_file(path, sudo=True), False
+            return t.read_file(real, sudo=True), True
+        return self.transport(host).read_file(path, sudo=True), False
+
+    def exists(self, host: HostSpec | str, path: str) -> bool:
+        ov = self.overlay(host)
+        if path in ov.files:
+            return True
+        real, mirrored = ov.redirect(path)
+        t = self.transport(host)
+        return t.stat(path).exists or (mirrored and t.stat(real).exists)
+
+    def file_change(self, host: HostSpec | str, description: str, path: str, new: bytes, *,
+                    mode: int = 0o644, owner: str | None = None, group: str | None = None,
+                    validate: str | None = None) -> FileChange | None:
+        """A FileChange against the planned state of `path`, or None when it already holds
+        `new` (the caller then yields a NoOp). Later reads of `path` see `new`."""
+        old, planned = self.read(host, path)
+        st = None if planned else self.transport(host).stat(path)
+        same_meta = st is None or not st.exists or (
+            (st.mode is None or st.mode == mode) and (owner is None or st.owner in (None, owner))
+            and (group is None or st.group in (None, group)))
+        if old == new and (planned or same_meta):
+            return None
+        self.overlay(host).files[path] = new
+        return FileChange(description, path, new, old, mode=mode, owner=owner, group=group,
+                          validate=validate, base_unknown=planned)
+
+
+def parent(path: str) -> str:
+    return posixpath.dirname(path.rstrip("/")) or "/"

@@ -1,0 +1,176 @@
+"""Command line: `chatwizard plan|apply ANSWERS`, `chatwizard secret …`, and the TUI.
+
+`plan` connects read-only, detects and prints the full preview. `apply` prints
+the same preview, asks once (or not with --yes) and runs exactly that plan with
+live output. Exit codes are in wizard.errors and README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from typing import Sequence
+
+from . import errors, masking
+from .errors import WizardError
+
+log = logging.getLogger("wizard.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chatwizard", description=__doc__.splitlines()[0])
+    p.add_argument("--training", action="store_true",
+                   help="use the built-in simulated CentOS 7 host (no network, no root)")
+    p.add_argument("--answers", metavar="FILE", help="open the TUI prefilled from this answers file")
+    p.add_argument("--keyring", choices=["auto", "system", "file", "prompt"], default=None,
+                   help="where secrets are kept (default: auto; see README 'Secrets')")
+    sub = p.add_subparsers(dest="command")
+    for name, text in (("plan", "connect read-only, detect and print the full preview"),
+                       ("apply", "print the preview, ask once, then run it")):
+        s = sub.add_parser(name, help=text, description=text)
+        s.add_argument("answers", metavar="ANSWERS", help="answers file (YAML)")
+        s.add_argument("--training", action="store_true", help="use the simulated training host")
+        s.add_argument("--accept-host-key", action="append", default=[], metavar="SHA256:…",
+                       help="trust an unknown host key with this fingerprint (repeatable)")
+        s.add_argument("--only", action="append", metavar="SECTION",
+                       help="limit to these sections (answers keys, repeatable)")
+        s.add_argument("--parallel", type=int, default=4, help="hosts run at once within a section")
+        s.add_argument("--no-colour", action="store_true", help="plain diff output")
+        if name == "apply":
+            s.add_argument("--yes", "-y", action="store_true", help="do not ask before running")
+    sec = sub.add_parser("secret", help="store or remove a secret in the keyring")
+    sec.add_argument("action", choices=["set", "delete", "status"])
+    sec.add_argument("key", nargs="?", help="keyring key, e.g. db/root (as in keyring:db/root)")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command is None:
+            from screens.app import run_app            # lazy: the core runs without textual
+            return run_app(answers=args.answers, training=args.training, keyring_mode=args.keyring)
+        if args.command == "secret":
+            from . import secrets
+            secrets.configure_backend(args.keyring)
+            return secrets.secret_command([args.action] + ([args.key] if args.key else []))
+        return _plan_or_apply(args)
+    except WizardError as e:
+        print(f"error: {masking.mask(str(e))}", file=sys.stderr)
+        log.error("%s", e)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("\ninterrupted: nothing more will run; `apply` again resumes from the journal",
+              file=sys.stderr)
+        return 130
+
+
+def _ask_host_key(err: errors.HostKeyError) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    print(f"{err}\nTrust host {err.host} with key fingerprint {err.fingerprint}? "
+          "Type yes to continue: ", end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() == "yes"
+
+
+def _plan_or_apply(args) -> int:
+    from . import answers as answers_mod, planner, preview, session
+    from .logs import start_run_log
+
+    training = args.training or getattr(args, "training", False)
+    log_path = start_run_log(args.command)
+    print(f"log: {log_path}", file=sys.stderr)
+    ans = answers_mod.load(args.answers)
+    log.info("%s %s (training=%s)", args.command, ans.source, training)
+    from . import secrets
+    secrets.configure_backend(args.keyring if not training else "training")
+    if not training:
+        secrets.resolve_all(ans)          # a missing secret is reported before any connection
+    bad = [f for f in args.accept_host_key if not re.fullmatch(r"SHA256:[A-Za-z0-9+/]{43}", f)]
+    if bad:
+        raise WizardError(f"--accept-host-key {bad[0]}: expected SHA256: and 43 base64 characters")
+    transports = session.connect_all(ans.hosts, training=training, accept=tuple(args.accept_host_key),
+                                     ask=_ask_host_key)
+    try:
+        facts = planner.detect(ans, transports)
+        portal = planner.portal_version(ans, facts)
+        if portal.version is None and sys.stdin.isatty():
+            portal = _ask_portal_version(portal)
+        plan = planner.build(ans, transports, training=training, facts=facts, portal=portal,
+                             only=set(args.only) if args.only else None)
+        colour = sys.stdout.isatty() and not args.no_colour
+        print(preview.render(plan, colour=colour))
+        log.info("preview:\n%s", preview.render(plan))
+        if args.command == "plan":
+            return errors.EXIT_OK
+        return _apply(args, ans, plan, transports)
+    finally:
+        session.close_all(transports)
+
+
+def _ask_portal_version(portal):
+    from .facts import PortalVersion
+    print(f"The portal version could not be detected ({portal.source}).", file=sys.stderr)
+    while True:
+        print("Portal version (e.g. 3.26): ", end="", file=sys.stderr, flush=True)
+        v = sys.stdin.readline().strip()
+        if re.fullmatch(r"3\.\d{1,2}(\.\d+)?", v):
+            return PortalVersion(v, "asked at run time")
+        if not v:
+            return portal
+
+
+def _apply(args, ans, plan, transports) -> int:
+    from .journal import Journal
+    from .runner import Runner
+
+    if plan.changing_count == 0:
+        print("Nothing to do.")
+        return errors.EXIT_OK
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("not a terminal: pass --yes to apply without asking", file=sys.stderr)
+            return errors.EXIT_DECLINED
+        print(f"Apply {plan.changing_count} changes? [y/N] ", end="", flush=True)
+        if sys.stdin.readline().strip().lower() not in ("y", "yes"):
+            print("Nothing was changed.")
+            return errors.EXIT_DECLINED
+    journals = {h: Journal.open(ans.source + (".training" if plan.training else ""), h) for h in transports}
+    runner = Runner(plan, transports, emit=_print_event, journals=journals, max_parallel=args.parallel)
+    result = runner.run()
+    if result.backups:
+        print("backups:")
+        for host, path, backup in result.backups:
+            print(f"  {host}: {path} -> {backup}")
+    if not result.ok:
+        return errors.EXIT_STEP
+    print(f"Done: {result.done} actions.")
+    return errors.EXIT_OK
+
+
+def _print_event(e) -> None:
+    from . import events as ev
+
+    if isinstance(e, ev.SectionStarted):
+        print(f"== {e.title}")
+    elif isinstance(e, ev.StepStarted):
+        print(f"[{e.host}] ({e.index}/{e.total}) {e.description}\n[{e.host}]   {e.display}")
+    elif isinstance(e, ev.OutputLine):
+        print(f"[{e.host}]   | {e.line}")
+    elif isinstance(e, ev.FileWritten):
+        print(f"[{e.host}]   wrote {e.path}" + (f" (backup {e.backup})" if e.backup else ""))
+    elif isinstance(e, ev.StepSkipped):
+        print(f"[{e.host}] skipped: {e.description} ({e.reason})")
+    elif isinstance(e, ev.StepFailed):
+        print(f"[{e.host}] FAILED: {e.description}\n  command: {e.display}\n"
+              f"  exit code: {e.exit_code}\n  reason: {e.reason}", file=sys.stderr)
+        if e.tail:
+            print("  last output:\n" + "\n".join("    " + l for l in e.tail.splitlines()), file=sys.stderr)
+        print("  nothing after this step ran on that host; fix the cause and run apply again "
+              "(it resumes from the journal)", file=sys.stderr)
+    log.info("%s", e)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

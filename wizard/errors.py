@@ -1,0 +1,60 @@
+"""Errors the wizard reports to a person, each with the exit code the CLI returns."""
+from __future__ import annotations
+
+# Documented in README.md ("Exit codes"); keep both in step.
+EXIT_OK = 0
+EXIT_USAGE = 2          # bad command line
+EXIT_ANSWERS = 3        # the answers file (or a file it names) is invalid
+EXIT_CONNECT = 4        # cannot connect, authenticate, or the host key is unknown/changed
+EXIT_STEP = 5           # a step failed on a host; nothing after it ran
+EXIT_DECLINED = 6       # the engineer answered no at the confirmation prompt
+EXIT_SECRETS = 7        # a secret is missing from the keyring, or no keyring is usable
+EXIT_PLAN = 8           # the host holds something the plan cannot handle (bad site file)
+
+
+class WizardError(Exception):
+    """Base class: a message for a person, never a traceback."""
+
+    exit_code = EXIT_STEP
+
+
+class AnswersError(WizardError):
+    """The answers file is invalid; carries one message per problem."""
+
+    exit_code = EXIT_ANSWERS
+
+    def __init__(self, problems: list[str] | str):
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+class ConnectError(WizardError):
+    """A host cannot be reached, refuses our login, or shows a host key we do not trust."""
+
+    exit_code = EXIT_CONNECT
+
+
+class HostKeyError(ConnectError):
+    """The host key is unknown (needs an explicit yes) or changed (refused)."""
+
+    def __init__(self, message: str, *, host: str, fingerprint: str, changed: bool):
+        super().__init__(message)
+        self.host, self.fingerprint, self.changed = host, fingerprint, changed
+
+
+class SecretError(WizardError):
+    """A secret the answers refer to is not in the keyring, or no keyring can be used."""
+
+    exit_code = EXIT_SECRETS
+
+
+class PlanError(WizardError):
+    """Something on a host (a site file, a missing folder) stops the plan; names host and file."""
+
+    exit_code = EXIT_PLAN
+
+
+class StepFailed(WizardError):
+    """A command or file change failed while applying; nothing after it ran on that host."""
+
+    exit_code = EXIT_STEP

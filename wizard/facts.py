@@ -1,0 +1,237 @@
+"""Detection: what a host is and holds, read without changing anything.
+
+Each fact is a read (a command or a file) plus a pure parser, so the parsers are
+tested on recorded outputs and the gathering is tested on real hosts.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .errors import PlanError
+from .transport.base import Transport
+
+SHARED = "/home/jtel/shared"
+PORTAL_DIR = "JTELCarrierPortal"
+CM_SOURCE = f"{SHARED}/{PORTAL_DIR}/Utils/Install/ClientMessenger"
+CM_TARGET = "/home/jtel/ClientMessenger"
+INIT_SCRIPT_REL = "init.d/jtel-clientmessenger"
+
+
+@dataclass(frozen=True)
+class OSInfo:
+    """Distribution and major version."""
+
+    name: str            # "CentOS", "Red Hat Enterprise Linux", ...
+    major: int
+    version: str         # "6.10", "7.9.2009"
+    source: str          # file it came from
+
+
+@dataclass(frozen=True)
+class Java:
+    """Whether a Java 8 is installed, and what showed it."""
+
+    java8: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class PortalVersion:
+    """The portal release and where it was read (or "answers" / "asked")."""
+
+    version: str | None
+    source: str
+
+    def tuple(self) -> tuple[int, int] | None:
+        return version_tuple(self.version) if self.version else None
+
+
+@dataclass
+class HostFacts:
+    """Everything detected on one host."""
+
+    host: str
+    os: OSInfo
+    java: Java | None = None
+    portal: PortalVersion | None = None
+    windows_repo: bool = False
+    windows_reasons: list[str] = field(default_factory=list)
+    exists: dict[str, bool] = field(default_factory=dict)
+    extra: dict[str, object] = field(default_factory=dict)   # section-specific facts
+
+    def summary(self) -> list[str]:
+        """Human lines for the preview and the detection screen."""
+        out = [f"OS: {self.os.name} {self.os.version} (from {self.os.source})"]
+        if self.java is not None:
+            out.append(f"Java 8: {'yes' if self.java.java8 else 'no'} ({self.java.detail})")
+        if self.portal is not None:
+            out.append(f"portal version: {self.portal.version or 'unknown'} (from {self.portal.source})")
+        if self.windows_reasons:
+            out.append("repositories hosted on Windows: " + "; ".join(self.windows_reasons))
+        for p, ok in sorted(self.exists.items()):
+            out.append(f"{'exists' if ok else 'missing'}: {p}")
+        return out
+
+
+# -- pure parsers ----------------------------------------------------------------------------
+
+_RELEASE = re.compile(r"^(?P<name>.+?) (?:Linux )?release (?P<ver>(?P<major>\d+)(?:\.\d+)*)")
+
+
+def parse_redhat_release(text: str, source: str = "/etc/redhat-release") -> OSInfo | None:
+    """'CentOS release 6.10 (Final)' / 'CentOS Linux release 7.9.2009 (Core)' → OSInfo."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    m = _RELEASE.match(line)
+    if not m:
+        return None
+    return OSInfo(m["name"].strip(), int(m["major"]), m["ver"], source)
+
+
+def parse_os_release(text: str, source: str = "/etc/os-release") -> OSInfo | None:
+    """/etc/os-release (CentOS 7 has it, 6 does not) → OSInfo."""
+    kv = {}
+    for line in text.splitlines():
+        if "=" in line and not line.lstrip().startswith("#"):
+            k, v = line.split("=", 1)
+            kv[k.strip()] = v.strip().strip('"').strip("'")
+    ver = kv.get("VERSION_ID")
+    if not ver or not ver.split(".")[0].isdigit():
+        return None
+    return OSInfo(kv.get("NAME", kv.get("ID", "Linux")), int(ver.split(".")[0]), ver, source)
+
+
+_JAVA_VERSION = re.compile(r'(?:java|openjdk) version "(?P<v>[^"]+)"')
+
+
+def parse_java(rpm_out: str, java_out: str) -> Java:
+    """`rpm -q …` and `java -version 2>&1` outputs → Java 8 present?"""
+    pkgs = [l.strip() for l in rpm_out.splitlines()
+            if l.strip() and "not installed" not in l and not l.startswith("error")]
+    java8_pkgs = [p for p in pkgs if p.startswith(("jdk1.8", "jdk-1.8", "java-1.8.0"))]
+    if java8_pkgs:
+        return Java(True, "package " + ", ".join(java8_pkgs))
+    m = _JAVA_VERSION.search(java_out)
+    if m:
+        v = m["v"]
+        if v.startswith("1.8."):
+            return Java(True, f"java -version: {v}")
+        return Java(False, f"java -version: {v} (not Java 8)")
+    return Java(False, "no Java 8 package and no java on PATH")
+
+
+_VERSION = re.compile(r"\b(3\.\d{1,2}(?:\.\d+)*)\b")
+
+
+def version_tuple(v: str) -> tuple[int, int]:
+    """'3.26.1' → (3, 26)."""
+    parts = [int(p) for p in re.findall(r"\d+", v)[:2]]
+    return (parts + [0, 0])[0], (parts + [0, 0])[1]
+
+
+def parse_portal_version(text: str) -> str | None:
+    """A manifest (`Implementation-Version: 3.26.0`) or version file (`3.26`) → '3.26.0'."""
+    for line in text.splitlines():
+        key, _, val = line.partition(":")
+        if key.strip() in ("Implementation-Version", "Specification-Version", "Bundle-Version"):
+            m = _VERSION.search(val)
+            if m:
+                return m[1]
+    stripped = text.strip()
+    m = re.fullmatch(r"(?:v|version\s*[:=]?\s*)?(3\.\d{1,2}(?:\.\d+)*)", stripped, re.I)
+    return m[1] if m else None
+
+
+def parse_mounts(text: str, path: str) -> tuple[str, str] | None:
+    """/proc/mounts → (mount point, fs type) of the mount holding `path`."""
+    best = None
+    for line in text.splitlines():
+        f = line.split()
+        if len(f) < 3:
+            continue
+        mnt = f[1].replace("\\040", " ")
+        if path == mnt or path.startswith(mnt.rstrip("/") + "/"):
+            if best is None or len(mnt) > len(best[0]):
+                best = (mnt, f[2])
+    return best
+
+
+NETWORK_FS = ("cifs", "smb3", "smbfs")
+
+
+# -- gathering ---------------------------------------------------------------------------------
+
+def _read_text(t: Transport, path: str) -> str | None:
+    data = t.read_file(path)
+    return None if data is None else data.decode("utf-8", errors="replace")
+
+
+def detect_os(t: Transport) -> OSInfo:
+    """OS from /etc/redhat-release, cross-checked with /etc/os-release where it exists."""
+    rel = _read_text(t, "/etc/redhat-release")
+    info = parse_redhat_release(rel, "/etc/redhat-release") if rel else None
+    if info is None:
+        osr = _read_text(t, "/etc/os-release")
+        info = parse_os_release(osr) if osr else None
+    if info is None:
+        raise PlanError(f"host {t.spec.name}: neither /etc/redhat-release nor /etc/os-release names "
+                        "a CentOS/RHEL release; the CHAT role needs CentOS 6 or 7")
+    if info.major not in (6, 7):
+        raise PlanError(f"host {t.spec.name}: {info.name} {info.version} (from {info.source}) is not "
+                        "supported; the procedure is written for CentOS 6 and 7")
+    return info
+
+
+def detect_java(t: Transport) -> Java:
+    """Java 8 from the rpm database or `java -version`."""
+    rpm = t.run("rpm -q jdk1.8 jdk1.8.0_202 java-1.8.0-openjdk", timeout=60)
+    jv = t.run("java -version 2>&1", timeout=60)
+    return parse_java(rpm.stdout, jv.stdout if jv.exit_code != 127 else "")
+
+
+def portal_candidates(shared: str = SHARED) -> list[str]:
+    """Files that carry the portal release, best first."""
+    base = f"{shared}/{PORTAL_DIR}"
+    return [f"{base}/WebServer/META-INF/MANIFEST.MF", f"{base}/META-INF/MANIFEST.MF",
+            f"{base}/version.txt", f"{base}/VERSION"]
+
+
+def detect_portal_version(t: Transport, shared: str = SHARED) -> PortalVersion:
+    """The first candidate file that names a 3.x release."""
+    for path in portal_candidates(shared):
+        text = _read_text(t, path)
+        if text:
+            v = parse_portal_version(text)
+            if v:
+                return PortalVersion(v, f"{t.spec.name}:{path}")
+    return PortalVersion(None, "not found in " + ", ".join(portal_candidates(shared)))
+
+
+def detect_windows_repo(t: Transport, shared: str = SHARED) -> list[str]:
+    """Reasons to believe the repositories live on a Windows machine (empty: they don't)."""
+    reasons = []
+    for path in (f"{CM_TARGET}/{INIT_SCRIPT_REL}", f"{shared}/{PORTAL_DIR}/Utils/Install/ClientMessenger/{INIT_SCRIPT_REL}"):
+        data = t.read_file(path)
+        if data is not None:
+            if b"\r\n" in data:
+                reasons.append(f"{path} has CRLF line endings")
+            break
+    mounts = _read_text(t, "/proc/mounts") or ""
+    m = parse_mounts(mounts, shared)
+    if m and m[1] in NETWORK_FS:
+        reasons.append(f"{shared} is a {m[1]} mount ({m[0]})")
+    return reasons
+
+
+def gather(t: Transport, *, roles: tuple[str, ...], paths: tuple[str, ...] = (),
+           shared: str = SHARED) -> HostFacts:
+    """All facts one host needs for the plan; read-only."""
+    facts = HostFacts(t.spec.name, detect_os(t))
+    if "CHAT" in roles:
+        facts.java = detect_java(t)
+        facts.portal = detect_portal_version(t, shared)
+        facts.windows_reasons = detect_windows_repo(t, shared)
+        facts.windows_repo = bool(facts.windows_reasons)
+    for p in paths:
+        facts.exists[p] = t.stat(p).exists
+    return facts

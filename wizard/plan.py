@@ -1,0 +1,227 @@
+"""The plan: per section, per host, the actions that will run, exactly as previewed.
+
+An action is one of
+- `Command`: a shell command with a description, its masked display form and
+  whether it changes anything;
+- `FileChange`: a file's new content, mode and owner, shown as a unified diff
+  against the content read while planning (apply refuses when the file changed
+  since);
+- `NoOp`: a step that has nothing to do, shown so the engineer sees why;
+- `Checklist`: things to set by hand in the portal UI (never executed);
+- `HttpRequest`: a call the wizard makes itself (e.g. the TynTec webhook PATCH).
+
+The preview renders these objects and the runner executes the same objects.
+"""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Iterator, Union
+
+from . import masking
+
+
+def _digest(*parts: object) -> str:
+    h = hashlib.sha256()
+    for p in parts:
+        h.update(p if isinstance(p, bytes) else json.dumps(p, sort_keys=True, default=str).encode())
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def sha256(data: bytes | None) -> str | None:
+    """Checksum of file content (None for an absent file)."""
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class Command:
+    """A shell command run on the host."""
+
+    description: str
+    command: str                    # exactly what runs (may hold no secret: secrets go in files/stdin)
+    changes: bool = True            # False: read-only check, safe in `plan`
+    sudo: bool = True               # needs root
+    timeout: float | None = 600
+    ok_codes: tuple[int, ...] = (0,)
+
+    kind = "command"
+
+    @property
+    def display(self) -> str:
+        return masking.mask(self.command)
+
+    @property
+    def id(self) -> str:
+        return _digest("cmd", self.command, self.sudo)
+
+    def render(self) -> str:
+        return f"$ {self.display}"
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """Replace (or create) a file atomically, with a backup of the old content."""
+
+    description: str
+    path: str
+    new: bytes
+    old: bytes | None               # content when planned; None = absent
+    mode: int = 0o644
+    owner: str | None = None
+    group: str | None = None
+    validate: str | None = None     # command run on the candidate first; `{path}` = candidate path
+    base_unknown: bool = False      # old content unknown at plan time (an earlier step creates it)
+
+    kind = "file"
+
+    @property
+    def changes(self) -> bool:
+        return True
+
+    @property
+    def id(self) -> str:
+        return _digest("file", self.path, sha256(self.new), self.mode, self.owner, self.group)
+
+    def diff(self, context: int = 3) -> str:
+        """Unified diff old → new, secrets masked."""
+        old = masking.mask(_text(self.old)) if self.old is not None else ""
+        new = masking.mask(_text(self.new))
+        a = "/dev/null" if self.old is None else f"a{self.path}"
+        lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
+                                     a, f"b{self.path}", n=context)
+        out = "".join(l if l.endswith("\n") else l + "\n\\ No newline at end of file\n" for l in lines)
+        return out
+
+    def render(self) -> str:
+        owner = f" owner {self.owner}:{self.group or self.owner}" if self.owner else ""
+        head = f"write {self.path} (mode {self.mode:04o}{owner})"
+        if self.validate:
+            head += f", checked first with: {self.validate.format(path='<candidate>')}"
+        if self.base_unknown:
+            head += "\n  (the file is created by an earlier step; diff shown against its source)"
+        return head + "\n" + self.diff()
+
+
+@dataclass(frozen=True)
+class NoOp:
+    """Nothing to do, and why ("Java 8 already installed")."""
+
+    description: str
+
+    kind = "noop"
+    changes = False
+
+    @property
+    def id(self) -> str:
+        return _digest("noop", self.description)
+
+    def render(self) -> str:
+        return f"= {self.description}"
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """Settings made by hand in the portal UI; listed in the preview and the install report."""
+
+    description: str
+    items: tuple[tuple[str, str], ...]   # (setting, value)
+
+    kind = "checklist"
+    changes = False
+
+    @property
+    def id(self) -> str:
+        return _digest("checklist", self.description, self.items)
+
+    def render(self) -> str:
+        width = max((len(k) for k, _ in self.items), default=0)
+        return "\n".join([f"[ ] {self.description}"] +
+                         [f"    {k.ljust(width)}  {masking.mask(v)}" for k, v in self.items])
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """An HTTP call the wizard makes from this machine (headers named in `secret_headers`
+    get their values from the keyring at run time and are never shown)."""
+
+    description: str
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: str
+    secret_headers: tuple[tuple[str, str], ...] = ()   # (header, keyring ref)
+    ok_status: tuple[int, ...] = (200, 204)
+
+    kind = "http"
+    changes = True
+
+    @property
+    def id(self) -> str:
+        return _digest("http", self.method, self.url, self.headers, self.body)
+
+    def render(self) -> str:
+        hdrs = [f"    {k}: {v}" for k, v in self.headers] + \
+               [f"    {k}: {masking.MASK} (from keyring {ref})" for k, ref in self.secret_headers]
+        return "\n".join([f"{self.method} {self.url}", *hdrs, *("    " + l for l in self.body.splitlines())])
+
+
+Action = Union[Command, FileChange, NoOp, Checklist, HttpRequest]
+
+
+def _text(data: bytes | None) -> str:
+    return "" if data is None else data.decode("utf-8", errors="replace")
+
+
+@dataclass
+class HostPlan:
+    """The actions of one section on one host, in order."""
+
+    host: str                       # inventory name ("local" for HTTP calls made from here)
+    actions: list[Action] = field(default_factory=list)
+
+    @property
+    def changing(self) -> list[Action]:
+        return [a for a in self.actions if a.changes]
+
+
+@dataclass
+class SectionPlan:
+    """One procedure section: its hosts and their actions."""
+
+    name: str                       # answers key, e.g. "java"
+    title: str                      # e.g. "1. Java 8"
+    hosts: list[HostPlan] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # warnings for the engineer (conflicts, ...)
+
+    def for_host(self, host: str) -> HostPlan:
+        for hp in self.hosts:
+            if hp.host == host:
+                return hp
+        hp = HostPlan(host)
+        self.hosts.append(hp)
+        return hp
+
+
+@dataclass
+class Plan:
+    """The whole install, in the procedure's order."""
+
+    sections: list[SectionPlan] = field(default_factory=list)
+    training: bool = False
+    facts: dict = field(default_factory=dict)      # host name -> HostFacts
+
+    def actions(self) -> Iterator[tuple[SectionPlan, HostPlan, Action]]:
+        for s in self.sections:
+            for hp in s.hosts:
+                for a in hp.actions:
+                    yield s, hp, a
+
+    @property
+    def changing_count(self) -> int:
+        return sum(1 for _, _, a in self.actions() if a.changes)
+
+    def section(self, name: str) -> SectionPlan | None:
+        return next((s for s in self.sections if s.name == name), None)

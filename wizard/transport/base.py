@@ -1,0 +1,103 @@
+"""What a host connection must do: run commands, read and write files.
+
+Two implementations: `ssh.SSHTransport` (paramiko, real servers) and
+`sim.SimTransport` (an in-memory CentOS 7 for training mode). Steps and the
+runner see only this interface.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+# on_output(stream, line): stream is "out" or "err"; line without its newline, secrets masked
+OutputCallback = Callable[[str, str], None]
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """How to reach one host of the inventory (no secret values, only keyring keys)."""
+
+    name: str                       # inventory name, e.g. "chat1"
+    address: str                    # address or ~/.ssh/config alias
+    port: int | None = None         # None: from ~/.ssh/config, else 22
+    user: str | None = None         # None: from ~/.ssh/config, else the local user
+    key_file: str | None = None     # private key path; None: ssh config / agent
+    password_ref: str | None = None # keyring key of the login (and sudo) password
+    become: str = "root"            # "root": user is root; "sudo": commands needing root use sudo
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a finished command returned."""
+
+    command: str                    # as displayed (masked)
+    exit_code: int
+    stdout: str
+    stderr: str
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def tail(self, n: int = 20) -> str:
+        """The last n lines of output, for failure reports."""
+        lines = (self.stdout + ("\n" if self.stdout and self.stderr else "") + self.stderr).splitlines()
+        return "\n".join(lines[-n:])
+
+
+@dataclass(frozen=True)
+class FileStat:
+    """Owner, mode and type of a path on a host."""
+
+    path: str
+    exists: bool
+    is_dir: bool = False
+    mode: int | None = None         # permission bits, e.g. 0o755
+    owner: str | None = None
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """What a file write did: where the old content was saved, if anywhere."""
+
+    path: str
+    backup: str | None = None
+
+
+BACKUP_ROOT = "/var/lib/chatwizard/backups"
+
+
+class TransportError(Exception):
+    """The connection broke or a transport operation failed (not a command's own exit code)."""
+
+
+class Transport(Protocol):
+    """A live connection to one host."""
+
+    spec: HostSpec
+    training: bool                  # True only for the simulated host
+
+    def run(self, command: str, *, sudo: bool = False, stdin: bytes | None = None,
+            timeout: float | None = None, on_output: OutputCallback | None = None,
+            display: str | None = None) -> CommandResult:
+        """Run a shell command (sh syntax); as root when sudo=True and the user is not root.
+        `display` is the masked form shown in events and logs (default: mask(command))."""
+
+    def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
+        """The file's bytes, or None when it does not exist."""
+
+    def stat(self, path: str) -> FileStat:
+        """Type, mode and owner of a path (exists=False when absent)."""
+
+    def write_file(self, path: str, data: bytes, *, mode: int = 0o644, owner: str | None = None,
+                   group: str | None = None, backup: bool = True) -> WriteResult:
+        """Atomically replace `path`: temp file in the same folder, owner/mode set, rename.
+        With backup=True an existing file is first copied to
+        `/var/lib/chatwizard/backups/<YYYYmmddTHHMMSSZ>/<path>` (not beside it: a copy in
+        /etc/init.d would itself be an init script), and WriteResult.backup names it."""
+
+    def close(self) -> None:
+        """Close the connection."""
