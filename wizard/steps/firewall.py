@@ -1,0 +1,128 @@
+"""Section 6: open the chat ports, once.
+
+CentOS 7: firewalld (query first, add permanently, one reload). CentOS 6: iptables.
+The page says `iptables -I INPUT 4 …` and "check with -C": CentOS 6's iptables 1.4.7 has
+no -C, and position 4 assumes the stock rule set. We read `iptables -S INPUT`, insert only
+missing rules just before the first REJECT/DROP (so they are reached), then save and restart.
+"""
+from __future__ import annotations
+
+import shlex
+
+from ..errors import PlanError
+from ..plan import Action, Command, NoOp
+
+NAME = "firewall"
+TITLE = "6. Firewall"
+ROLES = ("CHAT", "LB")
+
+CLUSTER = "5701-5801"
+
+
+def ports_for(roles: tuple[str, ...], scheme: str) -> list[str]:
+    """Ports (firewalld syntax, e.g. '5701-5801') a host of these roles needs open."""
+    ports: list[str] = []
+    if "CHAT" in roles:
+        ports += [CLUSTER, "3000"]
+    if "LB" in roles:
+        ports.append("3003" if scheme == "https" else "3000")
+    return list(dict.fromkeys(ports))
+
+
+def iptables_spec(port: str) -> list[str]:
+    """The rule (without -I/-A) that accepts a tcp port or range."""
+    return ["-p", "tcp", "-m", "tcp", "--dport", port.replace("-", ":"), "-j", "ACCEPT"]
+
+
+def _rule_tokens(line: str) -> tuple[str, list[str]] | None:
+    parts = shlex.split(line)
+    if len(parts) < 2 or parts[0] != "-A":
+        return None
+    return parts[1], parts[2:]
+
+
+def iptables_state(rules_s: str, port: str) -> tuple[bool, int | None]:
+    """From `iptables -S INPUT`: (port already accepted, 1-based position of the first
+    REJECT/DROP rule or None). A rule counts when it accepts tcp on exactly this port/range
+    without source/interface restrictions."""
+    want = port.replace("-", ":")
+    present, first_block, n = False, None, 0
+    for line in rules_s.splitlines():
+        parsed = _rule_tokens(line.strip())
+        if not parsed or parsed[0] != "INPUT":
+            continue
+        n += 1
+        toks = parsed[1]
+        target = toks[toks.index("-j") + 1] if "-j" in toks and toks.index("-j") + 1 < len(toks) else None
+        if target in ("REJECT", "DROP") and first_block is None:
+            first_block = n
+        dport = toks[toks.index("--dport") + 1] if "--dport" in toks else None
+        restricted = any(o in toks for o in ("-s", "--source", "-i", "--in-interface", "!"))
+        if target == "ACCEPT" and dport == want and "tcp" in toks and not restricted \
+                and (first_block is None):
+            present = True
+    return present, first_block
+
+
+def plan(ctx, host) -> list[Action]:
+    if not ctx.section(NAME).get("enabled", True):
+        return [NoOp("firewall section disabled in the answers file")]
+    scheme = ctx.section("portal")["scheme"]
+    ports = ports_for(host.roles, scheme)
+    t = ctx.transport(host)
+    major = ctx.facts[host.name].os.major
+    return _firewalld(t, host, ports) if major >= 7 else _iptables(t, host, ports)
+
+
+def _firewalld(t, host, ports) -> list[Action]:
+    state = t.run("firewall-cmd --state", sudo=True, timeout=60)
+    if state.exit_code != 0:
+        return [NoOp(f"firewalld is not running on {host.name} ({state.stdout.strip() or state.stderr.strip()}): "
+                      "nothing blocks the ports; start firewalld first if the site uses it")]
+    actions: list[Action] = []
+    reload_needed = False
+    for port in ports:
+        spec = f"{port}/tcp"
+        perm = t.run(f"firewall-cmd --permanent --zone=public --query-port={spec}", sudo=True, timeout=60)
+        live = t.run(f"firewall-cmd --zone=public --query-port={spec}", sudo=True, timeout=60)
+        if perm.exit_code not in (0, 1) or live.exit_code not in (0, 1):
+            raise PlanError(f"host {host.name}: firewall-cmd --query-port {spec} failed: "
+                            f"{(perm.stderr or live.stderr).strip()}")
+        if perm.exit_code == 0:
+            actions.append(NoOp(f"port {spec} already open (permanent)"))
+            reload_needed |= live.exit_code != 0
+        else:
+            actions.append(Command(f"Open {spec} permanently",
+                                   f"firewall-cmd --zone=public --add-port={spec} --permanent"))
+            reload_needed = True
+    if reload_needed:
+        actions.append(Command("Reload firewalld so the permanent ports take effect", "firewall-cmd --reload"))
+    return actions
+
+
+def _iptables(t, host, ports) -> list[Action]:
+    rules = t.run("iptables -S INPUT", sudo=True, timeout=60)
+    if rules.exit_code != 0:
+        raise PlanError(f"host {host.name}: iptables -S INPUT failed: {rules.tail(3)}")
+    actions: list[Action] = []
+    missing = []
+    for port in ports:
+        present, _ = iptables_state(rules.stdout, port)
+        if present:
+            actions.append(NoOp(f"iptables already accepts tcp {port}"))
+        else:
+            missing.append(port)
+    if not missing:
+        return actions
+    _, block = iptables_state(rules.stdout, missing[0])
+    for port in missing:
+        rule = " ".join(iptables_spec(port))
+        if block is not None:
+            actions.append(Command(f"Accept tcp {port} (before the REJECT at rule {block})",
+                                   f"iptables -I INPUT {block} {rule}"))
+            block += 1
+        else:
+            actions.append(Command(f"Accept tcp {port}", f"iptables -A INPUT {rule}"))
+    actions.append(Command("Save the rules to /etc/sysconfig/iptables", "service iptables save"))
+    actions.append(Command("Restart iptables from the saved rules", "service iptables restart"))
+    return actions

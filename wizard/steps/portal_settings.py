@@ -1,0 +1,31 @@
+"""Section 8: the chat parameters the sysadmin sets in the portal's web UI.
+
+The page gives `https://<lb>:3000/gui/` for http sites; port 3000 speaks plain http,
+so the script library URL is `http://<lb>:3000/gui/` there.
+"""
+from __future__ import annotations
+
+from ..plan import Checklist, SectionPlan
+
+NAME = "portal_settings"
+TITLE = "8. Chat parameters (portal UI)"
+ROLES = ()
+PORTAL_UI = "portal (web UI)"
+
+
+def chat_urls(scheme: str, load_balancer: str) -> dict[str, str]:
+    """ACD.Chat.* values for the scheme."""
+    if scheme == "https":
+        return {"ACD.Chat.Script.Library.URL": f"https://{load_balancer}:3003/gui/",
+                "ACD.Chat.Server.Base.URL": f"wss://{load_balancer}:3003"}
+    return {"ACD.Chat.Script.Library.URL": f"http://{load_balancer}:3000/gui/",
+            "ACD.Chat.Server.Base.URL": f"ws://{load_balancer}:3000"}
+
+
+def plan_section(ctx) -> SectionPlan:
+    portal = ctx.section("portal")
+    sp = SectionPlan(NAME, TITLE)
+    items = tuple(chat_urls(portal["scheme"], portal["load_balancer"]).items())
+    sp.for_host(PORTAL_UI).actions.append(
+        Checklist("Set these parameters as sysadmin (Parameters, ACD.Chat)", items))
+    return sp
