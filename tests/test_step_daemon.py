@@ -1,0 +1,400 @@
+"""Section 4 (ClientMessenger as a daemon): unit tests on an in-process fake host, then
+end to end over real SSH on CentOS 6 and 7 test hosts."""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote
+
+import pytest
+
+from wizard import masking
+from wizard.errors import PlanError, SecretError
+from wizard.facts import HostFacts, OSInfo, PortalVersion
+from wizard.plan import Command, FileChange, NoOp, Plan, SectionPlan
+from wizard.runner import Runner
+from wizard.steps import Context, daemon
+
+from wizard.transport.base import CommandResult, FileStat, HostSpec, WriteResult
+
+INIT = "/etc/init.d/jtel-clientmessenger"
+LOCAL = "/srv/jtel/shared/Data/Clients/"
+MOUNTED = "/home/jtel/shared/Data/clients/"
+CM_SOURCE = "/home/jtel/shared/JTELCarrierPortal/Utils/Install/ClientMessenger"
+CM_TARGET = "/home/jtel/ClientMessenger"
+PASSWORD = "s3cr&t% +#'\"$\\` pw"     # every character the procedure worries about, and a space
+
+
+# ------------------------------------------------------------------ helpers (also used by
+# test_step_update_script.py)
+
+def _seed_init() -> str:
+    """The vendor init script the test hosts carry (tests/testhost/seed.py)."""
+    import importlib.util
+    from pathlib import Path
+    spec = importlib.util.spec_from_file_location(
+        "_th_seed", Path(__file__).parent / "testhost" / "seed.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.INIT_SCRIPT
+
+
+SEED_INIT = _seed_init()
+
+
+class FakeHost:
+    """A minimal in-process CentOS host: files, dirs, modes, and the two services commands
+    the daemon section uses (chkconfig, service) backed by a little state."""
+
+    training = False
+
+    def __init__(self, *, init: str | None = None, copied: bool = True,
+                 source_text: str | None = None, dirs=(), enabled=False, running=False):
+        self.spec = HostSpec("chat1", "192.0.2.10", roles=("CHAT",))
+        src = (source_text if source_text is not None else SEED_INIT).encode()
+        self.files: dict[str, bytes] = {f"{CM_SOURCE}/init.d/jtel-clientmessenger": src}
+        if copied:
+            self.files[f"{CM_TARGET}/init.d/jtel-clientmessenger"] = src
+        self.modes: dict[str, int] = {p: 0o644 for p in self.files}
+        self.owners: dict[str, tuple[str, str]] = {p: ("jtel", "jtel") for p in self.files}
+        if init is not None:
+            self.files[INIT] = init.encode()
+            self.modes[INIT], self.owners[INIT] = 0o755, ("root", "root")
+        self.dirs = {d.rstrip("/") for d in dirs} | {"/etc/init.d", "/usr/local/bin"}
+        self.state = {"enabled": enabled, "running": running}
+        self.calls: list[str] = []
+        self.service_calls: list[str] = []
+
+    # -- Transport
+    def run(self, command, *, sudo=False, stdin=None, timeout=None, on_output=None, display=None):
+        self.calls.append(command)
+        words = command.split()
+        out, rc = "", 0
+        if words[:2] == ["chkconfig", "--list"]:
+            if words[2] not in [p.rsplit("/", 1)[-1] for p in self.files if p.startswith("/etc/init.d/")]:
+                out, rc = f"error reading information on service {words[2]}: No such file or directory", 1
+            else:
+                lv = "\t".join(f"{l}:{'on' if self.state['enabled'] and 2 <= l <= 5 else 'off'}" for l in range(7))
+                out = f"{words[2]:<15}\t{lv}\n"
+        elif words[0] == "chkconfig" and words[2:] == ["on"]:
+            self.state["enabled"] = True
+        elif words[0] == "service":
+            self.service_calls.append(words[2])
+            if words[2] == "status":
+                rc = 0 if self.state["running"] else 3
+                out = "running" if rc == 0 else "stopped"
+            elif words[2] in ("start", "restart"):
+                self.state["running"] = True
+        elif words[0] == "bash" and words[1] == "-n":
+            rc = 0
+        elif words[0] == "rm":
+            for p in words[2:]:
+                self.files.pop(p.strip("'"), None)
+        else:
+            raise AssertionError(f"unexpected command on the fake host: {command}")
+        return CommandResult(command, rc, out, "")
+
+    def read_file(self, path, *, sudo=False):
+        return self.files.get(path)
+
+    def stat(self, path):
+        path = path.rstrip("/") or "/"
+        if path in self.files:
+            o, g = self.owners.get(path, ("root", "root"))
+            return FileStat(path, True, False, self.modes.get(path, 0o644), o, g)
+        if path in self.dirs or any(p.startswith(path + "/") for p in self.files):
+            return FileStat(path, True, True, 0o755, "root", "root")
+        return FileStat(path, False)
+
+    def write_file(self, path, data, *, mode=0o644, owner=None, group=None, backup=True):
+        self.files[path] = data
+        self.modes[path] = mode
+        self.owners[path] = (owner or "root", group or owner or "root")
+        return WriteResult(path, None)
+
+    def close(self):
+        pass
+
+
+def answers_for(*, whatsapp=False, datadir="auto", **daemon_cfg):
+    """Validated answers with one chat server (sections that need other roles skipped)."""
+    from wizard.answers import Answers
+    data = {
+        "version": 1,
+        "inventory": {"hosts": {"chat1": {"address": "192.0.2.10", "roles": ["CHAT"]},
+                                "lb1": {"address": "192.0.2.11", "roles": ["LB"]}}},
+        "portal": {"scheme": "https", "load_balancer": "jtel-portal"},
+        "daemon": {"db_password": "keyring:db/root", "datadir": datadir, **daemon_cfg},
+        "sections": {"skip": ["hazelcast"]},
+    }
+    if whatsapp:
+        data["whatsapp"] = {"enabled": True, "api_key": "keyring:tyntec/apikey",
+                            "phone_number": "+4989123456789"}
+    return Answers.from_data(data)
+
+
+def use_keyring(tmp_path, monkeypatch, values: dict[str, str]):
+    """A real keyring backend for the test: chatwizard's encrypted file keyring in tmp_path."""
+    from wizard import secrets
+    monkeypatch.setenv("CHATWIZARD_KEYRING_FILE", str(tmp_path / "keyring.json"))
+    monkeypatch.setenv("CHATWIZARD_KEYRING_PASSWORD", "test-master-password")
+    monkeypatch.setattr(secrets, "_backend", None)      # the previous backend comes back at teardown
+    secrets.configure_backend("file")
+    for k, v in values.items():
+        secrets.set(k, v)
+    return values
+
+
+def runner_apply(section: str, transports: dict, actions) -> None:
+    """Run actions through the real Runner (as `apply` would) and fail on any error."""
+    sp = SectionPlan(section, section)
+    sp.for_host("chat1").actions.extend(actions)
+    events = []
+    res = Runner(Plan([sp]), transports, emit=events.append).run()
+    assert res.ok, [e for e in events if type(e).__name__ == "StepFailed"]
+
+@pytest.fixture(autouse=True)
+def _clean_masks():
+    masking.clear()
+    yield
+    masking.clear()
+
+
+@pytest.fixture
+def keyring_pw(tmp_path, monkeypatch):
+    """A real (file) keyring in tmp_path holding db/root."""
+    return use_keyring(tmp_path, monkeypatch, {"db/root": PASSWORD})
+
+
+def ctx_for(fake: FakeHost, *, version="3.26", whatsapp=False, datadir="auto",
+            windows=False, **daemon_cfg) -> Context:
+    ans = answers_for(whatsapp=whatsapp, datadir=datadir, **daemon_cfg)
+    facts = {"chat1": HostFacts("chat1", OSInfo("CentOS", 7, "7.9.2009", "/etc/redhat-release"),
+                                windows_repo=windows,
+                                windows_reasons=["/home/jtel/shared is a cifs mount (/home/jtel/shared)"]
+                                if windows else [])}
+    return Context(ans, {"chat1": fake}, facts, PortalVersion(version, "test"))
+
+
+def plan_once(fake, **kw) -> tuple[list, Context]:
+    ctx = ctx_for(fake, **kw)
+    host = ctx.answers.host("chat1")
+    return daemon.plan(ctx, host), ctx
+
+
+def preview_text(actions) -> str:
+    out = []
+    for a in actions:
+        out.append(a.render())
+        if isinstance(a, FileChange):
+            out.append(a.diff())
+        if isinstance(a, Command):
+            out.append(a.display)
+    return "\n".join(out)
+
+
+def kinds(actions):
+    return [type(a).__name__ for a in actions]
+
+
+# ------------------------------------------------------------------ unit: content
+
+def test_fresh_host_installs_script_enables_and_starts(keyring_pw):
+    fake = FakeHost()                       # ClientMessenger already copied, nothing in /etc/init.d
+    actions, _ = plan_once(fake)
+    assert kinds(actions) == ["FileChange", "Command", "Command"]
+    fc, chk, start = actions
+    assert fc.path == INIT and fc.mode == 0o755 and (fc.owner, fc.group) == ("root", "root")
+    assert fc.old is None
+    assert chk.command == "chkconfig jtel-clientmessenger on"
+    assert start.command == "service jtel-clientmessenger start"
+    # no status/chkconfig query on a host that has no init script yet
+    assert not [c for c in fake.calls if c.startswith(("chkconfig", "service"))]
+
+
+def test_only_connection_line_changes(keyring_pw):
+    fake = FakeHost(init=SEED_INIT)        # the vendor script installed by hand before
+    actions, _ = plan_once(fake)
+    fc = actions[0]
+    diff_lines = [l for l in fc.diff().splitlines()
+                  if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+    assert len(diff_lines) == 2
+    assert all(daemon.CONNECTION_PROPERTY in l for l in diff_lines)
+
+
+@pytest.mark.parametrize("version,tz", [("3.24", False), ("3.24.9", False), ("3.25", True),
+                                        ("3.26.1", True)])
+def test_server_timezone_from_3_25(keyring_pw, version, tz):
+    actions, _ = plan_once(FakeHost(), version=version)
+    text = actions[0].new.decode()
+    line = next(l for l in text.splitlines() if daemon.CONNECTION_PROPERTY in l)
+    assert ("\\&serverTimezone=Europe%2FBerlin" in line) is tz
+    assert "\\&characterEncoding=utf8" in line
+    assert line.lstrip().startswith(daemon.CONNECTION_PROPERTY + "jdbc:mysql://acd-dbm/JTELWeb\\?user=root\\&password=")
+    assert line.endswith(" \\")            # the continuation survives
+
+
+def test_unknown_portal_version_is_a_plan_error(keyring_pw):
+    with pytest.raises(PlanError, match=r"portal\.version"):
+        plan_once(FakeHost(), version=None)
+
+
+def test_crlf_source_is_repaired_with_a_note(keyring_pw):
+    fake = FakeHost(source_text=SEED_INIT.replace("\n", "\r\n"))
+    actions, ctx = plan_once(fake, windows=True)
+    fc = actions[0]
+    assert b"\r" not in fc.new
+    assert "CR line endings stripped" in fc.description
+    assert any("CRLF" in n and "chat1" in n and "cifs" in n for n in ctx.notes)
+    assert fc.new.decode().startswith("#!/bin/bash\n")
+
+
+def test_lf_source_has_no_crlf_note(keyring_pw):
+    actions, ctx = plan_once(FakeHost())
+    assert not any("CRLF" in n for n in ctx.notes)
+    assert "CR line endings" not in actions[0].description
+
+
+# ------------------------------------------------------------------ unit: DATADIR
+
+@pytest.mark.parametrize("layout,path", [("local", LOCAL), ("mounted", MOUNTED)])
+def test_datadir_detected(keyring_pw, layout, path):
+    fake = FakeHost(dirs=[path])
+    actions, _ = plan_once(fake, whatsapp=True)
+    text = actions[0].new.decode()
+    assert f'DATADIR="{path}"' in text.splitlines()
+    assert "DATADIR" in actions[0].description and layout in actions[0].description
+
+
+@pytest.mark.parametrize("layout,path", [("local", LOCAL), ("mounted", MOUNTED)])
+def test_datadir_explicit(keyring_pw, layout, path):
+    actions, ctx = plan_once(FakeHost(dirs=[path]), whatsapp=True, datadir=layout)
+    assert f'DATADIR="{path}"' in actions[0].new.decode().splitlines()
+    assert not ctx.notes
+
+
+def test_datadir_explicit_but_missing_gives_a_note(keyring_pw):
+    actions, ctx = plan_once(FakeHost(), whatsapp=True, datadir="mounted")
+    assert f'DATADIR="{MOUNTED}"' in actions[0].new.decode().splitlines()
+    assert any(MOUNTED in n and "does not exist" in n for n in ctx.notes)
+
+
+def test_datadir_neither_exists(keyring_pw):
+    with pytest.raises(PlanError) as e:
+        plan_once(FakeHost(), whatsapp=True)
+    assert "chat1" in str(e.value) and LOCAL in str(e.value) and MOUNTED in str(e.value)
+
+
+def test_datadir_both_exist_asks_for_the_answer(keyring_pw):
+    with pytest.raises(PlanError, match="daemon.datadir"):
+        plan_once(FakeHost(dirs=[LOCAL, MOUNTED]), whatsapp=True)
+
+
+def test_no_whatsapp_keeps_the_vendor_datadir(keyring_pw):
+    actions, _ = plan_once(FakeHost(dirs=[LOCAL]))
+    text = actions[0].new.decode()
+    assert 'DATADIR="/home/jtel/ClientMessenger/data/"' in text.splitlines()
+    assert "DATADIR" not in actions[0].description
+
+
+# ------------------------------------------------------------------ unit: secrets
+
+def test_missing_password_is_a_secret_error(tmp_path, monkeypatch):
+    use_keyring(tmp_path, monkeypatch, {})          # a real keyring without db/root
+    fake = FakeHost()
+    with pytest.raises(SecretError) as e:
+        plan_once(fake)
+    assert "db/root" in str(e.value)
+    assert not fake.calls                            # nothing was even asked of the host
+
+
+NASTY = "p&w%d+x#y' \"$z\\`q s"
+
+
+def test_password_never_shown(tmp_path, monkeypatch):
+    use_keyring(tmp_path, monkeypatch, {"db/root": NASTY})
+    fake = FakeHost(init=SEED_INIT, enabled=True, running=True)
+    actions, ctx = plan_once(fake)
+    assert kinds(actions) == ["FileChange", "NoOp", "Command"]
+    text = preview_text(actions) + "\n".join(ctx.notes) + "\n".join(a.description for a in actions)
+    enc = daemon.percent_encode(NASTY)
+    for form in (NASTY, enc, enc.lower(), "p&w%d", "q s", "%27%20%22%24"):
+        assert form not in text
+    assert "password=********" in text
+    # and the file itself carries it so that shell + Connector/J decoding give it back
+    line = next(l for l in actions[0].new.decode().splitlines() if daemon.CONNECTION_PROPERTY in l)
+    m = re.search(r"password=([^\\]*)\\&", line)
+    assert unquote(m.group(1)) == NASTY
+
+
+def test_old_password_in_installed_script_is_masked_too(keyring_pw):
+    old = SEED_INIT.replace("password=CHANGEME", "password=0ld%26Secret")
+    actions, _ = plan_once(FakeHost(init=old))
+    diff = actions[0].diff()
+    assert "0ld%26Secret" not in diff and "0ld&Secret" not in diff
+    assert diff.count("password=********") == 2
+
+
+# ------------------------------------------------------------------ unit: service state
+
+def test_second_plan_after_apply_is_all_noops(keyring_pw):
+    fake = FakeHost()
+    actions, _ = plan_once(fake)
+    runner_apply("daemon", {"chat1": fake}, actions)
+    assert fake.stat(INIT).mode == 0o755
+    assert fake.state == {"enabled": True, "running": True}
+    again, _ = plan_once(fake)
+    assert kinds(again) == ["NoOp", "NoOp", "NoOp"], preview_text(again)
+    assert not any(a.changes for a in again)
+
+
+def test_running_service_with_changed_script_is_restarted(keyring_pw):
+    fake = FakeHost()
+    runner_apply("daemon", {"chat1": fake}, plan_once(fake)[0])
+    actions, _ = plan_once(fake, version="3.24")     # the URL changes: no serverTimezone
+    assert kinds(actions) == ["FileChange", "NoOp", "Command"]
+    assert actions[2].command == "service jtel-clientmessenger restart"
+    runner_apply("daemon", {"chat1": fake}, actions)
+    assert fake.service_calls[-1] == "restart"
+
+
+def test_stopped_service_is_started_not_restarted(keyring_pw):
+    fake = FakeHost(init=SEED_INIT, enabled=True, running=False)
+    actions, _ = plan_once(fake)
+    assert kinds(actions) == ["FileChange", "NoOp", "Command"]
+    assert actions[2].command == "service jtel-clientmessenger start"
+
+
+def test_installed_but_disabled_is_enabled_only(keyring_pw):
+    fake = FakeHost()
+    runner_apply("daemon", {"chat1": fake}, plan_once(fake)[0])
+    fake.state["enabled"] = False
+    actions, _ = plan_once(fake)
+    assert kinds(actions) == ["NoOp", "Command", "NoOp"]
+    assert actions[1].command == "chkconfig jtel-clientmessenger on"
+
+
+def test_wrong_mode_is_fixed_without_restart(keyring_pw):
+    fake = FakeHost()
+    runner_apply("daemon", {"chat1": fake}, plan_once(fake)[0])
+    fake.modes[INIT] = 0o644
+    actions, _ = plan_once(fake)
+    assert kinds(actions) == ["FileChange", "NoOp", "NoOp"]
+    assert actions[0].mode == 0o755
+
+
+def test_first_run_reads_the_copy_planned_by_section_2(keyring_pw):
+    """ClientMessenger not copied yet: section 2's mirror makes the read fall through to
+    the shared source."""
+    fake = FakeHost(copied=False)
+    ctx = ctx_for(fake)
+    ctx.overlay("chat1").mirrors.append((CM_TARGET, CM_SOURCE))
+    actions = daemon.plan(ctx, ctx.answers.host("chat1"))
+    assert kinds(actions) == ["FileChange", "Command", "Command"]
+    assert b"password=" in actions[0].new and actions[0].old is None
+
+
+def test_no_script_anywhere_is_a_plan_error(keyring_pw):
+    fake = FakeHost(copied=False)
+    with pytest.raises(PlanError, match="init.d/jtel-clientmessenger"):
+        plan_once(fake)
+

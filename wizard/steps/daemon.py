@@ -1,0 +1,196 @@
+"""Section 4: ClientMessenger as a daemon (SysV init script, chkconfig, service).
+
+The page copies `init.d/jtel-clientmessenger` to /etc/init.d, seds the connection line,
+`chmod 755`, `chkconfig … on`, `service … start`. Here the wizard computes the final
+script (CR stripped, JDBC URL set, DATADIR for WhatsApp) and writes it in one atomic
+FileChange, so the preview's diff shows exactly the connection line and DATADIR. The
+database password comes from the keyring and is registered with the masking registry,
+in every form it takes in the file, before any action exists.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+from urllib.parse import unquote
+
+from .. import masking
+from ..errors import AnswersError, PlanError, SecretError
+from ..initscript import (CONNECTION_PROPERTY, InitScriptError, configure, datadir_for, jdbc_url,
+                          percent_encode)
+from ..initscript import _secret_forms as _initscript_secret_forms
+from ..plan import Action, Command, NoOp
+
+NAME = "daemon"
+TITLE = "4. ClientMessenger as a daemon"
+ROLES = ("CHAT",)
+
+INIT_DIR = "/etc/init.d"
+DATADIR_PATHS = {layout: datadir_for(layout) for layout in ("local", "mounted")}
+
+# the value of `password=` on a connection line, up to the next (escaped) `&` or blank
+_OLD_PASSWORD = re.compile(r"[?&]password=((?:\\[^&]|[^\s\\&])*)")
+
+
+def secret_forms(password: str) -> set[str]:
+    """Every form the password takes in a file or command we show: raw, percent-encoded
+    (either hex case), shell-escaped, quoted by hand."""
+    forms = set(_initscript_secret_forms(password))
+    try:
+        enc = percent_encode(password)
+    except ValueError:
+        return forms
+    forms.add(re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), enc))
+    if len(enc) < 3:
+        # masking skips forms shorter than 3 characters: hide the whole query pair instead
+        forms.add(f"password={enc}")
+    return forms
+
+
+def _register_old_passwords(text: str | None) -> None:
+    """Mask whatever password the installed script holds (the diff's `-` line shows it):
+    an old or hand-written password must not leak through the preview either."""
+    if not text:
+        return
+    for line in text.splitlines():
+        if CONNECTION_PROPERTY not in line:
+            continue
+        for m in _OLD_PASSWORD.finditer(line):
+            written = m.group(1)
+            if not written:
+                continue
+            unescaped = re.sub(r"\\(.)", r"\1", written)
+            masking.register(written, unescaped, unquote(unescaped),
+                             unquote(unescaped.replace("+", " ")))
+
+
+def _password(ctx, cfg: dict) -> str:
+    ref = cfg.get("db_password")
+    if not ref:
+        raise AnswersError("daemon.db_password: required when the daemon section runs (the JDBC "
+                           "URL needs the database password): store it with "
+                           "`chatwizard secret set db/root` and write db_password: keyring:db/root")
+    from .. import secrets   # imported here: the keyring backend is chosen at run time
+    return secrets.get(ref)   # SecretError when the keyring has no such entry
+
+
+def _datadir(ctx, host, cfg: dict) -> tuple[str | None, str | None]:
+    """(DATADIR value or None when WhatsApp is off, how it was chosen)."""
+    if not ctx.section("whatsapp").get("enabled"):
+        return None, None
+    layout = cfg.get("datadir") or "auto"
+    t = ctx.transport(host)
+    if layout != "auto":
+        path = datadir_for(layout)
+        if not t.stat(path).exists:
+            ctx.notes.append(f"{host.name}: daemon.datadir is {layout}, but {path} does not exist "
+                             "there; create it (or mount the share) before chats with attachments arrive")
+        return path, f"daemon.datadir: {layout}"
+    found = {lay: p for lay, p in DATADIR_PATHS.items() if t.stat(p).exists}
+    if len(found) == 1:
+        (lay, p), = found.items()
+        return p, f"detected: {p} exists ({lay})"
+    both = f"{DATADIR_PATHS['local']} (local) or {DATADIR_PATHS['mounted']} (mounted)"
+    if not found:
+        raise PlanError(f"host {host.name}: WhatsApp needs the chat data folder, but neither {both} "
+                        "exists there; create the local folder or mount the share, or set "
+                        "daemon.datadir to local or mounted")
+    raise PlanError(f"host {host.name}: both {both} exist; set daemon.datadir to local or "
+                    "mounted in the answers file to say which one the daemon uses")
+
+
+def _enabled_at_boot(t, service: str) -> bool:
+    """`chkconfig --list SERVICE` shows 3:on (an error, e.g. not added yet, counts as off)."""
+    res = t.run(f"chkconfig --list {shlex.quote(service)}", sudo=True, timeout=60)
+    if res.exit_code != 0:
+        return False
+    return any(line.split()[:1] == [service] and re.search(r"(^|\s)3:on(\s|$)", line)
+               for line in res.stdout.splitlines())
+
+
+def _running(t, service: str) -> bool:
+    """`service SERVICE status` exits 0 only when the daemon runs (LSB: 3 stopped, 2 dead
+    but locked, 1 dead but pid file)."""
+    return t.run(f"service {shlex.quote(service)} status", sudo=True, timeout=60).exit_code == 0
+
+
+def plan(ctx, host) -> list[Action]:
+    cfg = ctx.section(NAME)
+    cm = ctx.section("clientmessenger")
+    service = cfg["service"]
+    source = f"{cm['target'].rstrip('/')}/init.d/{service}"
+    dest = f"{INIT_DIR}/{service}"
+    t = ctx.transport(host)
+    q = shlex.quote
+
+    # secrets first: nothing below may build an action before they are registered
+    password = _password(ctx, cfg)
+    masking.register(password, *secret_forms(password))
+    old, _ = ctx.read(host, dest)
+    _register_old_passwords(None if old is None else old.decode("utf-8", errors="replace"))
+
+    version = ctx.portal.version
+    if not version:
+        raise PlanError(f"the portal version is unknown ({ctx.portal.source}); the connection URL "
+                        "depends on it (serverTimezone from 3.25): set portal.version in the answers "
+                        'file (e.g. version: "3.26") or answer the prompt')
+    try:
+        url = jdbc_url(host=cfg["db_host"], schema=cfg["db_schema"], user=cfg["db_user"],
+                       password=password, portal_version=version, timezone=cfg["timezone"])
+    except ValueError as e:
+        if "password" in str(e):     # never echo a character of it
+            raise SecretError("the database password (daemon.db_password) holds a character that "
+                              "has no UTF-8 form; Connector/J cannot receive it") from None
+        raise AnswersError(f"daemon: {e}") from None
+
+    src_data, _ = ctx.read(host, source)
+    if src_data is None:
+        raise PlanError(f"host {host.name}: {source} does not exist (nor in the ClientMessenger "
+                        f"repository {cm['source']}); section 2 copies it there")
+    datadir, datadir_why = _datadir(ctx, host, cfg)
+    try:
+        text = src_data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PlanError(f"host {host.name}: {source} is not UTF-8 text (byte {e.start})") from None
+    try:
+        conf = configure(text, url=url, datadir=datadir, source=f"{host.name}:{source}")
+    except InitScriptError as e:
+        raise PlanError(masking.mask(str(e))) from None
+    new = conf.text.encode("utf-8")
+    crlf = "\r" in text
+    if crlf:
+        why = "; ".join(ctx.facts[host.name].windows_reasons) if host.name in ctx.facts else ""
+        ctx.notes.append(f"{host.name}: {source} has Windows (CRLF) line endings"
+                         + (f" ({why})" if why else "")
+                         + f"; the wizard strips the CRs in the copy it installs to {dest}")
+
+    existed = old is not None
+    actions: list[Action] = []
+    tz = f", serverTimezone {cfg['timezone']}" if "&serverTimezone=" in url else ""
+    what = [f"connection URL for {cfg['db_user']}@{cfg['db_host']}/{cfg['db_schema']} (portal {version}{tz})"]
+    if datadir:
+        what.append(f"DATADIR {datadir} ({datadir_why})")
+    if crlf:
+        what.append("CR line endings stripped")
+    fc = ctx.file_change(host, f"{'Update' if existed else 'Install'} {dest}: " + "; ".join(what),
+                         dest, new, mode=0o755, owner="root", group="root",
+                         validate="bash -n {path}")
+    content_changes = old != new
+    if fc is None:
+        actions.append(NoOp(f"{dest} already holds the configured script (mode 0755, root:root)"))
+    else:
+        actions.append(fc)
+
+    if existed and _enabled_at_boot(t, service):
+        actions.append(NoOp(f"{service} already starts at boot (chkconfig: 3:on)"))
+    else:
+        actions.append(Command(f"Start {service} at boot", f"chkconfig {q(service)} on"))
+
+    running = existed and _running(t, service)
+    if not running:
+        actions.append(Command(f"Start {service}", f"service {q(service)} start"))
+    elif content_changes:
+        actions.append(Command(f"Restart {service}: it runs with the old init script",
+                               f"service {q(service)} restart"))
+    else:
+        actions.append(NoOp(f"{service} is running with this configuration"))
+    return actions
