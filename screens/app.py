@@ -1,0 +1,281 @@
+"""The wizard application: owns the answers, the page order and the page states.
+
+`run_app()` is what `chatwizard` (without a subcommand) calls. Pages are imported
+when first shown, and the engine's heavy parts only inside workers, so the first
+screen comes up fast.
+"""
+from __future__ import annotations
+
+import copy
+import importlib
+import logging
+import threading
+import time
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Callable, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from . import model
+from .engine import Engine
+from .messages import PageLeft
+from .pages import DONE, PAGES, SECTIONS, SKIPPED, TITLES, TODO
+
+log = logging.getLogger("screens.app")
+
+# which answers key each page edits (sections edit their own key)
+SLICES = {"hosts": "inventory", "portal": "portal", "detection": "portal"}
+
+
+class WizardApp(App[int]):
+    """The chat-role wizard."""
+
+    CSS_PATH = "wizard.tcss"
+    TITLE = "chat-role wizard"
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save"),
+        Binding("ctrl+o", "open", "Open"),
+        Binding("f9", "run", "Run", priority=False),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(self, *, answers: str | Path | None = None, training: bool = False,
+                 keyring_mode: str | None = None, data: dict | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__()
+        self.training = training
+        self.engine = Engine(training=training, keyring_mode=keyring_mode)
+        self.clock = clock
+        self.problems: list[str] = []
+        self.path: Path | None = Path(answers) if answers else None
+        if data is not None:
+            self.data, self.source = copy.deepcopy(data), str(self.path or "new answers")
+        elif self.path is not None and self.path.exists():
+            self.data, self.problems = model.load(self.path)
+            self.source = str(self.path)
+        elif training:
+            self.data, self.source = model.training_sample()
+        else:                                   # a new file: saved there on ctrl+s
+            self.data, self.source = model.blank(), str(self.path or "new answers")
+        self.states: dict[str, str] = {p: TODO for p in PAGES}
+        for name in self.skipped():
+            self.states[name] = SKIPPED
+        self.facts: dict | None = None
+        self.portal = None
+        self.report_text: str | None = None
+        self.report_path: Path | None = None
+        self.started = time.strftime("%Y%m%dT%H%M%S", time.localtime(clock()))
+        self.sub_title = self.subtitle()
+
+    def subtitle(self) -> str:
+        where = self.path.name if self.path else self.source
+        return f"TRAINING: simulated CentOS 7 host · {where}" if self.training else where
+
+    # -- pages -----------------------------------------------------------------------------
+    def on_mount(self) -> None:
+        self.show_page("hosts")
+        if self.problems:
+            self.notify("\n".join(self.problems[:8]), title="The answers file has problems",
+                        severity="warning", timeout=15)
+
+    def page_screen(self, name: str) -> Screen:
+        module = importlib.import_module(f"screens.{name}")
+        return module.SCREEN(self.slice(name))
+
+    def show_page(self, name: str) -> None:
+        self.push_screen(self.page_screen(name), self.page_left)
+
+    def page_left(self, result: PageLeft | None) -> None:
+        if result is None:
+            return
+        if result.data is not None:
+            self.store(result.page, result.data)
+        if result.goto:
+            self.show_page(result.goto)
+
+    def goto(self, name: str) -> None:
+        """Leave the current page (keeping its answers) for `name`."""
+        from .base import WizardScreen
+        if isinstance(self.screen, WizardScreen):
+            self.screen.leave(name)
+
+    def slice(self, page: str) -> object:
+        if page in ("run", "report"):
+            return None
+        return copy.deepcopy(self.data.get(SLICES.get(page, page)) or {})
+
+    def store(self, page: str, data: object) -> None:
+        """Take a page's slice back into the answers."""
+        if page in ("run", "report") or data is None:
+            return
+        key = SLICES.get(page, page)
+        if key == "inventory" and data != self.data.get("inventory"):
+            self.facts = None                       # another inventory: detect again
+        self.data[key] = copy.deepcopy(data)
+
+    def snapshot(self) -> dict:
+        """A copy of the answers for a worker."""
+        return copy.deepcopy(self.data)
+
+    def roles(self) -> dict[str, list[str]]:
+        hosts = (self.data.get("inventory") or {}).get("hosts") or {}
+        return {n: list(h.get("roles") or ()) for n, h in hosts.items()}
+
+    def skipped(self) -> list[str]:
+        return list((self.data.get("sections") or {}).get("skip") or [])
+
+    def set_state(self, page: str, state: str) -> None:
+        if self.states.get(page) == state:
+            return
+        self.states[page] = state
+        from .base import WizardScreen
+        if isinstance(self.screen, WizardScreen):
+            self.screen.states_changed()
+
+    def toggle_skip(self, section: str) -> None:
+        skip = self.skipped()
+        if section in skip:
+            skip.remove(section)
+            self.set_state(section, TODO)
+            self.notify(f"{TITLES[section]} will run.")
+        else:
+            skip.append(section)
+            self.set_state(section, SKIPPED)
+            self.notify(f"{TITLES[section]} is skipped (ctrl+t takes it back).")
+        skip = [s for s in SECTIONS if s in skip]
+        self.data.setdefault("sections", {})["skip"] = skip
+
+    def collect_current(self) -> None:
+        """Take the current page's inputs into the answers (before save, preview, run)."""
+        from .base import WizardScreen
+        if isinstance(self.screen, WizardScreen):
+            self.store(self.screen.PAGE, self.screen.collect())
+
+    # -- save and load ---------------------------------------------------------------------
+    def action_save(self) -> None:
+        self.collect_current()
+        if self.path is None:
+            self.action_save_as()
+        else:
+            self.save_to(self.path)
+
+    def action_save_as(self) -> None:
+        from .dialogs import PathDialog
+        self.collect_current()
+        default = str(self.path) if self.path else "site.yaml"
+        self.push_screen(PathDialog("Save the answers as", default, "Save"),
+                         lambda p: p and self.save_to(Path(p).expanduser()))
+
+    def save_to(self, path: Path) -> None:
+        try:
+            problems = model.save(self.data, path)
+        except OSError as e:
+            self.notify(f"{path}: {e.strerror}", title="Not saved", severity="error")
+            return
+        self.path, self.source = path, str(path)
+        self.sub_title = self.subtitle()
+        self.notify(f"Saved to {path}", title="Answers saved")
+        if problems:
+            self.notify("\n".join(problems[:8]), title="Saved, but the answers are incomplete",
+                        severity="warning", timeout=10)
+
+    def action_open(self) -> None:
+        from .dialogs import PathDialog
+        self.push_screen(PathDialog("Load answers from", str(self.path or ""), "Load"),
+                         lambda p: p and self.load_from(Path(p).expanduser()))
+
+    def load_from(self, path: Path) -> None:
+        from wizard.errors import WizardError
+        try:
+            data, problems = model.load(path)
+        except (OSError, WizardError) as e:
+            self.notify(str(e), title="Not loaded", severity="error")
+            return
+        self.data, self.path, self.source, self.problems = data, path, str(path), problems
+        self.facts, self.portal = None, None
+        self.states = {p: TODO for p in PAGES}
+        for name in self.skipped():
+            self.states[name] = SKIPPED
+        self.sub_title = self.subtitle()
+        self.notify(f"Loaded {path}", title="Answers loaded")
+        if problems:
+            self.notify("\n".join(problems[:8]), title="The answers file has problems", severity="warning",
+                        timeout=15)
+        page = getattr(self.screen, "PAGE", "hosts")
+        self.screen.dismiss(PageLeft(page, None, page))      # the same page, prefilled anew
+
+    # -- preview, run, report --------------------------------------------------------------
+    def action_preview(self) -> None:
+        from .base import SectionScreen
+        if isinstance(self.screen, SectionScreen):
+            self.screen.action_preview()
+        else:
+            self.notify("Preview works on a section page (or Run shows the whole plan).")
+
+    def action_run(self) -> None:
+        from .run import RunScreen
+        if isinstance(self.screen, RunScreen):
+            self.screen.action_run()
+        else:
+            self.goto("run")
+
+    def log_path(self, host: str) -> Path:
+        """The full log of one host for this session's runs."""
+        from wizard.logs import log_dir
+        return log_dir() / f"{self.started}-tui-{host.replace('/', '_')}.log"
+
+    def report_file(self) -> Path:
+        if self.path is not None:
+            return self.path.with_name(f"{self.path.stem}.report.md")
+        return Path.cwd() / ("training.report.md" if self.training else "chatwizard.report.md")
+
+    def write_report(self, record) -> None:
+        from .report import build_report
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.clock()))
+        self.report_text = build_report(record, source=self.source, training=self.training, when=when)
+        self.report_path = self.report_file()
+        try:
+            self.report_path.write_text(self.report_text, encoding="utf-8")
+        except OSError as e:
+            self.notify(f"{self.report_path}: {e.strerror}", title="Report not saved", severity="error")
+            return
+        self.set_state("report", DONE)
+        self.notify(f"Saved as {self.report_path}", title="Install report")
+
+    # -- host keys (called from worker threads) --------------------------------------------
+    def ask_host_key(self, err) -> bool:
+        """Show the unknown host key's SHA256 fingerprint and wait for the engineer's answer."""
+        from .dialogs import HostKeyDialog
+        if threading.get_ident() == self._thread_id:
+            return False                            # never block the event loop
+        answer: Future[bool] = Future()
+        self.call_from_thread(self.push_screen, HostKeyDialog(err.host, err.fingerprint, str(err)),
+                              answer.set_result)
+        return bool(answer.result())
+
+    # -- command palette -------------------------------------------------------------------
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Save answers", "Write the answers file (ctrl+s)", self.action_save)
+        yield SystemCommand("Save answers as…", "Write the answers to another file", self.action_save_as)
+        yield SystemCommand("Load answers…", "Open an answers file; every page is prefilled (ctrl+o)",
+                            self.action_open)
+        yield SystemCommand("Preview this section", "Show the commands and diffs this section will run (F5)",
+                            self.action_preview)
+        yield SystemCommand("Run", "Preview the whole plan, then run it (F9)", self.action_run)
+        for page in PAGES:
+            yield SystemCommand(f"Go to: {TITLES[page]}", f"Show the {TITLES[page]} page",
+                                lambda page=page: self.goto(page))
+
+    def on_unmount(self) -> None:
+        self.engine.close()
+
+
+def run_app(answers: str | None = None, training: bool = False, keyring_mode: str | None = None) -> int:
+    """Start the TUI; returns the process exit code."""
+    app = WizardApp(answers=answers, training=training, keyring_mode=keyring_mode)
+    result = app.run()
+    return result if isinstance(result, int) else (app.return_code or 0)

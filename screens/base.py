@@ -1,0 +1,265 @@
+"""The frame every page shares (header, TRAINING banner, sidebar, footer) and the
+generic section screen: explanation, inputs with inline validation, preview.
+
+A screen gets a copy of its slice of the answers and hands it back with
+`dismiss(PageLeft(...))`; the app owns the whole answers and the page order.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, Select, Static, Switch
+
+from .fields import Field
+from .messages import PageLeft, PlanBuilt, WorkFailed
+from .pages import PREVIEWED, SECTIONS, SKIPPED, TITLES, TODO, next_page
+from .widgets.banner import TrainingBanner
+from .widgets.planview import PlanView
+from .widgets.sidebar import Sidebar
+
+log = logging.getLogger("screens")
+
+
+def describe_error(e: BaseException) -> str:
+    """A masked, one-paragraph message for an exception from the engine."""
+    from wizard import masking
+    from wizard.errors import WizardError
+    text = str(e) if isinstance(e, WizardError) else f"{type(e).__name__}: {e}"
+    return masking.mask(text)
+
+
+class WizardScreen(Screen[PageLeft]):
+    """A page of the wizard inside the common frame."""
+
+    PAGE: ClassVar[str] = ""
+    BINDINGS = [
+        Binding("ctrl+n", "go(1)", "Next"),
+        Binding("ctrl+b", "go(-1)", "Back"),
+    ]
+
+    def __init__(self, data: object = None) -> None:
+        super().__init__()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        if self.app.training:
+            yield TrainingBanner()
+        with Horizontal(id="frame"):
+            yield Sidebar(self.PAGE, self.app.states, id="sidebar")
+            with Vertical(id="main"):
+                yield from self.compose_main()
+        yield Footer()
+
+    def compose_main(self) -> ComposeResult:
+        yield from ()
+
+    def collect(self) -> object:
+        """This page's slice of the answers as the inputs hold it now (None: no slice)."""
+        return None
+
+    def leave(self, goto: str) -> None:
+        """Hand the slice back to the app and ask it to show `goto`."""
+        self.dismiss(PageLeft(self.PAGE, self.collect(), goto))
+
+    def action_go(self, step: int) -> None:
+        target = next_page(self.PAGE, step)
+        if target != self.PAGE:
+            self.leave(target)
+
+    @on(Sidebar.PageChosen)
+    def page_chosen(self, event: Sidebar.PageChosen) -> None:
+        self.leave(event.page)
+
+    def states_changed(self) -> None:
+        """The app changed a page's state: redraw the sidebar."""
+        self.query_one(Sidebar).show(self.app.states)
+
+
+class SectionScreen(WizardScreen):
+    """One procedure section: why it exists, its inputs, and the preview of its actions."""
+
+    EXPLANATION: ClassVar[str] = ""
+    FIELDS: ClassVar[tuple[Field, ...]] = ()
+    PREVIEW: ClassVar[bool] = True
+    BINDINGS = [
+        Binding("f5", "preview", "Preview"),
+        Binding("ctrl+t", "toggle_skip", "Skip section"),
+    ]
+
+    def __init__(self, data: dict | None = None) -> None:
+        super().__init__()
+        self.data: dict = dict(data or {})
+        self.invalid: list[str] = []
+
+    @property
+    def section(self) -> str:
+        return self.PAGE
+
+    def value(self, f: Field) -> object:
+        v = self.data.get(f.key)
+        return f.default if v is None else v
+
+    # -- layout ----------------------------------------------------------------------------
+    def compose_main(self) -> ComposeResult:
+        with VerticalScroll(id="form"):
+            yield Static(TITLES[self.PAGE], classes="page-title")
+            if self.EXPLANATION:
+                yield Static(self.EXPLANATION, classes="explanation", markup=False)
+            yield from self.compose_fields()
+            yield from self.compose_extra()
+            if self.PREVIEW:
+                yield Label("Preview (F5)", classes="preview-title")
+                if importlib.util.find_spec(f"wizard.steps.{self.section}") is None:
+                    yield Static("The engine has no step for this section yet: its preview and "
+                                 "run will come with it.", classes="hint", markup=False)
+                yield PlanView(id="preview")
+
+    def compose_fields(self) -> ComposeResult:
+        for f in self.FIELDS:
+            yield from self.compose_field(f, self.value(f))
+
+    def compose_field(self, f: Field, value: object) -> ComposeResult:
+        with Vertical(classes="field", id=f"field-{f.id}"):
+            yield Label(f.label, classes="field-label")
+            if f.kind == "bool":
+                yield Switch(bool(value), id=f.id)
+            elif f.kind == "choice":
+                yield Select([(c, c) for c in f.choices], value=value if value in f.choices else f.choices[0],
+                             allow_blank=False, id=f.id)
+            elif f.kind == "secret":
+                yield Input(password=True, id=f.id, placeholder=self.secret_placeholder(f))
+            else:
+                yield Input("" if value is None else str(value), id=f.id, validators=list(f.validators),
+                            valid_empty=f.optional, placeholder=f.placeholder)
+            if f.help:
+                yield Static(f.help, classes="field-help", markup=False)
+            yield Static("", classes="field-error", id=f"{f.id}-error", markup=False)
+
+    def compose_extra(self) -> ComposeResult:
+        """Section-specific widgets after the fields."""
+        yield from ()
+
+    def secret_placeholder(self, f: Field) -> str:
+        ref = self.data.get(f.key)
+        if ref:
+            return f"stored in the keyring as {ref}; type to replace"
+        return f"entered once, kept in the keyring as keyring:{f.secret_key}"
+
+    def on_mount(self) -> None:
+        for f in self.FIELDS:
+            if f.kind in ("text", "int"):
+                w = self.query_one(f"#{f.id}", Input)
+                if w.value:
+                    self.show_validation(w, w.validate(w.value))
+
+    # -- validation ------------------------------------------------------------------------
+    @on(Input.Changed)
+    def input_changed(self, event: Input.Changed) -> None:
+        self.show_validation(event.input, event.validation_result)
+        self.edited()
+
+    @on(Select.Changed)
+    @on(Switch.Changed)
+    def choice_changed(self) -> None:
+        self.edited()
+
+    def edited(self) -> None:
+        """An input changed: an earlier preview no longer shows what would run."""
+        if self.app.states.get(self.PAGE) == PREVIEWED:
+            self.app.set_state(self.PAGE, TODO)
+
+    def show_validation(self, widget: Input, result) -> None:
+        try:
+            err = self.query_one(f"#{widget.id}-error", Static)
+        except Exception:          # an input outside the declared fields
+            return
+        text = "" if result is None or result.is_valid else "; ".join(result.failure_descriptions)
+        err.update(text)
+        err.set_class(bool(text), "-shown")
+
+    # -- answers ---------------------------------------------------------------------------
+    def collect(self) -> dict:
+        out = dict(self.data)
+        self.invalid = []
+        for f in self.FIELDS:
+            if f.kind == "bool":
+                out[f.key] = self.query_one(f"#{f.id}", Switch).value
+            elif f.kind == "choice":
+                out[f.key] = self.query_one(f"#{f.id}", Select).value
+            elif f.kind == "secret":
+                w = self.query_one(f"#{f.id}", Input)
+                if w.value:
+                    ref = out.get(f.key) or f"keyring:{f.secret_key}"
+                    out[f.key] = self.app.engine.store_secret(ref.split(":", 1)[1], w.value)
+                    w.value = ""
+                    w.placeholder = f"stored in the keyring as {out[f.key]}; type to replace"
+            else:
+                w = self.query_one(f"#{f.id}", Input)
+                text = w.value.strip()
+                if not text:
+                    out[f.key] = None
+                    continue
+                result = w.validate(text)
+                if result is not None and not result.is_valid:
+                    self.invalid.append(f"{f.label}: {'; '.join(result.failure_descriptions)}")
+                    continue
+                out[f.key] = int(text) if f.kind == "int" else text
+        self.data = out
+        return out
+
+    # -- preview ---------------------------------------------------------------------------
+    def action_preview(self) -> None:
+        if not self.PREVIEW:
+            self.notify("This page has no preview: its values are used by the sections' previews.")
+            return
+        self.app.store(self.PAGE, self.collect())
+        if self.invalid:
+            self.notify("\n".join(self.invalid), title="Fix these first", severity="error")
+            return
+        self.query_one("#preview", PlanView).show("Building the preview…")
+        self.build_preview(self.app.snapshot(), self.app.source)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
+    def build_preview(self, data: dict, source: str) -> None:
+        from .model import to_answers
+        try:
+            answers = to_answers(data, source)
+            only = set(SECTIONS[:SECTIONS.index(self.section) + 1])
+            plan = self.app.engine.build(answers, self.app.ask_host_key, only=only)
+        except Exception as e:          # shown to the engineer; the log keeps the traceback
+            log.info("preview of %s failed", self.section, exc_info=True)
+            self.post_message(WorkFailed("preview", describe_error(e)))
+            return
+        self.post_message(PlanBuilt(plan, [self.section]))
+
+    @on(PlanBuilt)
+    def plan_built(self, event: PlanBuilt) -> None:
+        from .widgets.planview import render_section
+        sp = event.plan.section(self.section)
+        view = self.query_one("#preview", PlanView)
+        if sp is None:
+            why = ("this section is skipped (ctrl+t to take it back)" if self.section in self.app.skipped()
+                   else "no host of the inventory has the roles this section runs on")
+            view.show(f"Nothing to do here: {why}.")
+        else:
+            view.show(render_section(sp))
+        self.app.set_state(self.PAGE, SKIPPED if self.section in self.app.skipped() else PREVIEWED)
+
+    @on(WorkFailed)
+    def work_failed(self, event: WorkFailed) -> None:
+        if self.PREVIEW:
+            self.query_one("#preview", PlanView).show(f"The preview could not be built:\n{event.text}")
+        self.notify(event.text, title=f"{event.what} failed", severity="error", timeout=10)
+
+    def action_toggle_skip(self) -> None:
+        if self.section not in SECTIONS:
+            self.notify("Only procedure sections can be skipped.")
+            return
+        self.app.toggle_skip(self.section)

@@ -1,0 +1,24 @@
+"""Section 2: ClientMessenger copied from the shared repository."""
+from __future__ import annotations
+
+from .base import SectionScreen
+from .fields import PATH_V, UNIX_NAME_V, Field
+
+
+class ClientMessengerScreen(SectionScreen):
+    PAGE = "clientmessenger"
+    EXPLANATION = (
+        "The chat server program ships inside the portal's shared repository. It is copied to "
+        "the jtel user's home and given to jtel. The page's `cp -R SRC/ DEST` nests the folder "
+        "when DEST already exists (DEST/ClientMessenger on a re-run); the wizard copies only when "
+        "DEST is absent, so running it twice is safe.")
+    FIELDS = (
+        Field("source", "Copy from", validators=(PATH_V,), optional=True,
+              placeholder="<shared>/JTELCarrierPortal/Utils/Install/ClientMessenger"),
+        Field("target", "Copy to", validators=(PATH_V,), default="/home/jtel/ClientMessenger"),
+        Field("owner", "Owner", validators=(UNIX_NAME_V,), default="jtel"),
+        Field("group", "Group", validators=(UNIX_NAME_V,), default="jtel"),
+    )
+
+
+SCREEN = ClientMessengerScreen

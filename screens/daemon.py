@@ -1,0 +1,32 @@
+"""Section 4: ClientMessenger as a service, with its database connection."""
+from __future__ import annotations
+
+from .base import SectionScreen
+from .fields import ADDRESS_V, DB_NAME, SERVICE, TIMEZONE, Field, pattern
+
+
+class DaemonScreen(SectionScreen):
+    PAGE = "daemon"
+    EXPLANATION = (
+        "The init script jtel-clientmessenger starts ClientMessenger at boot. Its connection "
+        "line carries the JDBC URL of the portal database with the database password: the "
+        "wizard percent-encodes it for MySQL Connector/J and escapes it for the shell, so any "
+        "character works. The password is entered once and kept in the keyring; the answers "
+        "file holds only its reference. Windows-hosted repositories get their CR characters "
+        "stripped first. Then: /etc/init.d, mode 755, chkconfig on, service start.")
+    FIELDS = (
+        Field("service", "Service name", validators=(pattern(SERVICE, "not a service name"),),
+              default="jtel-clientmessenger"),
+        Field("db_host", "Database host", validators=(ADDRESS_V,), default="acd-dbm"),
+        Field("db_schema", "Database", validators=(pattern(DB_NAME, "not a database name"),), default="JTELWeb"),
+        Field("db_user", "Database user", validators=(pattern(SERVICE, "not a database user name"),),
+              default="root"),
+        Field("db_password", "Database password", "secret", secret_key="db/root"),
+        Field("timezone", "serverTimezone (portal 3.25 and later)",
+              validators=(pattern(TIMEZONE, "not a time zone like Europe/Berlin"),), default="Europe/Berlin"),
+        Field("datadir", "WhatsApp data folder", "choice", choices=("auto", "local", "mounted"), default="auto",
+              help="local: /srv/jtel/shared/Data/Clients/; mounted: /home/jtel/shared/Data/clients/"),
+    )
+
+
+SCREEN = DaemonScreen

@@ -1,0 +1,149 @@
+"""What the hosts are: OS, Java, portal version and where it came from, Windows-hosted
+repositories. A wrong guess is corrected here (the portal version goes into the answers)."""
+from __future__ import annotations
+
+import re
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import DataTable, Input, Label, Static, Switch
+
+from .base import WizardScreen, describe_error
+from .fields import VERSION_V
+from .messages import HostsDetected, WorkFailed
+from .model import to_answers
+from .pages import DONE, FAILED, TITLES
+
+EXPLANATION = (
+    "The wizard reads each host without changing anything: the CentOS release, whether a Java 8 "
+    "is installed, the portal version (and the file it was read from) and whether the "
+    "repositories live on a Windows machine (CRLF files, a CIFS mount), which decides if the "
+    "init script needs its CR characters stripped. When a guess is wrong, correct it here.")
+
+
+def widget_id(host: str) -> str:
+    return "windows-" + re.sub(r"[^A-Za-z0-9_-]", "-", host)
+
+
+class DetectionScreen(WizardScreen):
+    PAGE = "detection"
+    BINDINGS = [Binding("f5", "detect", "Detect again")]
+
+    def __init__(self, data: dict | None = None) -> None:
+        super().__init__()
+        self.portal = dict(data or {})
+        self.facts: dict = {}
+
+    def compose_main(self) -> ComposeResult:
+        with VerticalScroll(id="form"):
+            yield Static(TITLES[self.PAGE], classes="page-title")
+            yield Static(EXPLANATION, classes="explanation", markup=False)
+            yield Static("", id="detect-status", markup=False)
+            yield DataTable(id="facts-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="facts-detail")
+            with Vertical(id="corrections"):
+                yield Label("Corrections", classes="preview-title")
+                yield Label("Portal version (empty: use the detected one)", classes="field-label")
+                yield Input(self.portal.get("version") or "", id="portal-version", validators=[VERSION_V],
+                            valid_empty=True, placeholder="detected")
+                yield Static("", classes="field-error", id="portal-version-error")
+                yield Static("", id="portal-source", markup=False)
+                yield Vertical(id="windows")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#facts-table", DataTable)
+        for c in ("host", "roles", "OS", "Java 8", "portal version", "Windows repos"):
+            table.add_column(c, key=c)
+        if self.app.facts is not None:
+            self.show_facts(self.app.facts, self.app.portal)
+        else:
+            self.action_detect()
+
+    def action_detect(self) -> None:
+        self.app.store(self.PAGE, self.collect())
+        self.query_one("#detect-status", Static).update("Connecting and detecting…")
+        self.detect(self.app.snapshot(), self.app.source)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="detect")
+    def detect(self, data: dict, source: str) -> None:
+        try:
+            answers = to_answers(data, source)
+            facts, portal = self.app.engine.detect(answers, self.app.ask_host_key)
+        except Exception as e:          # shown on screen
+            self.post_message(WorkFailed("detection", describe_error(e)))
+            return
+        self.post_message(HostsDetected(facts, portal))
+
+    @on(HostsDetected)
+    def hosts_detected(self, event: HostsDetected) -> None:
+        self.app.facts, self.app.portal = event.facts, event.portal
+        self.show_facts(event.facts, event.portal)
+        self.app.set_state(self.PAGE, DONE)
+        self.app.set_state("hosts", DONE)
+
+    @on(WorkFailed)
+    def work_failed(self, event: WorkFailed) -> None:
+        self.query_one("#detect-status", Static).update(f"✗ {event.text}")
+        self.app.set_state(self.PAGE, FAILED)
+        self.notify(event.text, title="Detection failed", severity="error", timeout=10)
+
+    def show_facts(self, facts: dict, portal) -> None:
+        self.facts = facts
+        roles = {h: ",".join(r) for h, r in self.app.roles().items()}
+        table = self.query_one("#facts-table", DataTable)
+        table.clear()
+        for host, f in facts.items():
+            java = "—" if f.java is None else ("yes" if f.java.java8 else "no")
+            pv = "—" if f.portal is None else (f.portal.version or "unknown")
+            win = "—" if "CHAT" not in roles.get(host, "") else ("yes" if f.windows_repo else "no")
+            table.add_row(host, roles.get(host, ""), f"{f.os.name} {f.os.version}", java, pv, win, key=host)
+        detail = Text()
+        for host, f in facts.items():
+            detail.append(f"{host}\n", style="bold cyan")
+            for line in f.summary():
+                detail.append(f"  {line}\n")
+        self.query_one("#facts-detail", Static).update(detail)
+        self.query_one("#detect-status", Static).update(f"✓ {len(facts)} host(s) detected.")
+        self.query_one("#portal-source", Static).update(
+            f"in use: {portal.version or 'unknown'} (from {portal.source})" if portal else "")
+        box = self.query_one("#windows", Vertical)
+        box.remove_children()
+        chat = [h for h in facts if "CHAT" in roles.get(h, "")]
+        widgets = []
+        for host in chat:
+            value = self.app.engine.windows.get(host, facts[host].windows_repo)
+            widgets.append(Horizontal(Switch(value, id=widget_id(host)),
+                                      Label(f"{host}: repositories hosted on Windows (strip CR)"),
+                                      classes="switch-row"))
+        if widgets:
+            box.mount_all(widgets)
+
+    @on(Input.Changed, "#portal-version")
+    def version_changed(self, event: Input.Changed) -> None:
+        err = self.query_one("#portal-version-error", Static)
+        r = event.validation_result
+        text = "" if r is None or r.is_valid else "; ".join(r.failure_descriptions)
+        err.update(text)
+        err.set_class(bool(text), "-shown")
+
+    @on(Switch.Changed)
+    def windows_changed(self, event: Switch.Changed) -> None:
+        for host in self.facts:
+            if event.switch.id == widget_id(host):
+                self.app.engine.windows[host] = event.value
+
+    def collect(self) -> dict:
+        w = self.query_one("#portal-version", Input)
+        value = w.value.strip()
+        result = w.validate(value) if value else None
+        portal = dict(self.portal)
+        if result is None or result.is_valid:
+            portal["version"] = value or None
+        self.portal = portal
+        return portal
+
+
+SCREEN = DetectionScreen

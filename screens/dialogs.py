@@ -1,0 +1,70 @@
+"""Modal dialogs: the host key prompt and the file path prompt."""
+from __future__ import annotations
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Static
+
+
+class HostKeyDialog(ModalScreen[bool]):
+    """An unknown host key: trust its SHA256 fingerprint, or refuse."""
+
+    BINDINGS = [Binding("y", "answer(True)", "Trust"), Binding("n,escape", "answer(False)", "Refuse")]
+
+    def __init__(self, host: str, fingerprint: str, message: str) -> None:
+        super().__init__()
+        self.host, self.fingerprint, self.message = host, fingerprint, message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Label(f"Unknown host key for [b]{self.host}[/b]", id="dialog-title")
+            yield Static(self.message, id="hostkey-message", markup=False)
+            yield Label("SHA256 fingerprint:")
+            yield Static(self.fingerprint, id="fingerprint", markup=False)
+            yield Static("Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the server "
+                         "(or ask its administrator) before you trust it.", classes="hint", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Trust (y)", id="trust", variant="warning")
+                yield Button("Refuse (n)", id="refuse", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#refuse", Button).focus()
+
+    def action_answer(self, trust: bool) -> None:
+        self.dismiss(trust)
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "trust")
+
+
+class PathDialog(ModalScreen[str | None]):
+    """Ask for a file path (save as / load)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, value: str = "", action: str = "OK") -> None:
+        super().__init__()
+        self.title_text, self.value, self.action_label = title, value, action
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Label(self.title_text, id="dialog-title")
+            yield Input(self.value, placeholder="path/to/site.yaml", id="path")
+            with Horizontal(classes="buttons"):
+                yield Button(self.action_label, id="ok", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        value = self.query_one("#path", Input).value.strip()
+        if value:
+            self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

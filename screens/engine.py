@@ -1,0 +1,134 @@
+"""The engine seen from the UI: connections, detection, plans and runs, all blocking.
+
+Every method here is called from a thread worker, never from the event loop. One
+lock serialises host work: a preview, a detection and a run never share a
+connection at the same time. No textual here; the heavy modules (paramiko, the
+planner, lxml through the steps) are imported on first use.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+from typing import Callable
+
+log = logging.getLogger("screens.engine")
+
+# what a secret the trainee did not type is in training mode (never a real password)
+TRAINING_SECRET = "training-only-secret"
+
+
+class Engine:
+    """Connections, facts and plans of one wizard session."""
+
+    def __init__(self, *, training: bool = False, keyring_mode: str | None = None) -> None:
+        self.training = training
+        self.keyring_mode = keyring_mode
+        self.lock = threading.RLock()
+        self.transports: dict = {}
+        self._connected_to: tuple = ()
+        self.facts: dict | None = None
+        self.windows: dict[str, bool] = {}      # host -> the engineer's word on Windows repos
+        self._secrets_ready = False
+
+    # -- secrets ---------------------------------------------------------------------------
+    def secrets_ready(self) -> None:
+        """Choose the keyring backend once (training: an in-memory one)."""
+        if self._secrets_ready:
+            return
+        from wizard import secrets
+        from wizard.errors import SecretError
+        if self.training:
+            try:
+                secrets.configure_backend("training")
+            except SecretError:         # no training backend: kept in memory, made up when asked
+                secrets.configure_backend("prompt", ask=lambda key, keypath: TRAINING_SECRET)
+        else:
+            secrets.configure_backend(self.keyring_mode)
+        self._secrets_ready = True
+
+    def store_secret(self, key: str, value: str) -> str:
+        from .model import store_secret
+        self.secrets_ready()
+        return store_secret(key, value)
+
+    # -- connections -----------------------------------------------------------------------
+    def connect(self, answers, ask: Callable | None) -> dict:
+        """Transports to every inventory host, reusing the open ones while the inventory holds."""
+        from wizard import session
+        with self.lock:
+            key = tuple(answers.hosts)
+            if key == self._connected_to and self.transports:
+                return self.transports
+            self.close()
+            self.secrets_ready()
+            if not self.training:
+                from wizard import secrets
+                if hasattr(secrets, "resolve_all"):
+                    secrets.resolve_all(answers)
+            self.transports = session.connect_all(list(answers.hosts), training=self.training, ask=ask)
+            self._connected_to = key
+            self.facts = None
+            return self.transports
+
+    def test_connection(self, spec, ask: Callable | None) -> str:
+        """Connect to one host, read what it is, disconnect; returns a line for the engineer."""
+        from wizard import session
+        from wizard.facts import detect_os
+        self.secrets_ready()
+        t = session.connect_one(spec, training=self.training, ask=ask)
+        try:
+            os_info = detect_os(t)
+            who = t.run("id -un", timeout=30).stdout.strip()
+            root = t.run("id -u", sudo=True, timeout=60).stdout.strip()
+            how = "root" if root == "0" else f"NOT root with {spec.become} (id -u: {root or '?'})"
+            return f"{spec.name}: connected as {who or '?'}, {how}; {os_info.name} {os_info.version}"
+        finally:
+            t.close()
+
+    def close(self) -> None:
+        if self.transports:
+            from wizard import session
+            session.close_all(self.transports)
+        self.transports, self._connected_to = {}, ()
+
+    # -- detection and plans ---------------------------------------------------------------
+    def detect(self, answers, ask: Callable | None):
+        """(facts per host, portal version) read from the hosts."""
+        from wizard import planner
+        with self.lock:
+            transports = self.connect(answers, ask)
+            self.facts = planner.detect(answers, transports)
+            return self._facts(), planner.portal_version(answers, self.facts)
+
+    def _facts(self) -> dict:
+        """Detected facts with the engineer's corrections applied."""
+        out = {}
+        for host, f in (self.facts or {}).items():
+            if host in self.windows and self.windows[host] != f.windows_repo:
+                reasons = ["set by the engineer on the detection screen"] if self.windows[host] else []
+                f = dataclasses.replace(f, windows_repo=self.windows[host], windows_reasons=reasons)
+            out[host] = f
+        return out
+
+    def build(self, answers, ask: Callable | None, only: set[str] | None = None):
+        """The plan (only some sections when `only` is given), after detection if needed."""
+        from wizard import planner
+        with self.lock:
+            transports = self.connect(answers, ask)
+            if self.facts is None:
+                self.facts = planner.detect(answers, transports)
+            facts = self._facts()
+            return planner.build(answers, transports, training=self.training, facts=facts,
+                                 portal=planner.portal_version(answers, facts), only=only)
+
+    # -- running ---------------------------------------------------------------------------
+    def run(self, plan, answers, *, emit: Callable, cancelled: Callable[[], bool]):
+        """Run exactly `plan`; finished steps are journalled so a retry resumes."""
+        from wizard.journal import Journal
+        from wizard.runner import Runner
+        with self.lock:
+            source = str(answers.source) + (".training" if self.training else "")
+            journals = {h: Journal.open(source, h) for h in self.transports}
+            runner = Runner(plan, self.transports, emit=emit, journals=journals, cancelled=cancelled)
+            return runner.run()

@@ -1,0 +1,271 @@
+"""The inventory: every host the install touches, its roles and how to log in."""
+from __future__ import annotations
+
+import copy
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, DataTable, Input, Label, Select, SelectionList, Static
+
+from .base import WizardScreen, describe_error
+from .fields import ADDRESS_V, INVENTORY_NAME_V, UNIX_NAME_V, Port
+from .messages import ConnectionTested
+from .model import REF, ROLES, host_spec
+from .pages import TITLES, TODO
+
+EXPLANATION = (
+    "Every server the install touches, with its roles: CHAT is the server being installed "
+    "(a second one is a replay of the same answers); DATA (database master), TEL and WEB get "
+    "the chat server in their hazelcast.xml; LB runs haproxy. Log in as root, or as a user "
+    "with sudo. A password is entered once and kept in the keyring: the answers file holds "
+    "only its reference. Test a connection before you go on (its host key fingerprint is "
+    "shown the first time).")
+
+COLUMNS = ("name", "address", "port", "user", "become", "roles", "password")
+
+
+class HostTable(DataTable):
+    """The inventory as a table; its keys add, remove and test hosts."""
+
+    BINDINGS = [
+        Binding("a", "screen.add_host", "Add host"),
+        Binding("delete,x", "screen.remove_host", "Remove host"),
+        Binding("t", "screen.test_host", "Test connection"),
+    ]
+
+
+class HostsScreen(WizardScreen):
+    PAGE = "hosts"
+
+    def __init__(self, data: dict | None = None) -> None:
+        super().__init__()
+        hosts = (data or {}).get("hosts") or {}
+        self.hosts: list[dict] = [dict(copy.deepcopy(h), name=n) for n, h in hosts.items()]
+        self.current: int | None = 0 if self.hosts else None
+        self.results: dict[str, str] = {}
+
+    def compose_main(self) -> ComposeResult:
+        with VerticalScroll(id="form"):
+            yield Static(TITLES[self.PAGE], classes="page-title")
+            yield Static(EXPLANATION, classes="explanation", markup=False)
+            yield HostTable(id="host-table", cursor_type="row", zebra_stripes=True)
+            with Horizontal(classes="buttons"):
+                yield Button("Add host (a)", id="add")
+                yield Button("Remove (del)", id="remove")
+                yield Button("Test connection (t)", id="test", variant="primary")
+            yield Static("", id="test-result", markup=False)
+            with Vertical(id="host-form"):
+                yield Label("Selected host", classes="preview-title")
+                for key, label, validators, placeholder in (
+                        ("name", "Inventory name", [INVENTORY_NAME_V], "chat1"),
+                        ("address", "Address (IP, DNS name or ssh config alias)", [ADDRESS_V], "10.0.0.21"),
+                        ("port", "SSH port", [Port()], "ssh config, else 22"),
+                        ("user", "Login user", [UNIX_NAME_V], "ssh config, else the local user"),
+                        ("key_file", "Private key file", [], "ssh config / agent")):
+                    yield Label(label, classes="field-label")
+                    yield Input(id=f"host-{key.replace('_', '-')}", validators=validators,
+                                valid_empty=key not in ("name", "address"), placeholder=placeholder)
+                    yield Static("", classes="field-error", id=f"host-{key.replace('_', '-')}-error")
+                yield Label("Become root by", classes="field-label")
+                yield Select([("default (root if the user is root, else sudo)", "default"),
+                              ("root: the user is root", "root"), ("sudo", "sudo")],
+                             value="default", allow_blank=False, id="host-become")
+                yield Label("Password (login and sudo)", classes="field-label")
+                yield Input(password=True, id="host-password")
+                yield Label("Roles", classes="field-label")
+                yield SelectionList[str](*((r, r) for r in ROLES), id="host-roles")
+                yield Static("", classes="field-error", id="host-roles-error")
+
+    def on_mount(self) -> None:
+        table = self.query_one(HostTable)
+        for c in COLUMNS:
+            table.add_column(c, key=c)
+        self.refresh_table()
+        self.load_form()
+        table.focus()
+
+    # -- table and form --------------------------------------------------------------------
+    def row(self, h: dict) -> tuple:
+        return (h["name"], h.get("address") or "", str(h.get("port") or ""), h.get("user") or "",
+                h.get("become") or "", ",".join(h.get("roles") or ()), h.get("password") or "")
+
+    def refresh_table(self) -> None:
+        table = self.query_one(HostTable)
+        table.clear()
+        for i, h in enumerate(self.hosts):
+            table.add_row(*self.row(h), key=str(i))
+        if self.current is not None:
+            table.move_cursor(row=self.current)
+
+    def load_form(self) -> None:
+        """Show the current host in the form (without treating that as an edit)."""
+        form = self.query_one("#host-form")
+        form.display = self.current is not None
+        if self.current is None:
+            return
+        h = self.hosts[self.current]
+        with self.prevent(Input.Changed, Select.Changed, SelectionList.SelectedChanged):
+            for key in ("name", "address", "port", "user", "key_file"):
+                w = self.query_one(f"#host-{key.replace('_', '-')}", Input)
+                w.value = "" if h.get(key) is None else str(h[key])
+                self.show_error(w.id, w.validate(w.value) if w.value else None)
+            self.query_one("#host-become", Select).value = h.get("become") or "default"
+            pw = self.query_one("#host-password", Input)
+            pw.value = ""
+            pw.placeholder = (f"stored in the keyring as {h['password']}; type to replace" if h.get("password")
+                              else f"optional; kept in the keyring as keyring:ssh/{h['name']}")
+            roles = self.query_one("#host-roles", SelectionList)
+            roles.deselect_all()
+            for r in h.get("roles") or ():
+                roles.select(r)
+        self.check_roles()
+
+    def show_error(self, widget_id: str, result) -> None:
+        text = "" if result is None or result.is_valid else "; ".join(result.failure_descriptions)
+        err = self.query_one(f"#{widget_id}-error", Static)
+        err.update(text)
+        err.set_class(bool(text), "-shown")
+
+    def check_roles(self) -> None:
+        roles = self.query_one("#host-roles", SelectionList).selected
+        err = self.query_one("#host-roles-error", Static)
+        err.update("" if roles else "give the host at least one role")
+        err.set_class(not roles, "-shown")
+
+    @on(DataTable.RowHighlighted, "#host-table")
+    def row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row != self.current and 0 <= event.cursor_row < len(self.hosts):
+            self.store_password()
+            self.current = event.cursor_row
+            self.load_form()
+
+    @on(Input.Changed, "#host-form Input")
+    def field_changed(self, event: Input.Changed) -> None:
+        if self.current is None or event.input.id == "host-password":
+            return
+        key = event.input.id.removeprefix("host-").replace("-", "_")
+        value = event.value.strip()
+        result = event.validation_result
+        if key == "name" and any(h["name"] == value for i, h in enumerate(self.hosts) if i != self.current):
+            err = self.query_one("#host-name-error", Static)
+            err.update(f"{value} is already in the inventory")
+            err.set_class(True, "-shown")
+            return
+        self.show_error(event.input.id, result)
+        if result is not None and not result.is_valid:
+            return
+        h = self.hosts[self.current]
+        if not value:
+            if key != "name":
+                h.pop(key, None)
+        else:
+            h[key] = int(value) if key == "port" else value
+        self.edited()
+
+    @on(Select.Changed, "#host-become")
+    def become_changed(self, event: Select.Changed) -> None:
+        if self.current is not None:
+            h = self.hosts[self.current]
+            if event.value == "default":
+                h.pop("become", None)
+            else:
+                h["become"] = event.value
+            self.edited()
+
+    @on(SelectionList.SelectedChanged, "#host-roles")
+    def roles_changed(self, event: SelectionList.SelectedChanged) -> None:
+        if self.current is not None:
+            self.hosts[self.current]["roles"] = [r for r in ROLES if r in event.selection_list.selected]
+            self.check_roles()
+            self.edited()
+
+    def edited(self) -> None:
+        """The inventory changed: refresh its row; detection must run again."""
+        table = self.query_one(HostTable)
+        for c, v in zip(COLUMNS, self.row(self.hosts[self.current])):
+            table.update_cell(str(self.current), c, v)
+        if self.app.states.get("detection") != TODO:
+            self.app.set_state("detection", TODO)
+
+    def store_password(self) -> None:
+        """A typed password goes to the keyring at once; the host keeps its reference."""
+        if self.current is None:
+            return
+        pw = self.query_one("#host-password", Input)
+        if pw.value:
+            h = self.hosts[self.current]
+            m = REF.match(h.get("password") or "")
+            h["password"] = self.app.engine.store_secret(m["key"] if m else f"ssh/{h['name']}", pw.value)
+            pw.value = ""
+            self.query_one(HostTable).update_cell(str(self.current), "password", h["password"])
+
+    # -- actions ---------------------------------------------------------------------------
+    def action_add_host(self) -> None:
+        self.store_password()
+        names = {h["name"] for h in self.hosts}
+        n = len(self.hosts) + 1
+        while f"host{n}" in names:
+            n += 1
+        self.hosts.append({"name": f"host{n}", "address": "", "roles": ["CHAT"]})
+        self.current = len(self.hosts) - 1
+        self.refresh_table()
+        self.load_form()
+        self.query_one("#host-address", Input).focus()
+
+    def action_remove_host(self) -> None:
+        if self.current is None:
+            return
+        del self.hosts[self.current]
+        self.current = min(self.current, len(self.hosts) - 1) if self.hosts else None
+        self.refresh_table()
+        self.load_form()
+
+    def action_test_host(self) -> None:
+        if self.current is None:
+            self.notify("Add a host first.", severity="warning")
+            return
+        self.store_password()
+        h = self.hosts[self.current]
+        if not h.get("address"):
+            self.notify("The host needs an address.", severity="error")
+            return
+        self.query_one("#test-result", Static).update(f"testing {h['name']}…")
+        self.test_connection(h["name"], {k: v for k, v in h.items() if k != "name"})
+
+    @on(Button.Pressed, "#add")
+    def add_pressed(self) -> None:
+        self.action_add_host()
+
+    @on(Button.Pressed, "#remove")
+    def remove_pressed(self) -> None:
+        self.action_remove_host()
+
+    @on(Button.Pressed, "#test")
+    def test_pressed(self) -> None:
+        self.action_test_host()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="test")
+    def test_connection(self, name: str, host: dict) -> None:
+        try:
+            text, ok = self.app.engine.test_connection(host_spec(name, host), self.app.ask_host_key), True
+        except Exception as e:          # reported on screen: the engineer fixes the inventory
+            text, ok = describe_error(e), False
+        self.post_message(ConnectionTested(name, ok, text))
+
+    @on(ConnectionTested)
+    def connection_tested(self, event: ConnectionTested) -> None:
+        self.results[event.host] = event.text
+        result = self.query_one("#test-result", Static)
+        result.update(("✓ " if event.ok else "✗ ") + event.text)
+        result.set_class(not event.ok, "-failed")
+        self.notify(event.text, title="Connection test", severity="information" if event.ok else "error")
+
+    # -- answers ---------------------------------------------------------------------------
+    def collect(self) -> dict:
+        self.store_password()
+        return {"hosts": {h["name"]: {k: v for k, v in h.items() if k != "name"} for h in self.hosts}}
+
+
+SCREEN = HostsScreen

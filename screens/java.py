@@ -1,0 +1,25 @@
+"""Section 1: Java 8 on the chat server."""
+from __future__ import annotations
+
+from .base import SectionScreen
+from .fields import PATH_V, URL, Field, pattern
+
+
+class JavaScreen(SectionScreen):
+    PAGE = "java"
+    EXPLANATION = (
+        "ClientMessenger is a Java 8 program. The vendor installs the Oracle JDK 8u202 RPM with "
+        "yum straight from its download site; sites without internet copy the RPM to the chat "
+        "server first and install it from that path. When a Java 8 is already installed "
+        "(rpm -q, java -version) the section does nothing.")
+    FIELDS = (
+        Field("source", "Install from", "choice", choices=("url", "rpm"), default="url",
+              help="url: yum downloads it; rpm: a file already on the chat server"),
+        Field("url", "RPM URL", validators=(pattern(URL, "not an http(s) URL"),),
+              default="https://cdn.jtel.de/downloads/java/jdk-8u202-linux-x64.rpm"),
+        Field("rpm_path", "RPM path on the chat server", validators=(PATH_V,), optional=True,
+              placeholder="/root/jdk-8u202-linux-x64.rpm"),
+    )
+
+
+SCREEN = JavaScreen

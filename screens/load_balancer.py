@@ -1,0 +1,21 @@
+"""Section 7: haproxy on the load balancers."""
+from __future__ import annotations
+
+from .base import SectionScreen
+from .fields import PATH_V, Field
+
+
+class LoadBalancerScreen(SectionScreen):
+    PAGE = "load_balancer"
+    EXPLANATION = (
+        "Each load balancer gets a chat frontend (ws on :3000, or wss on :3003 with the portal's "
+        "certificate) and a backend with one server line per chat server, balanced leastconn. "
+        "The rest of haproxy.cfg stays as it is. The candidate is checked with haproxy -c "
+        "before it replaces the live file; a rejected config is never reloaded.")
+    FIELDS = (
+        Field("config", "haproxy.cfg", validators=(PATH_V,), default="/etc/haproxy/haproxy.cfg"),
+        Field("cert", "Certificate (https)", validators=(PATH_V,), default="/etc/haproxy/haproxy.pem"),
+    )
+
+
+SCREEN = LoadBalancerScreen

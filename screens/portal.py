@@ -1,0 +1,27 @@
+"""The portal the chat server joins: http or https, the load balancer's name, the version."""
+from __future__ import annotations
+
+from .base import SectionScreen
+from .fields import HOSTNAME_V, PATH_V, VERSION_V, Field
+
+
+class PortalScreen(SectionScreen):
+    PAGE = "portal"
+    PREVIEW = False
+    EXPLANATION = (
+        "Browsers reach the chat server through the portal's load balancer: with https on port "
+        "3003 (secure websockets, wss), with http on port 3000 (ws). Every later section derives "
+        "its URLs, firewall ports and haproxy frontend from these answers. Leave the version "
+        "empty to read it from the chat server (the detection screen shows where it was found).")
+    FIELDS = (
+        Field("scheme", "Scheme", "choice", choices=("https", "http"), default="https",
+              help="https: wss on 3003 (needed for WhatsApp); http: ws on 3000"),
+        Field("load_balancer", "Load balancer name (as browsers use it)", validators=(HOSTNAME_V,),
+              placeholder="jtel-portal"),
+        Field("version", "Portal version", validators=(VERSION_V,), optional=True,
+              placeholder="detected", help="e.g. 3.26; >= 3.25 adds serverTimezone to the JDBC URL"),
+        Field("shared_dir", "Shared folder", validators=(PATH_V,), default="/home/jtel/shared"),
+    )
+
+
+SCREEN = PortalScreen

@@ -1,0 +1,18 @@
+"""Section 5: updatesc.sh."""
+from __future__ import annotations
+
+from .base import SectionScreen
+from .fields import PATH_V, Field
+
+
+class UpdateScriptScreen(SectionScreen):
+    PAGE = "update_script"
+    EXPLANATION = (
+        "updatesc.sh updates ClientMessenger after a portal update: stop the service, copy the "
+        "new bin/ and public/ from the shared repository, give the folder to jtel, start the "
+        "service. The English page garbles the chown line; the wizard writes the French page's "
+        "correct body.")
+    FIELDS = (Field("path", "Script path", validators=(PATH_V,), default="/usr/local/bin/updatesc.sh"),)
+
+
+SCREEN = UpdateScriptScreen
