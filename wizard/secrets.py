@@ -1,0 +1,568 @@
+"""Secrets in a keyring (service "chatwizard"), never in the answers file or on a command line.
+
+Where they live is chosen by `configure_backend(mode)`, mode from `--keyring` or the env
+variable CHATWIZARD_KEYRING (docs/answers-format.md, "Secrets"):
+
+- auto (default): the system keyring (Secret Service, KWallet, macOS, Windows); when there
+  is none, the encrypted keyring file if one was made earlier; else an error that says how
+  to choose. keyring's own fallback on a headless Linux with keyrings.alt installed is
+  keyrings.alt's *plaintext* file: it is never chosen here, whatever its priority.
+- system: the system keyring only.
+- file: `EncryptedFileKeyring`, an AES-256-GCM file whose key is derived (scrypt) from a
+  master password, read from CHATWIZARD_KEYRING_PASSWORD or asked on the terminal.
+- prompt: nothing stored; each secret is asked for once per run and kept in memory.
+- training (for the simulated host only, not a --keyring choice): nothing stored, nothing
+  asked; every secret is TRAINING_SECRET unless set in this run.
+
+Every value fetched is registered with `masking` before it is returned.
+"""
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import fcntl
+import getpass
+import json
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable, TextIO
+
+import keyring.backend
+import keyring.core
+import keyring.errors
+from keyring.backend import KeyringBackend
+from keyring.backends import chainer, fail, null
+from keyring.compat import properties
+
+from . import masking
+from .errors import EXIT_ANSWERS, EXIT_OK, EXIT_SECRETS, EXIT_USAGE, AnswersError, SecretError
+
+SERVICE = "chatwizard"
+REF_PREFIX = "keyring:"
+KEY_RE = re.compile(r"^[A-Za-z0-9_./@:-]+$")
+MODES = ("auto", "system", "file", "prompt")        # what --keyring / CHATWIZARD_KEYRING take
+TRAINING_SECRET = "training-only-secret"            # every secret in training mode
+ENV_MODE = "CHATWIZARD_KEYRING"
+ENV_PASSWORD = "CHATWIZARD_KEYRING_PASSWORD"
+ENV_FILE = "CHATWIZARD_KEYRING_FILE"
+DOC = 'docs/answers-format.md, "Secrets"'
+
+# ask(key, keypath) -> the secret, or None when the person gave none
+Ask = Callable[[str, "str | None"], "str | None"]
+
+
+def key_of(ref_or_key: str) -> str:
+    """"keyring:db/root" or "db/root" -> "db/root"; SecretError when it is not a key."""
+    key = ref_or_key[len(REF_PREFIX):] if ref_or_key.startswith(REF_PREFIX) else ref_or_key
+    if not KEY_RE.match(key):
+        raise SecretError(f"{key!r} is not a keyring key: use letters, digits and _ . / @ : -")
+    return key
+
+
+def default_file() -> Path:
+    """Where the encrypted keyring file lives: $CHATWIZARD_KEYRING_FILE, else the user data dir."""
+    if os.environ.get(ENV_FILE):
+        return Path(os.environ[ENV_FILE]).expanduser()
+    import platformdirs
+    return Path(platformdirs.user_data_dir("chatwizard")) / "keyring.json"
+
+
+def _interactive() -> bool:
+    try:
+        return sys.stdin is not None and sys.stdin.isatty()
+    except (ValueError, OSError):
+        return False
+
+
+# ---------------------------------------------------------------- the encrypted file
+
+class EncryptedFileKeyring(KeyringBackend):
+    """A keyring file encrypted with AES-256-GCM under a scrypt key from a master password.
+
+    Never viable for keyring's own discovery (its priority raises): chosen only by
+    `configure_backend("file")`. The file is JSON, mode 0600, replaced atomically; the key
+    names are readable in it, the values are not.
+    """
+
+    SCHEME = "scrypt/AES-256-GCM"
+    KDF = {"n": 2 ** 15, "r": 8, "p": 1}
+    CHECK = b"chatwizard keyring"
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("chatwizard's encrypted file keyring is chosen only explicitly "
+                           "(CHATWIZARD_KEYRING=file)")
+
+    def __init__(self, path: str | os.PathLike | None = None, password: str | None = None,
+                 *, ask: Callable[[str], str | None] | None = None):
+        """`password` else $CHATWIZARD_KEYRING_PASSWORD else `ask(prompt)` else getpass on a tty."""
+        super().__init__()
+        self.path = Path(path) if path is not None else default_file()
+        self._password = password
+        self._ask = ask
+        self._key: bytes | None = None
+
+    def __str__(self) -> str:
+        return f"encrypted keyring file {self.path}"
+
+    __repr__ = __str__
+
+    # -- the master key
+    def _master_password(self, creating: bool) -> str:
+        pw = self._password or os.environ.get(ENV_PASSWORD)
+        if not pw and self._ask is not None:
+            pw = self._ask(f"Master password for {self.path}: ")
+        if not pw and _interactive():
+            pw = getpass.getpass(f"Master password for the keyring file {self.path}: ")
+            if creating and pw and getpass.getpass("The same master password again: ") != pw:
+                raise SecretError("the two master passwords differ; nothing was stored")
+        if not pw:
+            raise SecretError(f"the keyring file {self.path} needs its master password: set "
+                              f"{ENV_PASSWORD} or run in a terminal ({DOC})")
+        masking.register(pw)
+        return pw
+
+    def _derive(self, password: str, kdf: dict) -> bytes:
+        from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+        return Scrypt(salt=_b64d(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"],
+                      p=kdf["p"]).derive(password.encode("utf-8"))
+
+    def _unlocked(self, doc: dict) -> bytes:
+        if self._key is None:
+            from cryptography.exceptions import InvalidTag
+            key = self._derive(self._master_password(creating=False), doc["kdf"])
+            try:
+                self._open(key, doc["check"], b"check")
+            except InvalidTag:
+                raise SecretError(f"wrong master password for the keyring file {self.path}") from None
+            self._key = key
+        return self._key
+
+    # -- the file
+    def _read(self) -> dict | None:
+        try:
+            doc = json.loads(self.path.read_text("utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            raise SecretError(f"cannot read the keyring file {self.path}: {e}") from None
+        if not isinstance(doc, dict) or doc.get("scheme") != self.SCHEME:
+            raise SecretError(f"{self.path} is not a chatwizard keyring file ({self.SCHEME})")
+        return doc
+
+    def _new(self) -> dict:
+        kdf = dict(self.KDF, salt=_b64e(os.urandom(16)))
+        key = self._derive(self._master_password(creating=True), kdf)
+        self._key = key
+        return {"scheme": self.SCHEME, "kdf": kdf, "check": self._seal(key, self.CHECK, b"check"),
+                "entries": {}}
+
+    def _write(self, doc: dict) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(doc, f, indent=1, sort_keys=True)
+                f.flush()
+                os.fsync(f.fileno())
+            os.chmod(tmp, 0o600)
+            os.replace(tmp, self.path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """Serialise read-modify-write between processes."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with open(self.path.with_name(self.path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    @staticmethod
+    def _seal(key: bytes, data: bytes, aad: bytes) -> dict:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        nonce = os.urandom(12)
+        return {"nonce": _b64e(nonce), "ct": _b64e(AESGCM(key).encrypt(nonce, data, aad))}
+
+    @staticmethod
+    def _open(key: bytes, box: dict, aad: bytes) -> bytes:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        return AESGCM(key).decrypt(_b64d(box["nonce"]), _b64d(box["ct"]), aad)
+
+    # -- KeyringBackend
+    def get_password(self, service: str, username: str) -> str | None:
+        doc = self._read()
+        box = (doc or {}).get("entries", {}).get(service, {}).get(username)
+        if box is None:
+            return None
+        from cryptography.exceptions import InvalidTag
+        try:
+            return self._open(self._unlocked(doc), box, _aad(service, username)).decode("utf-8")
+        except InvalidTag:
+            raise SecretError(f"the keyring file {self.path} holds a damaged entry for "
+                              f"{username!r}; set it again") from None
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        with self._locked():
+            doc = self._read()
+            if doc is None:
+                doc = self._new()
+            key = self._unlocked(doc)
+            doc["entries"].setdefault(service, {})[username] = self._seal(
+                key, password.encode("utf-8"), _aad(service, username))
+            self._write(doc)
+
+    def delete_password(self, service: str, username: str) -> None:
+        with self._locked():
+            doc = self._read()
+            entries = (doc or {}).get("entries", {}).get(service, {})
+            if username not in entries:
+                raise keyring.errors.PasswordDeleteError(f"{username!r} is not in {self.path}")
+            self._unlocked(doc)             # only the master password may delete
+            del entries[username]
+            self._write(doc)
+
+
+def _aad(service: str, key: str) -> bytes:
+    return f"{service}\0{key}".encode("utf-8")
+
+
+def _b64e(b: bytes) -> str:
+    return base64.b64encode(b).decode("ascii")
+
+
+def _b64d(s: str) -> bytes:
+    return base64.b64decode(s.encode("ascii"))
+
+
+# ---------------------------------------------------------------- prompt mode
+
+class PromptKeyring(KeyringBackend):
+    """No storage: each secret is asked for once per run and kept in this process only."""
+
+    @properties.classproperty
+    def priority(cls) -> float:
+        raise RuntimeError("prompt mode is chosen only explicitly (CHATWIZARD_KEYRING=prompt)")
+
+    def __init__(self, ask: Ask | None = None):
+        super().__init__()
+        self._ask = ask
+        self._values: dict[tuple[str, str], str] = {}
+
+    def __str__(self) -> str:
+        return "no keyring: each secret is asked for at each run and kept in memory only"
+
+    __repr__ = __str__
+
+    def ask(self, service: str, key: str, keypath: str | None = None) -> str | None:
+        if (service, key) in self._values:
+            return self._values[(service, key)]
+        value = None
+        if self._ask is not None:
+            value = self._ask(key, keypath)
+        elif _interactive():
+            value = getpass.getpass(f"Secret {key}" + (f" ({keypath})" if keypath else "") + ": ")
+        if value:
+            self._values[(service, key)] = value
+        return value or None
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.ask(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self._values.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError(f"{username!r} was not given in this run")
+
+
+class TrainingKeyring(PromptKeyring):
+    """Training mode: the simulated host needs no real secret; nothing is asked or stored."""
+
+    def __init__(self):
+        super().__init__(ask=lambda key, keypath: TRAINING_SECRET)
+
+    def __str__(self) -> str:
+        return "training keyring: made-up secrets, kept in memory only"
+
+    __repr__ = __str__
+
+
+# ---------------------------------------------------------------- choosing the backend
+
+_backend: KeyringBackend | None = None
+
+
+def _refusal(b: KeyringBackend) -> str | None:
+    """Why a backend keyring offers is not used automatically, or None when it is fine."""
+    if isinstance(b, (fail.Keyring, null.Keyring)):
+        return "no keyring"
+    if isinstance(b, chainer.ChainerBackend):
+        return "a chain of the others"
+    if isinstance(b, (EncryptedFileKeyring, PromptKeyring)):
+        return "chosen only explicitly"
+    try:
+        from keyrings.alt import file_base
+        from keyrings.alt.file import PlaintextKeyring
+    except ImportError:
+        return None
+    if isinstance(b, PlaintextKeyring):
+        return "refused: it stores secrets unencrypted"
+    if isinstance(b, file_base.Keyring):
+        return "refused: keyrings.alt file keyring (use CHATWIZARD_KEYRING=file)"
+    return None
+
+
+def _name(b: KeyringBackend) -> str:
+    return f"{type(b).__module__}.{type(b).__name__}"
+
+
+def _system_backend() -> tuple[KeyringBackend | None, str]:
+    """(the best acceptable system keyring, or None; what was found, for messages)."""
+    try:
+        explicit = keyring.core.load_env() or keyring.core.load_config()
+    except Exception as e:           # a bad PYTHON_KEYRING_BACKEND / keyringrc.cfg
+        return None, f"the keyring configured for Python cannot be loaded ({e})"
+    if explicit is not None:
+        why = _refusal(explicit)
+        return (None, f"{_name(explicit)}, configured for Python ({why})") if why else (explicit, "")
+    found, best = [], None
+    for b in keyring.backend.get_all_keyring():
+        why = _refusal(b)
+        if why:
+            found.append(f"{_name(b)} ({why})")
+            continue
+        try:
+            prio = b.priority
+        except Exception:
+            continue
+        if prio > 0 and (best is None or prio > best.priority):
+            best = b
+    return best, ", ".join(sorted(found)) or "nothing"
+
+
+def _no_keyring(found: str, mode: str) -> SecretError:
+    return SecretError(
+        f"No usable {'system ' if mode == 'system' else ''}keyring on this machine (a headless "
+        f"Linux has no Secret Service); found: {found}.\n"
+        "Choose one explicitly:\n"
+        f"  CHATWIZARD_KEYRING=file   (or --keyring file): an encrypted file, {default_file()}; "
+        f"its master password comes from {ENV_PASSWORD} or a prompt\n"
+        "  CHATWIZARD_KEYRING=prompt (or --keyring prompt): each secret is asked for at each run "
+        f"and kept in memory only\n({DOC})")
+
+
+def select_backend(mode: str | None = None, *, master_password: str | None = None,
+                   ask: Ask | None = None) -> KeyringBackend:
+    """The backend `mode` means (None: $CHATWIZARD_KEYRING, else auto), without making it current."""
+    mode = (mode or os.environ.get(ENV_MODE) or "auto").strip().lower()
+    if mode == "training":
+        return TrainingKeyring()
+    if mode not in MODES:
+        raise SecretError(f"unknown keyring mode {mode!r}: use one of {', '.join(MODES)} ({DOC})")
+    if mode == "file":
+        return EncryptedFileKeyring(password=master_password,
+                                    ask=(lambda prompt: ask(prompt, None)) if ask else None)
+    if mode == "prompt":
+        return PromptKeyring(ask)
+    b, found = _system_backend()
+    if b is not None:
+        return b
+    if mode == "auto" and default_file().exists():      # made earlier with CHATWIZARD_KEYRING=file
+        return EncryptedFileKeyring(password=master_password,
+                                    ask=(lambda prompt: ask(prompt, None)) if ask else None)
+    raise _no_keyring(found, mode)
+
+
+def configure_backend(mode: str | None = None, *, master_password: str | None = None,
+                      ask: Ask | None = None) -> KeyringBackend:
+    """Choose where secrets live for this process: None/"auto", "system", "file", "prompt"
+    (or "training", for the simulated host).
+    `master_password` (file mode) and `ask(key, keypath)` (prompt mode, and the file's master
+    password) let a UI supply what would otherwise be asked on the terminal."""
+    global _backend
+    _backend = select_backend(mode, master_password=master_password, ask=ask)
+    return _backend
+
+
+def reset_backend() -> None:
+    """Forget the chosen backend (the next use chooses again from the environment)."""
+    global _backend
+    _backend = None
+
+
+def _current() -> KeyringBackend:
+    return _backend if _backend is not None else configure_backend(None)
+
+
+def describe(b: KeyringBackend | None = None) -> str:
+    """The backend in words, for status lines and messages."""
+    b = b or _current()
+    if isinstance(b, (EncryptedFileKeyring, PromptKeyring)):
+        return str(b)
+    return f"system keyring {_name(b)}"
+
+
+def backend_status() -> tuple[bool, str]:
+    """(usable, description) of the current backend, or of the one the environment selects."""
+    try:
+        return True, describe(_current())
+    except SecretError as e:
+        return False, str(e)
+
+
+# ---------------------------------------------------------------- get / set / delete
+
+def get(ref_or_key: str, *, keypath: str | None = None) -> str:
+    """The secret for "keyring:<key>" or "<key>", registered with masking. SecretError
+    (naming the key, the answers key path and the command that stores it) when missing."""
+    key = key_of(ref_or_key)
+    b = _current()
+    try:
+        value = b.ask(SERVICE, key, keypath) if isinstance(b, PromptKeyring) else b.get_password(SERVICE, key)
+    except SecretError:
+        raise
+    except Exception as e:              # locked keyring, D-Bus trouble: never a traceback
+        raise SecretError(masking.mask(f"cannot read {key!r} from the {describe(b)}: {e}")) from None
+    if not value:
+        where = f" ({keypath})" if keypath else ""
+        if isinstance(b, PromptKeyring):
+            raise SecretError(f"secret {key!r}{where} was not given: prompt mode asks on a terminal "
+                              f"({DOC})")
+        raise SecretError(f"secret {key!r}{where} is not in the {describe(b)}; "
+                          f"store it with: chatwizard secret set {key}")
+    masking.register(value)
+    return value
+
+
+def set(key: str, value: str) -> None:  # noqa: A001 - the verb the CLI uses
+    """Store a secret under `key` (a "keyring:" prefix is accepted)."""
+    key = key_of(key)
+    if not value:
+        raise SecretError(f"refusing to store an empty secret for {key!r}")
+    masking.register(value)
+    b = _current()
+    try:
+        b.set_password(SERVICE, key, value)
+    except SecretError:
+        raise
+    except Exception as e:
+        raise SecretError(masking.mask(f"cannot store {key!r} in the {describe(b)}: {e}")) from None
+
+
+def delete(key: str) -> None:
+    """Remove a secret; SecretError when it is not there."""
+    key = key_of(key)
+    b = _current()
+    try:
+        b.delete_password(SERVICE, key)
+    except keyring.errors.PasswordDeleteError:
+        raise SecretError(f"secret {key!r} is not in the {describe(b)}") from None
+    except SecretError:
+        raise
+    except Exception as e:
+        raise SecretError(f"cannot delete {key!r} from the {describe(b)}: {e}") from None
+
+
+def resolve_all(answers) -> dict[str, str]:
+    """{ref: value} of every secret the answers need, fetched up-front; one SecretError
+    listing every missing one, before anything connects."""
+    _current()                               # no usable keyring: one message, not one per key
+    by_ref: dict[str, list[str]] = {}
+    for kp, ref in answers.secret_refs().items():
+        by_ref.setdefault(ref, []).append(kp)
+    out: dict[str, str] = {}
+    problems: list[str] = []
+    for ref, kps in by_ref.items():
+        try:
+            out[ref] = get(ref, keypath=", ".join(kps))
+        except SecretError as e:
+            problems.append(str(e))
+    if problems:
+        raise SecretError("\n".join(problems))
+    return out
+
+
+# ---------------------------------------------------------------- `chatwizard secret`
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chatwizard secret", description=(
+        "Secrets for the answers file's keyring:<key> references. Values are read without "
+        "echo on a terminal, else from standard input; they are never printed."))
+    p.add_argument("--keyring", choices=MODES, help=f"where secrets live (default: ${ENV_MODE}, else auto)")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("set", help="store a secret (asked without echo, or read from stdin)")
+    s.add_argument("key", help='e.g. db/root (or "keyring:db/root")')
+    d = sub.add_parser("delete", help="remove a secret")
+    d.add_argument("key")
+    sub.add_parser("status", help="which keyring is used")
+    c = sub.add_parser("check", help="are all secrets an answers file needs there? (values never shown)")
+    c.add_argument("answers", help="the answers file")
+    return p
+
+
+def _read_value(key: str, stdin: TextIO) -> str:
+    if stdin is sys.stdin and _interactive():
+        value = getpass.getpass(f"Secret for {key} (not shown): ")
+        if value and getpass.getpass("Again: ") != value:
+            raise SecretError("the two entries differ; nothing was stored")
+    else:
+        value = stdin.read()
+        value = value[:-1] if value.endswith("\n") else value
+        value = value[:-1] if value.endswith("\r") else value
+        if "\n" in value:
+            raise SecretError("standard input holds more than one line; a secret is one line")
+    if not value:
+        raise SecretError(f"no value given for {key!r}; nothing was stored")
+    return value
+
+
+def secret_command(argv: list[str], *, stdin: TextIO | None = None, stdout: TextIO | None = None,
+                   stderr: TextIO | None = None) -> int:
+    """`chatwizard secret set|delete|status|check ...`; returns the exit code."""
+    stdin, stdout, stderr = stdin or sys.stdin, stdout or sys.stdout, stderr or sys.stderr
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            args = _parser().parse_args(argv)
+    except SystemExit as e:
+        return EXIT_OK if e.code in (0, None) else EXIT_USAGE
+    try:
+        if args.keyring:
+            configure_backend(args.keyring)
+        if args.cmd == "status":
+            ok, text = backend_status()
+            print(text, file=stdout if ok else stderr)
+            return EXIT_OK if ok else EXIT_SECRETS
+        if args.cmd == "set":
+            key = key_of(args.key)
+            if isinstance(_current(), PromptKeyring):
+                raise SecretError(f"{describe()}: nothing to store in; choose --keyring system or file")
+            set(key, _read_value(key, stdin))
+            print(f"stored {key} in the {describe()}", file=stdout)
+        elif args.cmd == "delete":
+            key = key_of(args.key)
+            delete(key)
+            print(f"deleted {key} from the {describe()}", file=stdout)
+        elif args.cmd == "check":
+            from . import answers as answers_mod
+            try:
+                a = answers_mod.load(args.answers)
+            except AnswersError as e:
+                print(e, file=stderr)
+                return EXIT_ANSWERS
+            found = resolve_all(a)
+            print(f"all {len(found)} secrets {args.answers} needs are in the {describe()}", file=stdout)
+        return EXIT_OK
+    except SecretError as e:
+        print(masking.mask(str(e)), file=stderr)
+        return EXIT_SECRETS
