@@ -39,7 +39,7 @@ class WizardApp(App[int]):
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "open", "Open"),
         Binding("f9", "run", "Run", priority=False),
-        Binding("ctrl+q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False),
     ]
 
     def __init__(self, *, answers: str | Path | None = None, training: bool = False,
@@ -71,7 +71,7 @@ class WizardApp(App[int]):
         self.sub_title = self.subtitle()
 
     def subtitle(self) -> str:
-        where = self.path.name if self.path else self.source
+        where = Path(self.source).name if self.path or Path(self.source).is_absolute() else self.source
         return f"TRAINING: simulated CentOS 7 host · {where}" if self.training else where
 
     # -- pages -----------------------------------------------------------------------------

@@ -55,7 +55,7 @@ class WizardScreen(Screen[PageLeft]):
             yield Sidebar(self.PAGE, self.app.states, id="sidebar")
             with Vertical(id="main"):
                 yield from self.compose_main()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_main(self) -> ComposeResult:
         yield from ()
@@ -127,17 +127,18 @@ class SectionScreen(WizardScreen):
 
     def compose_field(self, f: Field, value: object) -> ComposeResult:
         with Vertical(classes="field", id=f"field-{f.id}"):
-            yield Label(f.label, classes="field-label")
-            if f.kind == "bool":
-                yield Switch(bool(value), id=f.id)
-            elif f.kind == "choice":
-                yield Select([(c, c) for c in f.choices], value=value if value in f.choices else f.choices[0],
-                             allow_blank=False, id=f.id)
-            elif f.kind == "secret":
-                yield Input(password=True, id=f.id, placeholder=self.secret_placeholder(f))
-            else:
-                yield Input("" if value is None else str(value), id=f.id, validators=list(f.validators),
-                            valid_empty=f.optional, placeholder=f.placeholder)
+            with Horizontal(classes="field-row"):
+                yield Label(f.label, classes="field-label")
+                if f.kind == "bool":
+                    yield Switch(bool(value), id=f.id)
+                elif f.kind == "choice":
+                    yield Select([(c, c) for c in f.choices], value=value if value in f.choices else f.choices[0],
+                                 allow_blank=False, id=f.id, compact=True)
+                elif f.kind == "secret":
+                    yield Input(password=True, id=f.id, placeholder=self.secret_placeholder(f), compact=True)
+                else:
+                    yield Input("" if value is None else str(value), id=f.id, validators=list(f.validators),
+                                valid_empty=f.optional, placeholder=f.placeholder, compact=True)
             if f.help:
                 yield Static(f.help, classes="field-help", markup=False)
             yield Static("", classes="field-error", id=f"{f.id}-error", markup=False)
@@ -149,8 +150,8 @@ class SectionScreen(WizardScreen):
     def secret_placeholder(self, f: Field) -> str:
         ref = self.data.get(f.key)
         if ref:
-            return f"stored in the keyring as {ref}; type to replace"
-        return f"entered once, kept in the keyring as keyring:{f.secret_key}"
+            return f"{ref} (type to replace)"
+        return f"typed once, kept as keyring:{f.secret_key}"
 
     def on_mount(self) -> None:
         for f in self.FIELDS:
@@ -199,7 +200,7 @@ class SectionScreen(WizardScreen):
                     ref = out.get(f.key) or f"keyring:{f.secret_key}"
                     out[f.key] = self.app.engine.store_secret(ref.split(":", 1)[1], w.value)
                     w.value = ""
-                    w.placeholder = f"stored in the keyring as {out[f.key]}; type to replace"
+                    w.placeholder = f"{out[f.key]} (type to replace)"
             else:
                 w = self.query_one(f"#{f.id}", Input)
                 text = w.value.strip()

@@ -46,9 +46,10 @@ class DetectionScreen(WizardScreen):
             yield Static("", id="facts-detail")
             with Vertical(id="corrections"):
                 yield Label("Corrections", classes="preview-title")
-                yield Label("Portal version (empty: use the detected one)", classes="field-label")
-                yield Input(self.portal.get("version") or "", id="portal-version", validators=[VERSION_V],
-                            valid_empty=True, placeholder="detected")
+                with Horizontal(classes="field-row"):
+                    yield Label("Portal version (empty: the detected one)", classes="field-label")
+                    yield Input(self.portal.get("version") or "", id="portal-version", validators=[VERSION_V],
+                                valid_empty=True, placeholder="detected", compact=True)
                 yield Static("", classes="field-error", id="portal-version-error")
                 yield Static("", id="portal-source", markup=False)
                 yield Vertical(id="windows")

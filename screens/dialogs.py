@@ -27,8 +27,8 @@ class HostKeyDialog(ModalScreen[bool]):
             yield Static("Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the server "
                          "(or ask its administrator) before you trust it.", classes="hint", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Trust (y)", id="trust", variant="warning")
-                yield Button("Refuse (n)", id="refuse", variant="primary")
+                yield Button("Trust (y)", id="trust", variant="warning", compact=True)
+                yield Button("Refuse (n)", id="refuse", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#refuse", Button).focus()
@@ -53,10 +53,10 @@ class PathDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Label(self.title_text, id="dialog-title")
-            yield Input(self.value, placeholder="path/to/site.yaml", id="path")
+            yield Input(self.value, placeholder="path/to/site.yaml", id="path", compact=True)
             with Horizontal(classes="buttons"):
-                yield Button(self.action_label, id="ok", variant="primary")
-                yield Button("Cancel", id="cancel")
+                yield Button(self.action_label, id="ok", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")

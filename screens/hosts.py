@@ -52,9 +52,9 @@ class HostsScreen(WizardScreen):
             yield Static(EXPLANATION, classes="explanation", markup=False)
             yield HostTable(id="host-table", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="buttons"):
-                yield Button("Add host (a)", id="add")
-                yield Button("Remove (del)", id="remove")
-                yield Button("Test connection (t)", id="test", variant="primary")
+                yield Button("Add host (a)", id="add", compact=True)
+                yield Button("Remove (del)", id="remove", compact=True)
+                yield Button("Test connection (t)", id="test", variant="primary", compact=True)
             yield Static("", id="test-result", markup=False)
             with Vertical(id="host-form"):
                 yield Label("Selected host", classes="preview-title")
@@ -64,18 +64,22 @@ class HostsScreen(WizardScreen):
                         ("port", "SSH port", [Port()], "ssh config, else 22"),
                         ("user", "Login user", [UNIX_NAME_V], "ssh config, else the local user"),
                         ("key_file", "Private key file", [], "ssh config / agent")):
-                    yield Label(label, classes="field-label")
-                    yield Input(id=f"host-{key.replace('_', '-')}", validators=validators,
-                                valid_empty=key not in ("name", "address"), placeholder=placeholder)
+                    with Horizontal(classes="field-row"):
+                        yield Label(label, classes="field-label")
+                        yield Input(id=f"host-{key.replace('_', '-')}", validators=validators, compact=True,
+                                    valid_empty=key not in ("name", "address"), placeholder=placeholder)
                     yield Static("", classes="field-error", id=f"host-{key.replace('_', '-')}-error")
-                yield Label("Become root by", classes="field-label")
-                yield Select([("default (root if the user is root, else sudo)", "default"),
-                              ("root: the user is root", "root"), ("sudo", "sudo")],
-                             value="default", allow_blank=False, id="host-become")
-                yield Label("Password (login and sudo)", classes="field-label")
-                yield Input(password=True, id="host-password")
-                yield Label("Roles", classes="field-label")
-                yield SelectionList[str](*((r, r) for r in ROLES), id="host-roles")
+                with Horizontal(classes="field-row"):
+                    yield Label("Become root by", classes="field-label")
+                    yield Select([("default (root if the user is root, else sudo)", "default"),
+                                  ("root: the user is root", "root"), ("sudo", "sudo")],
+                                 value="default", allow_blank=False, id="host-become", compact=True)
+                with Horizontal(classes="field-row"):
+                    yield Label("Password (login and sudo)", classes="field-label")
+                    yield Input(password=True, id="host-password", compact=True)
+                with Horizontal(classes="field-row"):
+                    yield Label("Roles", classes="field-label")
+                    yield SelectionList[str](*((r, r) for r in ROLES), id="host-roles", compact=True)
                 yield Static("", classes="field-error", id="host-roles-error")
 
     def on_mount(self) -> None:
@@ -114,8 +118,8 @@ class HostsScreen(WizardScreen):
             self.query_one("#host-become", Select).value = h.get("become") or "default"
             pw = self.query_one("#host-password", Input)
             pw.value = ""
-            pw.placeholder = (f"stored in the keyring as {h['password']}; type to replace" if h.get("password")
-                              else f"optional; kept in the keyring as keyring:ssh/{h['name']}")
+            pw.placeholder = (f"{h['password']} (type to replace)" if h.get("password")
+                              else f"optional; kept as keyring:ssh/{h['name']}")
             roles = self.query_one("#host-roles", SelectionList)
             roles.deselect_all()
             for r in h.get("roles") or ():

@@ -64,9 +64,9 @@ class RunScreen(WizardScreen):
         with Vertical(id="failure"):
             yield Static("", id="failure-text", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Retry (r)", id="retry", variant="primary")
-                yield Button("Skip step (s)", id="skip", variant="warning")
-                yield Button("Abort (a)", id="abort", variant="error")
+                yield Button("Retry (r)", id="retry", variant="primary", compact=True)
+                yield Button("Skip step (s)", id="skip", variant="warning", compact=True)
+                yield Button("Abort (a)", id="abort", variant="error", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#failure").display = False

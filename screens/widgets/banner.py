@@ -11,7 +11,6 @@ class TrainingBanner(Static):
 
     DEFAULT_CSS = """
     TrainingBanner {
-        dock: top;
         width: 100%;
         height: 1;
         background: $error;
