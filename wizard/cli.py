@@ -40,8 +40,10 @@ def _parser() -> argparse.ArgumentParser:
         if name == "apply":
             s.add_argument("--yes", "-y", action="store_true", help="do not ask before running")
     sec = sub.add_parser("secret", help="store or remove a secret in the keyring")
-    sec.add_argument("action", choices=["set", "delete", "status"])
-    sec.add_argument("key", nargs="?", help="keyring key, e.g. db/root (as in keyring:db/root)")
+    sec.add_argument("action", choices=["set", "delete", "status", "check"],
+                     help="check ANSWERS: is every secret the answers file needs in the keyring?")
+    sec.add_argument("key", nargs="?", help="keyring key, e.g. db/root (as in keyring:db/root), "
+                                            "or the answers file for check")
     return p
 
 
