@@ -10,11 +10,11 @@ import pytest
 from wizard import masking
 from wizard.errors import PlanError, SecretError
 from wizard.facts import HostFacts, OSInfo, PortalVersion
-from wizard.plan import Command, FileChange, NoOp, Plan, SectionPlan
+from wizard.plan import Command, FileChange, Plan, SectionPlan
 from wizard.runner import Runner
 from wizard.steps import Context, daemon
-
-from wizard.transport.base import CommandResult, FileStat, HostSpec, WriteResult
+from wizard.transport.base import HostSpec
+from wizard.transport.fake import FakeTransport
 
 INIT = "/etc/init.d/jtel-clientmessenger"
 LOCAL = "/srv/jtel/shared/Data/Clients/"
@@ -41,78 +41,52 @@ def _seed_init() -> str:
 SEED_INIT = _seed_init()
 
 
-class FakeHost:
-    """A minimal in-process CentOS host: files, dirs, modes, and the two services commands
-    the daemon section uses (chkconfig, service) backed by a little state."""
-
-    training = False
+class FakeHost(FakeTransport):
+    """wizard.transport.fake.FakeTransport dressed as a chat server: the ClientMessenger
+    tree, optionally an installed init script, and chkconfig/service answering from a
+    little state (enabled at boot, running)."""
 
     def __init__(self, *, init: str | None = None, copied: bool = True,
                  source_text: str | None = None, dirs=(), enabled=False, running=False):
-        self.spec = HostSpec("chat1", "192.0.2.10", roles=("CHAT",))
         src = (source_text if source_text is not None else SEED_INIT).encode()
-        self.files: dict[str, bytes] = {f"{CM_SOURCE}/init.d/jtel-clientmessenger": src}
+        files = {f"{CM_SOURCE}/init.d/jtel-clientmessenger": src}
         if copied:
-            self.files[f"{CM_TARGET}/init.d/jtel-clientmessenger"] = src
-        self.modes: dict[str, int] = {p: 0o644 for p in self.files}
-        self.owners: dict[str, tuple[str, str]] = {p: ("jtel", "jtel") for p in self.files}
+            files[f"{CM_TARGET}/init.d/jtel-clientmessenger"] = src
+        super().__init__(HostSpec("chat1", "192.0.2.10", roles=("CHAT",)), files, {
+            r"^chkconfig --list (\S+)$": self._chkconfig_list,
+            r"^chkconfig (\S+) on$": lambda call: self.state.update(enabled=True) or 0,
+            r"^service (\S+) (\S+)$": self._service,
+            r"^bash -n ": 0,
+            r"^rm -f (\S+)$": lambda call: self.files.pop(call.match[1].strip("'"), None) and 0,
+        }, strict=True, dirs={d.rstrip("/") for d in dirs} | {"/etc/init.d", "/usr/local/bin"})
+        for p in files:
+            self.modes[p], self.owners[p] = 0o644, ("jtel", "jtel")
         if init is not None:
             self.files[INIT] = init.encode()
             self.modes[INIT], self.owners[INIT] = 0o755, ("root", "root")
-        self.dirs = {d.rstrip("/") for d in dirs} | {"/etc/init.d", "/usr/local/bin"}
         self.state = {"enabled": enabled, "running": running}
-        self.calls: list[str] = []
         self.service_calls: list[str] = []
 
-    # -- Transport
-    def run(self, command, *, sudo=False, stdin=None, timeout=None, on_output=None, display=None):
-        self.calls.append(command)
-        words = command.split()
-        out, rc = "", 0
-        if words[:2] == ["chkconfig", "--list"]:
-            if words[2] not in [p.rsplit("/", 1)[-1] for p in self.files if p.startswith("/etc/init.d/")]:
-                out, rc = f"error reading information on service {words[2]}: No such file or directory", 1
-            else:
-                lv = "\t".join(f"{l}:{'on' if self.state['enabled'] and 2 <= l <= 5 else 'off'}" for l in range(7))
-                out = f"{words[2]:<15}\t{lv}\n"
-        elif words[0] == "chkconfig" and words[2:] == ["on"]:
-            self.state["enabled"] = True
-        elif words[0] == "service":
-            self.service_calls.append(words[2])
-            if words[2] == "status":
-                rc = 0 if self.state["running"] else 3
-                out = "running" if rc == 0 else "stopped"
-            elif words[2] in ("start", "restart"):
-                self.state["running"] = True
-        elif words[0] == "bash" and words[1] == "-n":
-            rc = 0
-        elif words[0] == "rm":
-            for p in words[2:]:
-                self.files.pop(p.strip("'"), None)
-        else:
-            raise AssertionError(f"unexpected command on the fake host: {command}")
-        return CommandResult(command, rc, out, "")
+    @property
+    def calls(self) -> list[str]:
+        return [c.command for c in self.commands]
 
-    def read_file(self, path, *, sudo=False):
-        return self.files.get(path)
+    def _chkconfig_list(self, call):
+        name = call.match[1]
+        if f"/etc/init.d/{name}" not in self.files:
+            return 1, "", f"error reading information on service {name}: No such file or directory"
+        levels = "\t".join(f"{lv}:{'on' if self.state['enabled'] and 2 <= lv <= 5 else 'off'}"
+                           for lv in range(7))
+        return 0, f"{name:<15}\t{levels}\n"
 
-    def stat(self, path):
-        path = path.rstrip("/") or "/"
-        if path in self.files:
-            o, g = self.owners.get(path, ("root", "root"))
-            return FileStat(path, True, False, self.modes.get(path, 0o644), o, g)
-        if path in self.dirs or any(p.startswith(path + "/") for p in self.files):
-            return FileStat(path, True, True, 0o755, "root", "root")
-        return FileStat(path, False)
-
-    def write_file(self, path, data, *, mode=0o644, owner=None, group=None, backup=True):
-        self.files[path] = data
-        self.modes[path] = mode
-        self.owners[path] = (owner or "root", group or owner or "root")
-        return WriteResult(path, None)
-
-    def close(self):
-        pass
+    def _service(self, call):
+        action = call.match[2]
+        self.service_calls.append(action)
+        if action == "status":
+            return (0, "running\n") if self.state["running"] else (3, "stopped\n")
+        if action in ("start", "restart"):
+            self.state["running"] = True
+        return 0
 
 
 def answers_for(*, whatsapp=False, datadir="auto", **daemon_cfg):
@@ -326,6 +300,15 @@ def test_password_never_shown(tmp_path, monkeypatch):
     assert unquote(m.group(1)) == NASTY
 
 
+def test_very_short_password_is_masked_with_its_key(tmp_path, monkeypatch):
+    """masking ignores forms under 3 characters; the step masks `password=ab` instead."""
+    use_keyring(tmp_path, monkeypatch, {"db/root": "ab"})
+    actions, _ = plan_once(FakeHost(init=SEED_INIT))
+    diff = actions[0].diff()
+    assert "password=ab" not in diff
+    assert "user=root\\&********\\&characterEncoding" in diff
+
+
 def test_old_password_in_installed_script_is_masked_too(keyring_pw):
     old = SEED_INIT.replace("password=CHANGEME", "password=0ld%26Secret")
     actions, _ = plan_once(FakeHost(init=old))
@@ -398,3 +381,162 @@ def test_no_script_anywhere_is_a_plan_error(keyring_pw):
     with pytest.raises(PlanError, match="init.d/jtel-clientmessenger"):
         plan_once(fake)
 
+
+
+# ------------------------------------------------------------------ end to end (real SSH)
+#
+# Fresh CentOS test hosts (tests/testhost), the real SSHTransport, planner and Runner.
+# The hosts run the real init script (exec_init_scripts) with the fake JDK, so the shim log
+# shows the java command line exactly as the JVM receives it.
+
+SVC = "jtel-clientmessenger"
+SECTIONS = {"clientmessenger", "daemon", "update_script"}
+HOST_CONFIG = {"exec_init_scripts": True, "java_listen_port": 0}
+
+
+def e2e_answers(chat, *, sudo=False, lb=None, whatsapp=False, **sections):
+    from wizard.answers import Answers
+    h = {"address": chat.host, "port": chat.port, "key_file": chat.key_path, "roles": ["CHAT"]}
+    h.update({"user": "tester", "become": "sudo", "password": "keyring:ssh/chat1"} if sudo
+             else {"user": "root"})
+    hosts = {"chat1": h}
+    if lb is not None:
+        hosts["lb1"] = {"address": lb.host, "port": lb.port, "user": "root",
+                        "key_file": lb.key_path, "roles": ["LB"]}
+    data = {"version": 1, "inventory": {"hosts": hosts},
+            "portal": {"scheme": "https", "load_balancer": "jtel-portal", **sections.pop("portal", {})},
+            "daemon": {"db_password": "keyring:db/root"},
+            "sections": {"skip": ["hazelcast"] + ([] if lb is not None else ["load_balancer"])}}
+    if whatsapp:
+        data["whatsapp"] = {"enabled": True, "api_key": "keyring:tyntec/apikey",
+                            "phone_number": "+4989123456789"}
+    data.update(sections)
+    return Answers.from_data(data)
+
+
+def e2e_connect(answers, hosts: dict, tmp_path) -> dict:
+    from wizard import session
+    return {spec.name: session.connect_one(
+                spec, known_hosts_paths=[hosts[spec.name].known_hosts_path],
+                tool_known_hosts=str(tmp_path / "known_hosts"),
+                ssh_config_path=str(tmp_path / "no-ssh-config"), allow_agent=False)
+            for spec in answers.hosts}
+
+
+def e2e_plan(answers, transports):
+    from wizard import planner
+    return planner.build(answers, transports, only=SECTIONS)
+
+
+def e2e_apply(plan, transports):
+    events = []
+    res = Runner(plan, transports, emit=events.append).run()
+    assert res.ok, [e for e in events if type(e).__name__ == "StepFailed"]
+    return events
+
+
+def java_connection(th) -> str:
+    """The connection property of the last java the init script started, as the JVM got it."""
+    rec = [r for r in th.calls("java") if any(a.startswith("-Dde.jtel") for a in r["argv"])][-1]
+    prop = next(a for a in rec["argv"] if a.startswith(daemon.CONNECTION_PROPERTY))
+    return prop[len(daemon.CONNECTION_PROPERTY):]
+
+
+def connector_j_decode(url: str) -> dict[str, str]:
+    """Connector/J's view of the query string: split on &, URL-decode each value (+ is a space)."""
+    query = url.split("?", 1)[1]
+    return {k: unquote(v.replace("+", " ")) for k, _, v in (p.partition("=") for p in query.split("&"))}
+
+
+def all_text(plan, events) -> str:
+    from wizard import preview
+    return preview.render(plan) + "\n".join(repr(e) for e in events)
+
+
+@pytest.mark.parametrize("flavor,sudo", [("centos6", True), ("centos7", False)])
+def test_e2e_fresh_host_crlf_old_portal(host_factory, tmp_path, monkeypatch, flavor, sudo):
+    """A fresh chat server, Windows-hosted repository (CRLF), portal 3.24 detected on the
+    host, no WhatsApp; on CentOS 6 as a sudo user (requiretty)."""
+    chat = host_factory(flavor, crlf=True, portal_version="3.24", java8=True, config=HOST_CONFIG)
+    use_keyring(tmp_path, monkeypatch, {"db/root": PASSWORD, "ssh/chat1": chat.password})
+    answers = e2e_answers(chat, sudo=sudo)
+    transports = e2e_connect(answers, {"chat1": chat}, tmp_path)
+    try:
+        plan = e2e_plan(answers, transports)
+        assert any("CRLF" in n for n in plan.section("daemon").notes)
+        events = e2e_apply(plan, transports)
+        assert PASSWORD not in all_text(plan, events)
+        assert daemon.percent_encode(PASSWORD) not in all_text(plan, events)
+
+        script = chat.read(INIT)
+        assert "\r" not in script
+        assert "\r" in chat.read(CM_TARGET + "/init.d/" + SVC)      # the copy itself is left as is
+        st = chat.stat(INIT)
+        assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o755, 0, 0)
+        assert 'DATADIR="/home/jtel/ClientMessenger/data/"' in script.splitlines()
+        assert [c["argv"] for c in chat.calls("chkconfig") if "--list" not in c["argv"]] == [[SVC, "on"]]
+        assert [c["argv"][1] for c in chat.calls("service") if c["argv"][0] == SVC] == ["start"]
+        assert chat.shim_state()["services"][SVC] == {"enabled": True, "running": True, "added": True}
+
+        url = java_connection(chat)
+        assert url.startswith("jdbc:mysql://acd-dbm/JTELWeb?user=root&password=")
+        assert "serverTimezone" not in url
+        assert connector_j_decode(url) == {"user": "root", "password": PASSWORD,
+                                           "characterEncoding": "utf8"}
+
+        updatesc = chat.read("/usr/local/bin/updatesc.sh")
+        assert "OWNER=jtel:jtel" in updatesc.splitlines()
+        assert chat.stat("/usr/local/bin/updatesc.sh").st_mode & 0o7777 == 0o755
+
+        n_calls = len(chat.calls())
+        again = e2e_plan(answers, transports)
+        changing = [(s.name, a.description) for s, _, a in again.actions() if a.changes]
+        assert changing == []
+        new_calls = [(c["cmd"], c["argv"]) for c in chat.calls()[n_calls:]
+                     if c["cmd"] in ("chkconfig", "service", "java") and c["argv"] != ["-version"]]
+        assert sorted(new_calls) == [("chkconfig", ["--list", SVC]), ("service", [SVC, "status"])]
+    finally:
+        for t in transports.values():
+            t.close()
+
+
+@pytest.mark.parametrize("layout", ["local", "mounted"])
+def test_e2e_whatsapp_datadir_then_restart_on_change(host_factory, tmp_path, monkeypatch, layout):
+    """CentOS 7, portal 3.26, WhatsApp on: DATADIR detected on the host; then a changed
+    answer (portal.version 3.24) rewrites the script of the running daemon: restart."""
+    chat = host_factory("centos7", datadir=layout, java8=True, config=HOST_CONFIG)
+    lb = host_factory("centos7", jtel=False, hostname="lb1")
+    use_keyring(tmp_path, monkeypatch, {"db/root": PASSWORD})
+    answers = e2e_answers(chat, lb=lb, whatsapp=True)
+    transports = e2e_connect(answers, {"chat1": chat, "lb1": lb}, tmp_path)
+    try:
+        plan = e2e_plan(answers, transports)
+        events = e2e_apply(plan, transports)
+        assert PASSWORD not in all_text(plan, events)
+        path = LOCAL if layout == "local" else MOUNTED
+        script = chat.read(INIT)
+        assert f'DATADIR="{path}"' in script.splitlines()
+        url = java_connection(chat)
+        assert connector_j_decode(url)["serverTimezone"] == "Europe/Berlin"
+        assert connector_j_decode(url)["password"] == PASSWORD
+
+        assert e2e_plan(answers, transports).changing_count == 0
+
+        older = answers.with_changes(portal={"scheme": "https", "load_balancer": "jtel-portal",
+                                             "version": "3.24"})
+        plan = e2e_plan(older, transports)
+        daemon_actions = plan.section("daemon").for_host("chat1").actions
+        assert kinds(daemon_actions) == ["FileChange", "NoOp", "Command"]
+        assert daemon_actions[2].command == f"service {SVC} restart"
+        diff = [l for l in daemon_actions[0].diff().splitlines()
+                if l[:1] in "+-" and not l.startswith(("+++", "---"))]
+        assert len(diff) == 2 and all(daemon.CONNECTION_PROPERTY in l for l in diff)
+        e2e_apply(plan, transports)
+        assert [c["argv"][1] for c in chat.calls("service") if c["argv"][0] == SVC][-1] == "restart"
+        url = java_connection(chat)
+        assert "serverTimezone" not in connector_j_decode(url)
+        assert connector_j_decode(url)["password"] == PASSWORD
+        assert e2e_plan(older, transports).changing_count == 0
+    finally:
+        for t in transports.values():
+            t.close()

@@ -86,3 +86,39 @@ def test_answers_drive_service_paths_and_owner():
     assert fc.path == "/usr/local/sbin/updatesc.sh"
     for line in ("SERVICE=cm-test", "SRC=/mnt/repo/CM", "TARGET=/opt/cm", "OWNER=chat:staff"):
         assert line in body.splitlines()
+
+
+# ------------------------------------------------------------------ end to end (real SSH)
+
+@pytest.mark.parametrize("flavor", ["centos6", "centos7"])
+def test_e2e_updatesc_installed_and_it_works(host_factory, tmp_path, monkeypatch, flavor):
+    """Sections 2, 4 and 5 on a fresh host; then updatesc.sh itself, run on the host, stops
+    the daemon, brings a new jar from the repository, gives it to jtel and starts again."""
+    from test_step_daemon import (HOST_CONFIG, PASSWORD, SVC, e2e_answers, e2e_apply,
+                                  e2e_connect, e2e_plan, use_keyring)
+    chat = host_factory(flavor, java8=True, config=HOST_CONFIG)
+    use_keyring(tmp_path, monkeypatch, {"db/root": PASSWORD})
+    answers = e2e_answers(chat)
+    transports = e2e_connect(answers, {"chat1": chat}, tmp_path)
+    try:
+        plan = e2e_plan(answers, transports)
+        fc = plan.section("update_script").for_host("chat1").actions[0]
+        assert isinstance(fc, FileChange) and fc.path == PATH
+        e2e_apply(plan, transports)
+        assert chat.read(PATH) == render_updatesc(SVC, CM_SOURCE, CM_TARGET, "jtel:jtel")
+        st = chat.stat(PATH)
+        assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o755, 0, 0)
+        again = e2e_plan(answers, transports).section("update_script").for_host("chat1").actions
+        assert len(again) == 1 and isinstance(again[0], NoOp)
+
+        chat.write(CM_SOURCE + "/bin/extra-1.0.jar", b"PK\x05\x06" + b"\0" * 18, owner="root")
+        n = len(chat.calls("service"))
+        rc, out, err = chat.run(PATH)
+        assert rc == 0, out + err
+        assert [c["argv"] for c in chat.calls("service")[n:]] == [[SVC, "stop"], [SVC, "start"]]
+        st = chat.stat(CM_TARGET + "/bin/extra-1.0.jar")
+        assert (st.st_uid, st.st_gid) == (1000, 1000)          # jtel:jtel
+        assert chat.shim_state()["services"][SVC]["running"] is True
+    finally:
+        for t in transports.values():
+            t.close()
