@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# test.sh - set the machine up (as root) and run the test suite.
+#
+#   bash scripts/test.sh [pytest args...]     e.g. scripts/test.sh -x tests/test_testhost.py
+#
+# Exits with pytest's exit code. Not root: the setup is skipped and the tests that
+# need test hosts (network namespaces) are skipped by pytest.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/setup-system.sh || { echo "test.sh: setup-system.sh failed" >&2; exit 1; }
+else
+  echo "test.sh: not root: skipping scripts/setup-system.sh" >&2
+fi
+exec python3 -m pytest -q "$@"
