@@ -103,7 +103,8 @@ def claim_index(index):
         except FileExistsError:
             if _owner_alive(d):
                 return False
-            _release(d)         # stale: its owner died without stop()
+            _cleanup_stale(index)   # its owner died without stop(): remove the rest
+            _release(d)
             continue
         if os.path.exists("/sys/class/net/thv%dh" % index):
             os.rmdir(d)         # a veth of a host not started through here
@@ -112,6 +113,25 @@ def claim_index(index):
             f.write("%d %s\n" % (os.getpid(), _proc_start(os.getpid())))
         return True
     return False
+
+
+def _cleanup_stale(index):
+    """down.sh --purge for run directories left by a dead owner of INDEX."""
+    base = base_dir()
+    veth = "thv%dh" % index
+    try:
+        names = os.listdir(base)
+    except FileNotFoundError:
+        return
+    for n in names:
+        try:
+            with open(os.path.join(base, n, "veth")) as f:
+                if f.read().strip() != veth:
+                    continue
+        except OSError:
+            continue
+        subprocess.run([os.path.join(HERE, "down.sh"), n, "--purge"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _release(d):
@@ -130,9 +150,31 @@ def release_index(index):
     _release(_claim_dir(index))
 
 
+_swept = False
+
+
+def sweep_stale():
+    """Stop what hosts of dead owners left behind (a pytest killed with SIGKILL):
+    their processes, netns, veth and run directories; free their indexes."""
+    root = os.path.join(base_dir(), ".index")
+    try:
+        claims = os.listdir(root)
+    except FileNotFoundError:
+        return
+    for c in claims:
+        d = os.path.join(root, c)
+        if c.isdigit() and not _owner_alive(d):
+            _cleanup_stale(int(c))
+            _release(d)
+
+
 def allocate_index():
     """A free index in 1..250, starting from one derived from the pid."""
+    global _swept
     with _claim_lock:
+        if not _swept:
+            _swept = True
+            sweep_stale()
         start = (os.getpid() * 37 + next(_counter) * 7) % 250
         for k in range(250):
             i = (start + k) % 250 + 1
