@@ -1,0 +1,159 @@
+"""Section 7: haproxy on every load balancer.
+
+The chat frontend (ws :3000 or wss :3003 with the certificate) and `backend_chat_ws` with
+one `server` line per CHAT host go into the LB's haproxy.cfg; the rest of the file stays as
+it is (wizard.haproxy_cfg). The candidate file is checked with `haproxy -c -f` on the LB
+before it replaces the live one, and haproxy is reloaded only when the file changed: a
+config that haproxy rejects is never reloaded.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+
+from ..errors import PlanError
+from ..haproxy_cfg import ChatServer, HaproxyConfigError, edit
+from ..plan import Action, Command, NoOp
+
+NAME = "load_balancer"
+TITLE = "7. Load balancer (haproxy)"
+ROLES = ("LB",)
+
+DEFAULT_CONFIG = "/etc/haproxy/haproxy.cfg"
+DEFAULT_CERT = "/etc/haproxy/haproxy.pem"
+# haproxy_cfg.check_command's form; the runner puts the (quoted) candidate path in {path}
+VALIDATE = "haproxy -c -f {path}"
+
+
+def chat_servers(ctx, *, notes: bool = True) -> list[ChatServer]:
+    """One ChatServer per CHAT host, in inventory order, at its inventory address. Notes
+    an address the load balancer may not resolve (an ~/.ssh/config alias, a bare name)."""
+    out = []
+    for h in ctx.answers.hosts_with_role("CHAT"):
+        note = address_note(h.name, h.address) if notes else None
+        if note and note not in ctx.notes:
+            ctx.notes.append(note)
+        out.append(ChatServer(h.name, h.address))
+    return out
+
+
+def address_note(name: str, address: str, ssh_config: str = "~/.ssh/config") -> str | None:
+    """Why `address` may not work in a server line on the LB, or None."""
+    try:
+        ipaddress.ip_address(address.strip("[]"))
+        return None
+    except ValueError:
+        pass
+    real = _ssh_alias_target(address, ssh_config)
+    if real is not None:
+        return (f"chat server {name}: its inventory address {address!r} is an alias in "
+                f"{ssh_config} (HostName {real}); the load balancers get {address!r} in their "
+                "server line and must resolve it, or `haproxy -c` rejects the file: write the "
+                "address the LB reaches the chat server at as inventory address")
+    if "." not in address:
+        return (f"chat server {name}: its inventory address {address!r} is a bare name; the "
+                "load balancers must resolve it (DNS or /etc/hosts), or `haproxy -c` rejects "
+                "the file")
+    return None
+
+
+def _ssh_alias_target(address: str, ssh_config: str) -> str | None:
+    """The HostName an ~/.ssh/config Host entry gives `address`, when it differs."""
+    path = os.path.expanduser(ssh_config)
+    if not os.path.isfile(path):
+        return None
+    try:
+        import paramiko
+        hostname = paramiko.SSHConfig.from_path(path).lookup(address).get("hostname", address)
+    except Exception:          # an unreadable ssh config is the transport's business
+        return None
+    return hostname if hostname.lower() != address.lower() else None
+
+
+def config_path(ctx) -> str:
+    return ctx.section(NAME).get("config") or DEFAULT_CONFIG
+
+
+def reload_command(ctx, host) -> Command:
+    """The procedure's `service haproxy reload` on CentOS 6, systemctl on 7."""
+    if ctx.facts[host.name].os.major >= 7:
+        return Command("Reload haproxy with the new configuration", "systemctl reload haproxy")
+    return Command("Reload haproxy with the new configuration", "service haproxy reload")
+
+
+def haproxy_running(ctx, host) -> bool:
+    t = ctx.transport(host)
+    if ctx.facts[host.name].os.major >= 7:
+        res = t.run("systemctl is-active haproxy", sudo=True, timeout=60)
+    else:
+        res = t.run("service haproxy status", sudo=True, timeout=60)
+    return res.exit_code == 0
+
+
+def require_haproxy(ctx, host, path: str) -> bytes:
+    """The LB's haproxy.cfg as it will be when this step runs; PlanError when haproxy is
+    not installed there or the file is missing."""
+    t = ctx.transport(host)
+    rpm = t.run("rpm -q haproxy", timeout=60)
+    if rpm.exit_code != 0:
+        why = (rpm.stdout.strip() or rpm.stderr.strip() or f"exit code {rpm.exit_code}")
+        raise PlanError(f"host {host.name}: haproxy is not installed ({why}); the load balancer "
+                        "must already run haproxy for the portal (yum -y install haproxy)")
+    text, _ = ctx.read(host, path)
+    if text is None:
+        raise PlanError(f"host {host.name}: {path} does not exist; set load_balancer.config to "
+                        "the haproxy configuration the load balancer uses")
+    return text
+
+
+def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) -> list[Action]:
+    """FileChange of haproxy.cfg (checked with haproxy -c on the LB) plus a reload, or a
+    NoOp. With whatsapp=True (section 10) only the notes the WhatsApp routing adds are kept:
+    section 7's were shown already."""
+    portal = ctx.section("portal")
+    cert = ctx.section(NAME).get("cert") or DEFAULT_CERT
+    old = require_haproxy(ctx, host, path)
+    try:
+        text = old.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise PlanError(f"host {host.name}: {path} is not UTF-8 text (byte {e.start})") from None
+    servers = chat_servers(ctx, notes=False)
+    try:
+        result = edit(text, scheme=portal["scheme"], servers=servers, whatsapp=whatsapp,
+                      cert=cert, source=path)
+        base = edit(text, scheme=portal["scheme"], servers=servers, cert=cert,
+                    source=path) if whatsapp else None
+    except HaproxyConfigError as e:
+        raise PlanError(f"host {host.name}: {e}") from None
+    if base is None or base.changed:          # section 7's own work: say what may not resolve
+        chat_servers(ctx)
+    notes = list(result.notes)
+    if base is not None and base.changed:
+        ctx.notes.append(f"{host.name}: {path} lacks the chat frontend or servers (section 7 "
+                         "is not part of this plan); they are added here with the WhatsApp routing")
+    elif base is not None:
+        notes = [n for n in notes if n not in base.notes]
+    ctx.notes.extend(f"{host.name}: {n}" for n in notes)
+    st = ctx.transport(host).stat(path)
+    fc = ctx.file_change(host, description, path, result.text.encode("utf-8"),
+                         mode=st.mode if st.mode is not None else 0o644,
+                         owner=st.owner, group=st.group, validate=VALIDATE)
+    if fc is None:
+        return [NoOp(f"{path} on {host.name} already holds what this section puts there")]
+    actions: list[Action] = [fc]
+    if haproxy_running(ctx, host):
+        actions.append(reload_command(ctx, host))
+    else:
+        actions.append(NoOp(f"haproxy is not running on {host.name}: no reload; the new "
+                            "configuration takes effect when haproxy is started"))
+    return actions
+
+
+def plan(ctx, host) -> list[Action]:
+    path = config_path(ctx)
+    scheme = ctx.section("portal")["scheme"]
+    frontend = "wss :3003" if scheme == "https" else "ws :3000"
+    return planned_change(ctx, host, path,
+                          f"Add the chat frontend ({frontend}) and backend_chat_ws to {path}",
+                          whatsapp=False)
+
