@@ -101,7 +101,7 @@ class FileChange:
         if self.validate:
             head += f", checked first with: {self.validate.format(path='<candidate>')}"
         if self.base_unknown:
-            head += "\n  (the file is created by an earlier step; diff shown against its source)"
+            head += "\n  (diff against the content an earlier step of this plan leaves there)"
         return head + "\n" + self.diff()
 
 

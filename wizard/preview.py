@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from . import masking
-from .plan import Command, FileChange, Plan
+from .plan import Command, FileChange, HttpRequest, Plan
 
 TRAINING_BANNER = "TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server"
 
@@ -38,7 +38,7 @@ def render(plan: Plan, *, colour: bool = False, facts: bool = True) -> str:
                 tag = "" if a.changes or not isinstance(a, Command) else "  (read-only check)"
                 text = a.render()
                 lines = text.splitlines() or [""]
-                first = f"   {a.description}{tag}" if isinstance(a, (Command, FileChange)) else None
+                first = f"   {a.description}{tag}" if isinstance(a, (Command, FileChange, HttpRequest)) else None
                 if first:
                     out.append(first)
                 for line in lines:

@@ -79,12 +79,20 @@ class Runner:
                 break
             self.emit(ev.SectionStarted("", section.name, section.title))
             hosts = [hp for hp in section.hosts if hp.host not in self.result.failed]
-            if len(hosts) <= 1 or self.max_parallel == 1:
-                for hp in hosts:
-                    self._run_host(section, hp, done_before.get(hp.host, set()))
+            # pseudo-hosts (HTTP calls made from this machine) go last: e.g. the TynTec webhook
+            # must point at the load balancer only once its config has been changed
+            remote = [hp for hp in hosts if hp.host in self.transports]
+            local = [hp for hp in hosts if hp.host not in self.transports]
+            run = lambda hp: self._run_host(section, hp, done_before.get(hp.host, set()))
+            if len(remote) <= 1 or self.max_parallel == 1:
+                for hp in remote:
+                    run(hp)
             else:
-                with ThreadPoolExecutor(min(self.max_parallel, len(hosts))) as pool:
-                    list(pool.map(lambda hp: self._run_host(section, hp, done_before.get(hp.host, set())), hosts))
+                with ThreadPoolExecutor(min(self.max_parallel, len(remote))) as pool:
+                    list(pool.map(run, remote))
+            for hp in local:
+                if not self.result.failed:
+                    run(hp)
             if self.result.failed:
                 break
         self.result.ok = not self.result.failed and not self.cancelled()
