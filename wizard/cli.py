@@ -139,7 +139,8 @@ def _apply(args, ans, plan, transports) -> int:
             print("Nothing was changed.")
             return errors.EXIT_DECLINED
     journals = {h: Journal.open(ans.source + (".training" if plan.training else ""), h) for h in transports}
-    runner = Runner(plan, transports, emit=_print_event, journals=journals, max_parallel=args.parallel)
+    runner = Runner(plan, transports, emit=_print_event, journals=journals, max_parallel=args.parallel,
+                    http=http_client(plan.training))
     result = runner.run()
     if result.backups:
         print("backups:")
@@ -149,6 +150,17 @@ def _apply(args, ans, plan, transports) -> int:
         return errors.EXIT_STEP
     print(f"Done: {result.done} actions.")
     return errors.EXIT_OK
+
+
+def http_client(training: bool):
+    """The callable the runner sends HTTP requests with; training mode sends nothing."""
+    if training:
+        def simulated(req):
+            print(f"TRAINING: {req.method} {req.url} not sent (would change the provider's settings)")
+            return 204, ""
+        return simulated
+    from .tyntec import make_http
+    return make_http()
 
 
 def _print_event(e) -> None:
