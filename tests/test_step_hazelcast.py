@@ -400,6 +400,19 @@ def test_one_network_share_is_edited_once_and_the_others_wait():
     assert changing(build(hosts)) == []
 
 
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_the_writer_runs_first_whatever_the_inventory_order(parallel):
+    share = Share()
+    hosts = cluster(share=share)
+    hosts = {n: hosts[n] for n in ("acd-tel1", "acd-web1", "chat1", "acd-dbm")}
+    plan = build(hosts)
+    assert [hp.host for hp in section(plan).hosts] == ["acd-dbm", "acd-tel1", "acd-web1", "chat1"]
+    events = []
+    res = Runner(plan, hosts, emit=events.append, max_parallel=parallel).run()
+    assert res.ok, [e for e in events if type(e).__name__ == "StepFailed"]
+    assert hosts["acd-tel1"].followups == ["waited", "restart PlatformUDPListener"]
+
+
 def test_share_without_a_data_host_is_edited_by_the_first_member():
     share = Share()
     hosts = cluster(share=share)

@@ -178,7 +178,9 @@ def plan_section(ctx) -> SectionPlan:
     for m in members:                                   # editors first: others copy their result
         if m.editor is None:
             _edit(ctx, cfg, m, addresses)
-    for m in members:
+    # hosts that write come first: the runner starts a section's hosts in this order with a
+    # bounded pool, and a host waiting for a shared file must not hold the writer's place
+    for m in sorted(members, key=lambda m: m.editor is not None):
         if m.editor is not None:
             _follow_editor(ctx, m)
         _follow_ups(ctx, m)
