@@ -65,7 +65,9 @@ class E164(Validator):
         try:
             number = phonenumbers.parse(value, None)
         except phonenumbers.NumberParseException as e:
-            return self.failure(f"not a phone number: {e}")
+            if e.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
+                return self.failure("unknown country code")
+            return self.failure("not a phone number")
         if not phonenumbers.is_valid_number(number):
             return self.failure("not a valid number for its country code")
         return self.success()

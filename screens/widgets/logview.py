@@ -26,7 +26,7 @@ class LogView(Log):
         super().__init__(max_lines=max_lines, highlight=False, **kw)
         self.path = path
         self.interval = interval
-        self._pending: deque[str] = deque(maxlen=max_lines)
+        self._pending: deque[str] = deque(maxlen=max(1, max_lines - 1))   # room for the notice
         self._lock = threading.Lock()
         self._dropped = 0
         self.total = 0                   # lines pushed, shown or not

@@ -1,0 +1,241 @@
+"""The application: navigation, sidebar states, palette, save/load round trip, training marks."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import yaml
+
+from screens.pages import PAGES
+from screens.widgets.banner import TrainingBanner
+from screens.widgets.sidebar import Sidebar
+
+from .conftest import ROOT, SIZE, goto, make_app, wait_for
+
+SITE = {
+    "version": 1,
+    "inventory": {"hosts": {"chat1": {"address": "10.0.0.21", "user": "root", "roles": ["CHAT"]},
+                            "acd-lb1": {"address": "10.0.0.2", "roles": ["LB"]}}},
+    "portal": {"version": "3.26", "scheme": "https", "load_balancer": "jtel-portal"},
+    "java": {"source": "rpm", "rpm_path": "/root/jdk-8u202-linux-x64.rpm"},
+    "daemon": {"db_password": "keyring:db/root"},
+    "agents": {"max_parallel_chats": 5},
+}
+
+
+def write_site(tmp_path, data=SITE):
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+async def test_starts_on_hosts_and_walks_every_page_in_order(tmp_path):
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        seen = [app.screen.PAGE]
+        for _ in PAGES[1:]:
+            await pilot.press("ctrl+n")
+            await wait_for(pilot, lambda: app.screen.PAGE != seen[-1], what="next page")
+            seen.append(app.screen.PAGE)
+        assert seen == PAGES
+        await pilot.press("ctrl+b")
+        await wait_for(pilot, lambda: app.screen.PAGE == "run", what="back")
+
+
+async def test_sidebar_lists_every_page_and_jumps_there(tmp_path):
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        sidebar = app.screen.query_one(Sidebar)
+        assert [o.id for o in sidebar.options] == PAGES
+        assert "to do" in str(sidebar.get_option("java").prompt)
+        sidebar.focus()
+        sidebar.highlighted = PAGES.index("agents")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen.PAGE == "agents", what="agents page")
+
+
+async def test_clicking_the_sidebar_changes_page(tmp_path):
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.click(Sidebar, offset=(5, 1 + PAGES.index("firewall")))
+        await wait_for(pilot, lambda: app.screen.PAGE == "firewall", what="firewall page")
+
+
+async def test_answers_file_prefills_every_screen(tmp_path):
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.screen.query_one("#host-address").value == "10.0.0.21"
+        await goto(pilot, "portal")
+        assert app.screen.query_one("#version").value == "3.26"
+        assert app.screen.query_one("#scheme").value == "https"
+        await goto(pilot, "java")
+        assert app.screen.query_one("#source").value == "rpm"
+        assert app.screen.query_one("#rpm-path").value == "/root/jdk-8u202-linux-x64.rpm"
+        await goto(pilot, "agents")
+        assert app.screen.query_one("#max-parallel-chats").value == "5"
+        await goto(pilot, "daemon")
+        pw = app.screen.query_one("#db-password")
+        assert pw.value == "" and pw.password and "keyring:db/root" in pw.placeholder
+
+
+async def test_save_and_load_round_trip(tmp_path):
+    site = write_site(tmp_path)
+    app = make_app(answers=site)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, "agents")
+        field = app.screen.query_one("#max-parallel-chats")
+        field.value = "7"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    saved = yaml.safe_load(site.read_text())
+    assert saved["agents"]["max_parallel_chats"] == 7
+    assert saved["inventory"]["hosts"]["chat1"]["address"] == "10.0.0.21"
+    assert saved["daemon"]["db_password"] == "keyring:db/root"
+
+    again = make_app(answers=site)
+    async with again.run_test(size=SIZE) as pilot:
+        await goto(pilot, "agents")
+        assert again.screen.query_one("#max-parallel-chats").value == "7"
+        assert again.data["java"] == SITE["java"]
+
+
+async def test_save_as_asks_for_a_path_and_load_opens_another_file(tmp_path):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        dialog = app.screen
+        assert dialog.query_one("#path").value == "site.yaml"
+        dialog.query_one("#path").value = str(tmp_path / "new.yaml")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: (tmp_path / "new.yaml").exists(), what="saved file")
+        assert app.path == tmp_path / "new.yaml"
+
+        other = write_site(tmp_path)
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        app.screen.query_one("#path").value = str(other)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.path == other and getattr(app.screen, "PAGE", "") == "hosts",
+                       what="loaded file")
+        await pilot.pause()
+        assert app.screen.query_one("#host-address").value == "10.0.0.21"
+
+
+async def test_a_missing_answers_file_opens_empty_and_is_created_on_save(tmp_path):
+    path = tmp_path / "second-site.yaml"
+    app = make_app(answers=path)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.data["inventory"]["hosts"] == {}
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert path.exists()
+
+
+async def test_an_invalid_answers_file_still_prefills_and_says_what_is_wrong(tmp_path):
+    bad = dict(SITE, agents={"max_parallel_chats": "many"})
+    app = make_app(answers=write_site(tmp_path, bad))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert app.problems and any("max_parallel_chats" in p for p in app.problems)
+        assert app.screen.query_one("#host-address").value == "10.0.0.21"
+
+
+async def test_training_is_marked_on_every_screen(tmp_path):
+    app = make_app(training=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "TRAINING" in app.sub_title
+        for page in PAGES:
+            if page == "detection":
+                continue          # detection is exercised with the simulated host elsewhere
+            await goto(pilot, page)
+            assert app.screen.query(TrainingBanner), page
+            assert "TRAINING" in str(app.screen.query_one(TrainingBanner).render())
+
+
+async def test_no_banner_outside_training(tmp_path):
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert not app.screen.query(TrainingBanner)
+        assert "TRAINING" not in app.sub_title
+
+
+async def test_skip_toggle_marks_the_section_and_the_answers(tmp_path):
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, "firewall")
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert app.data["sections"]["skip"] == ["firewall"]
+        assert app.states["firewall"] == "skipped"
+        assert "skipped" in str(app.screen.query_one(Sidebar).get_option("firewall").prompt)
+        await pilot.press("ctrl+t")
+        await pilot.pause()
+        assert app.data["sections"]["skip"] == []
+        assert app.states["firewall"] == "to do"
+
+
+async def test_command_palette_offers_save_load_preview_run(tmp_path):
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        for wanted in ("Save answers", "Load answers…", "Preview this section", "Run", "Go to: 1. Java 8"):
+            assert wanted in titles
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"go to: agents")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: getattr(app.screen, "PAGE", "") == "agents", what="agents via palette")
+
+
+async def test_host_key_prompt_shows_the_fingerprint_and_waits_for_the_answer(tmp_path):
+    import threading
+
+    from wizard.errors import HostKeyError
+
+    fp = "SHA256:" + "A" * 43
+    app = make_app(answers=write_site(tmp_path))
+    answers = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        err = HostKeyError("unknown host key for chat1", host="chat1", fingerprint=fp, changed=False)
+        t = threading.Thread(target=lambda: answers.append(app.ask_host_key(err)))
+        t.start()
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HostKeyDialog", what="host key dialog")
+        assert str(app.screen.query_one("#fingerprint").render()) == fp
+        await pilot.press("y")
+        await wait_for(pilot, lambda: answers, what="answer")
+        t.join(5)
+        assert answers == [True]
+        t = threading.Thread(target=lambda: answers.append(app.ask_host_key(err)))
+        t.start()
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HostKeyDialog", what="second dialog")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(answers) == 2, what="refusal")
+        t.join(5)
+        assert answers == [True, False]
+
+
+def test_startup_imports_no_heavy_module():
+    """The first screen needs textual only: paramiko, lxml, the planner load in workers."""
+    code = ("import sys, screens.app, screens.hosts; "
+            "heavy = [m for m in ('paramiko', 'lxml', 'wizard.planner', 'wizard.runner', 'jinja2', "
+            "'phonenumbers', 'keyring') if m in sys.modules]; print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_core_still_imports_without_textual():
+    code = "import sys, wizard.cli, wizard.planner, wizard.runner; print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,107 @@
+"""The reusable widgets: the bounded, batched log view and the plan/diff view."""
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from textual.app import App
+
+from screens.widgets.logview import LogView
+from screens.widgets.planview import render_plan, render_section
+from screens.widgets.sidebar import Sidebar, prompt
+
+
+class LogApp(App):
+    def __init__(self, path, max_lines=100):
+        super().__init__()
+        self.path, self.max_lines = path, max_lines
+
+    def compose(self):
+        yield LogView(self.path, max_lines=self.max_lines, id="log")
+
+
+async def test_log_view_keeps_a_bounded_buffer_and_the_full_log_on_disk(tmp_path):
+    path = tmp_path / "host.log"
+    app = LogApp(path, max_lines=100)
+    async with app.run_test() as pilot:
+        view = app.query_one(LogView)
+        for i in range(10_000):
+            view.push(f"line {i}")
+        view.flush()
+        await pilot.pause()
+        assert view.line_count <= 101                       # the buffer plus the "not shown" notice
+        assert view.lines[0].startswith("… ") and "lines not shown" in view.lines[0]
+        assert view.lines[-1] == "line 9999"
+        assert view.total == 10_000
+    lines = path.read_text().splitlines()
+    assert len(lines) == 10_000 and lines[0] == "line 0" and lines[-1] == "line 9999"
+
+
+async def test_log_view_stays_responsive_while_a_thread_floods_it(tmp_path):
+    """100,000 lines from a worker thread; key presses are still handled quickly."""
+    import threading
+
+    app = LogApp(tmp_path / "flood.log", max_lines=5000)
+    async with app.run_test() as pilot:
+        view = app.query_one(LogView)
+
+        def flood():
+            for i in range(100_000):
+                view.push(f"yum: package {i} of 100000 installed")
+
+        t = threading.Thread(target=flood)
+        t.start()
+        latencies = []
+        while t.is_alive():
+            t0 = time.perf_counter()
+            await pilot.press("end")
+            latencies.append(time.perf_counter() - t0)
+        t.join()
+        view.flush()
+        await pilot.pause()
+        assert view.total == 100_000
+        assert view.line_count <= 5001
+        assert max(latencies) < 0.5, latencies
+
+
+def test_plan_view_renders_commands_diffs_and_checklists_masked():
+    from wizard import masking
+    from wizard.plan import Checklist, Command, FileChange, NoOp, SectionPlan
+
+    masking.register("s3cr&t pass")
+    sp = SectionPlan("daemon", "4. ClientMessenger daemon")
+    hp = sp.for_host("chat1")
+    hp.actions += [
+        Command("Install the service", "chkconfig jtel-clientmessenger on"),
+        FileChange("Connection line", "/etc/init.d/jtel-clientmessenger",
+                   b"a\npassword=s3cr&t pass\n", b"a\npassword=old\n", mode=0o755),
+        NoOp("Java 8 already installed"),
+        Checklist("Set these", (("ACD.Chat.Server.Base.URL", "wss://lb:3003"),)),
+    ]
+    sp.notes.append("a note for the engineer")
+    console = Console(width=100, record=True, color_system=None)
+    console.print(render_section(sp))
+    text = console.export_text()
+    assert "$ chkconfig jtel-clientmessenger on" in text
+    assert "+password=********" in text and "-password=old" in text
+    assert "s3cr&t" not in text
+    assert "= Java 8 already installed" in text
+    assert "ACD.Chat.Server.Base.URL" in text and "wss://lb:3003" in text
+    assert "!! a note for the engineer" in text
+
+
+def test_plan_view_counts_changing_actions():
+    from wizard.plan import Command, NoOp, Plan, SectionPlan
+
+    sp = SectionPlan("java", "1. Java 8")
+    sp.for_host("chat1").actions += [Command("x", "true"), Command("y", "true", changes=False), NoOp("z")]
+    console = Console(width=80, record=True, color_system=None)
+    console.print(render_plan(Plan([sp])))
+    assert "1 changing action." in console.export_text()
+
+
+def test_sidebar_prompt_shows_mark_title_and_state():
+    assert prompt("java", "previewed").plain.startswith("◐ 1 Java 8")
+    assert prompt("java", "previewed").plain.endswith("previewed")
+    assert prompt("daemon", "failed").plain.startswith("✗ 4 Daemon")
+    assert Sidebar.PageChosen("java").page == "java"
