@@ -1,0 +1,208 @@
+"""`chatwizard plan` / `apply` as an engineer runs them, over real SSH to CentOS 6 and 7 test hosts.
+
+Sections 1-2 (Java 8, ClientMessenger) end to end: plan changes nothing, apply installs, a
+second apply shows and runs no changing action. Host keys: unknown needs an explicit
+fingerprint, changed is refused. Secrets: in no log, journal or answers file, and not in the
+target's process list while sudo runs.
+"""
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.needs_root
+
+REPO = Path(__file__).resolve().parent.parent
+SUDO_PASSWORD = "Sud0 p&ss'\"$\\%#+"          # the test host's tester password (set below)
+DB_PASSWORD = "db r00t&%+# 'x\"$\\"
+
+ANSWERS = """\
+version: 1
+inventory:
+  hosts:
+    chat1:
+      address: chat1
+      {auth}
+      roles: [CHAT]
+portal: {{scheme: http, load_balancer: jtel-portal}}
+daemon: {{db_password: "keyring:db/root"}}
+sections: {{skip: [hazelcast, daemon, update_script, firewall, load_balancer]}}
+"""
+
+
+class Env:
+    """A private HOME (ssh config, keyring file), state and log folders for one CLI user."""
+
+    def __init__(self, tmp: Path):
+        self.home = tmp / "home"
+        (self.home / ".ssh").mkdir(parents=True)
+        self.state, self.logs = tmp / "state", tmp / "logs"
+        self.answers = tmp / "site.yaml"
+        self.vars = dict(os.environ, HOME=str(self.home), CHATWIZARD_STATE_DIR=str(self.state),
+                         CHATWIZARD_LOG_DIR=str(self.logs), CHATWIZARD_KEYRING="file",
+                         CHATWIZARD_KEYRING_FILE=str(tmp / "keyring.json"),
+                         CHATWIZARD_KEYRING_PASSWORD="master-pw-for-tests", XDG_DATA_HOME=str(tmp / "data"),
+                         PYTHONPATH=str(REPO))
+        self.vars.pop("SSH_AUTH_SOCK", None)
+
+    def run(self, *args, stdin=""):
+        p = subprocess.run([sys.executable, "-m", "wizard.cli", *args], input=stdin, text=True,
+                           capture_output=True, env=self.vars, cwd=self.home, timeout=300)
+        return p.returncode, p.stdout, p.stderr
+
+    def secret(self, key, value):
+        rc, out, err = self.run("secret", "set", key, stdin=value + "\n")
+        assert rc == 0, err
+
+    def ssh_config(self, th, user="root", known_hosts=True):
+        block = th.ssh_config_block("chat1", user=user)
+        if not known_hosts:
+            block = re.sub(r"\s+UserKnownHostsFile .*", f"\n    UserKnownHostsFile {self.home}/.ssh/known_hosts", block)
+        (self.home / ".ssh" / "config").write_text(block)
+
+
+def tool_files(env: Env) -> list[Path]:
+    return [p for d in (env.state, env.logs, env.home, env.answers.parent / "data") if d.exists()
+            for p in d.rglob("*") if p.is_file() and p.name != "keyring.json"]
+
+
+def assert_no_secret(env: Env, *secrets):
+    for p in tool_files(env) + [env.answers]:
+        data = p.read_bytes()
+        for s in secrets:
+            assert s.encode() not in data, f"secret found in {p}"
+
+
+@pytest.fixture
+def env(tmp_path):
+    return Env(tmp_path)
+
+
+def set_tester_password(th, password):
+    """Give the sudo user a password full of shell metacharacters (chpasswd reads stdin)."""
+    rc, out, err = th.run("chpasswd", stdin=f"tester:{password}\n")
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("flavor,user", [("centos6", "tester"), ("centos7", "root")])
+def test_plan_apply_replay_sections_1_2(host_factory, env, flavor, user):
+    th = host_factory(flavor)
+    env.ssh_config(th, user=user)
+    auth = "password: keyring:ssh/chat1\n      become: sudo" if user == "tester" else ""
+    env.answers.write_text(ANSWERS.format(auth=auth))
+    if user == "tester":
+        set_tester_password(th, SUDO_PASSWORD)
+        env.secret("ssh/chat1", SUDO_PASSWORD)
+    env.secret("db/root", DB_PASSWORD)
+
+    rc, out, err = env.run("plan", str(env.answers))
+    assert rc == 0, err
+    assert "yum -y install https://cdn.jtel.de/downloads/java/jdk-8u202-linux-x64.rpm" in out
+    assert f"cp -R /home/jtel/shared/JTELCarrierPortal/Utils/Install/ClientMessenger/. /home/jtel/ClientMessenger/" in out
+    assert ("OS: CentOS 6.10 " if flavor == "centos6" else "OS: CentOS 7.9.2009 ") in out
+    assert not th.calls("yum") and not th.exists("/home/jtel/ClientMessenger"), "plan changed the host"
+
+    # apply without a terminal and without --yes: refuses, changes nothing
+    rc, out, err = env.run("apply", str(env.answers))
+    assert rc == 6 and not th.calls("yum")
+
+    # the sudo password must never be in a process's argv on the target while sudo runs
+    seen_args = []
+    stop = threading.Event()
+
+    def watch():
+        while not stop.is_set():
+            rc_, ps, _ = th.run("ps -eo args")
+            seen_args.append(ps)
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        rc, out, err = env.run("apply", str(env.answers), "--yes")
+    finally:
+        stop.set()
+        watcher.join()
+    assert rc == 0, out + err
+    assert [c["argv"][:2] for c in th.calls("yum")] == [["-y", "install"]]
+    assert th.exists("/home/jtel/ClientMessenger/bin")
+    assert not th.exists("/home/jtel/ClientMessenger/ClientMessenger")
+    st = th.stat("/home/jtel/ClientMessenger/bin")
+    assert (st.st_uid, st.st_gid) == (th.stat("/home/jtel").st_uid, th.stat("/home/jtel").st_gid)
+    assert seen_args and all(SUDO_PASSWORD not in s for s in seen_args)
+
+    # replay: the second apply shows and runs no changing action
+    before = len(th.calls())
+    rc, out, err = env.run("apply", str(env.answers), "--yes")
+    assert rc == 0, err
+    assert "Nothing to change" in out and "Nothing to do." in out
+    assert "Java 8 already installed" in out
+    assert not th.calls("yum")[1:] and not th.exists("/home/jtel/ClientMessenger/ClientMessenger")
+    assert all(c["cmd"] in ("rpm", "java") for c in th.calls()[before:]), th.calls()[before:]
+
+    assert_no_secret(env, SUDO_PASSWORD, DB_PASSWORD)
+    logs = list(env.logs.glob("*.log"))
+    assert len(logs) == 4 and any("yum -y install" in p.read_text() for p in logs)
+    if user == "tester":
+        history = th.read("/home/tester/.bash_history") if th.exists("/home/tester/.bash_history") else ""
+        assert SUDO_PASSWORD not in history
+
+
+def test_unknown_host_key_needs_explicit_fingerprint(host_factory, env):
+    th = host_factory("centos7")
+    env.ssh_config(th, known_hosts=False)
+    env.answers.write_text(ANSWERS.format(auth=""))
+    env.secret("db/root", DB_PASSWORD)
+    rc, out, err = env.run("plan", str(env.answers))
+    assert rc == 4
+    fp = re.search(r"SHA256:[A-Za-z0-9+/]{43}", err)[0]
+    expected = subprocess.run(["ssh-keygen", "-lf", th.known_hosts_path], capture_output=True,
+                              text=True).stdout.split()[1]
+    assert fp == expected
+
+    rc, out, err = env.run("plan", str(env.answers), "--accept-host-key", "SHA256:" + "A" * 43)
+    assert rc == 4, "a wrong fingerprint must not be accepted"
+    rc, out, err = env.run("plan", str(env.answers), "--accept-host-key", fp)
+    assert rc == 0, err
+    rc, out, err = env.run("plan", str(env.answers))          # remembered in the tool's known_hosts
+    assert rc == 0, err
+
+
+def test_changed_host_key_is_refused(host_factory, env):
+    th, other = host_factory.many(2, "centos7")
+    env.ssh_config(th, known_hosts=False)
+    # record the OTHER host's key under this host's address: the key "changed"
+    line = Path(other.known_hosts_path).read_text().split(None, 1)[1]
+    (env.home / ".ssh" / "known_hosts").write_text(f"{th.host} {line}")
+    env.answers.write_text(ANSWERS.format(auth=""))
+    env.secret("db/root", DB_PASSWORD)
+    rc, out, err = env.run("plan", str(env.answers))
+    assert rc == 4 and "changed" in err.lower()
+    fp = re.search(r"SHA256:[A-Za-z0-9+/]{43}", err)[0]
+    rc, out, err = env.run("apply", str(env.answers), "--yes", "--accept-host-key", fp)
+    assert rc == 4 and not th.calls("yum")
+
+
+def test_invalid_answers_name_line_and_key_and_touch_nothing(host_factory, env):
+    th = host_factory("centos7")
+    env.ssh_config(th)
+    env.answers.write_text(ANSWERS.format(auth="port: twenty-two\n      colour: blue"))
+    rc, out, err = env.run("apply", str(env.answers), "--yes")
+    assert rc == 3
+    assert re.search(r"site\.yaml:6: inventory\.hosts\.chat1\.port", err), err
+    assert re.search(r"site\.yaml:7: .*colour", err), err
+    assert th.calls() == []
+
+
+def test_missing_secret_reported_before_connecting(host_factory, env):
+    th = host_factory("centos7")
+    env.ssh_config(th)
+    env.answers.write_text(ANSWERS.format(auth="password: keyring:ssh/chat1"))
+    rc, out, err = env.run("plan", str(env.answers))
+    assert rc == 7 and "ssh/chat1" in err and "chatwizard secret set" in err
+    assert th.calls() == []
