@@ -67,7 +67,7 @@ class WizardApp(App[int]):
         self.portal = None
         self.report_text: str | None = None
         self.report_path: Path | None = None
-        self.started = time.strftime("%Y%m%dT%H%M%S", time.localtime(clock()))
+        self.started = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(clock()))
         self.sub_title = self.subtitle()
 
     def subtitle(self) -> str:
@@ -234,7 +234,7 @@ class WizardApp(App[int]):
 
     def write_report(self, record) -> None:
         from .report import build_report
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(self.clock()))
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.clock()))
         self.report_text = build_report(record, source=self.source, training=self.training, when=when)
         self.report_path = self.report_file()
         try:

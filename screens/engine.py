@@ -130,5 +130,16 @@ class Engine:
         with self.lock:
             source = str(answers.source) + (".training" if self.training else "")
             journals = {h: Journal.open(source, h) for h in self.transports}
-            runner = Runner(plan, self.transports, emit=emit, journals=journals, cancelled=cancelled)
+            runner = Runner(plan, self.transports, emit=emit, journals=journals, cancelled=cancelled,
+                            http=self.http_client())
             return runner.run()
+
+    def http_client(self) -> Callable:
+        """How the runner sends HTTP requests (the TynTec webhook); training sends nothing."""
+        if self.training:
+            def simulated(req):
+                log.info("TRAINING: %s %s not sent", req.method, req.url)
+                return 204, ""
+            return simulated
+        from wizard.tyntec import make_http
+        return make_http()

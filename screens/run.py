@@ -274,15 +274,15 @@ class RunScreen(WizardScreen):
             self.failures = []
             self.app.set_state(self.PAGE, FAILED)
             self.finish("stopped by the engineer")
-        if result is not None and self.plan is not None and self.failures == []:
-            for s in self.plan.sections:
-                if self.counts.get(s.name, 0) >= self.totals.get(s.name, 0) and self.app.states.get(s.name) == RUNNING:
-                    self.app.set_state(s.name, DONE)
+        if self.plan is not None and not self.failures:
+            for s in self.plan.sections:          # a stopped run: finished sections are done
+                if self.app.states.get(s.name) == RUNNING:
+                    complete = self.counts.get(s.name, 0) >= self.totals.get(s.name, 0)
+                    self.app.set_state(s.name, DONE if complete else PREVIEWED)
         self.refresh_bindings()
 
     def finish(self, outcome: str) -> None:
-        if self.record is not None:
-            self.record.plan = self.plan
+        if self.record is not None:           # its plan stays the one previewed (skips are marked)
             self.record.outcome = outcome
             self.app.write_report(self.record)
 

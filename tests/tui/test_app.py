@@ -15,6 +15,7 @@ from .conftest import ROOT, SIZE, goto, make_app, wait_for
 SITE = {
     "version": 1,
     "inventory": {"hosts": {"chat1": {"address": "10.0.0.21", "user": "root", "roles": ["CHAT"]},
+                            "acd-dbm": {"address": "10.0.0.10", "roles": ["DATA"]},
                             "acd-lb1": {"address": "10.0.0.2", "roles": ["LB"]}}},
     "portal": {"version": "3.26", "scheme": "https", "load_balancer": "jtel-portal"},
     "java": {"source": "rpm", "rpm_path": "/root/jdk-8u202-linux-x64.rpm"},
