@@ -185,6 +185,7 @@ def allocate_index():
 
 # ------------------------------------------------------------------- host ----
 _live = set()
+_names = itertools.count(1)
 
 
 class TestHost:
@@ -255,7 +256,8 @@ class TestHost:
     @property
     def name(self):
         if self._name is None and self.index is not None:
-            self._name = "th%d-p%d" % (self.index, os.getpid())
+            # unique per start, so a kept run directory (TESTHOST_KEEP) is never reused
+            self._name = "th%d-p%d-%d" % (self.index, os.getpid(), next(_names))
         return self._name
 
     def _args(self):
@@ -486,8 +488,11 @@ class TestHost:
     def calls(self, cmd=None):
         """Shim log records, oldest first: {"seq", "t", "cmd", "argv", "uid", "user",
         "cwd", "rc", "out", "err"} (+ "daemon", "pid" for a started fake java)."""
+        recs = []
         with open(self.info["TH_CALLS"]) as f:
-            recs = [json.loads(line) for line in f if line.strip()]
+            for line in f:
+                if line.endswith("\n"):       # a record being appended right now is not
+                    recs.append(json.loads(line))   # complete yet: leave it for later
         return [r for r in recs if cmd is None or r["cmd"] == cmd]
 
     def shim_state(self):

@@ -98,10 +98,16 @@ PKG_VERSIONS = {
     "6": {"haproxy": "1.5.18-1.el6", "epel-release": "6-8",
           "centos-release": "6-10.el6.centos.12.3", "python": "2.6.6-68.el6_10",
           "iptables": "1.4.7-19.el6", "openssh-server": "5.3p1-124.el6_10",
+          "java-1.8.0-openjdk": "1.8.0.412.b08-1.el6_10",
+          "java-1.8.0-openjdk-headless": "1.8.0.412.b08-1.el6_10",
+          "java-1.8.0-openjdk-devel": "1.8.0.412.b08-1.el6_10",
           "yum": "3.2.29-81.el6.centos", "initscripts": "9.03.61-1.el6.centos"},
     "7": {"haproxy": "1.5.18-9.el7_9.1", "epel-release": "7-14",
           "centos-release": "7-9.2009.1.el7.centos", "python": "2.7.5-90.el7",
           "iptables": "1.4.21-35.el7", "openssh-server": "7.4p1-21.el7",
+          "java-1.8.0-openjdk": "1.8.0.412.b08-1.el7_9",
+          "java-1.8.0-openjdk-headless": "1.8.0.412.b08-1.el7_9",
+          "java-1.8.0-openjdk-devel": "1.8.0.412.b08-1.el7_9",
           "firewalld": "0.6.3-13.el7_9", "yum": "3.4.3-168.el7.centos",
           "systemd": "219-78.el7_9.9", "initscripts": "9.49.53-1.el7_9.1"},
 }
@@ -419,9 +425,13 @@ def cmd_java(ctx):
         entries = (cp if cp is not None else os.environ.get("CLASSPATH", ".")).split(":")
         import glob
         found = []
-        for e in entries:
-            found += glob.glob(os.path.join(e[:-1], "*.jar")) if e.endswith("*") else (
-                [e] if os.path.exists(e) else [])
+        for e in entries:   # jars are taken on trust; a directory needs the .class
+            if e.endswith("*"):
+                found += glob.glob(os.path.join(e[:-1], "*.jar"))
+            elif e.endswith(".jar") and os.path.isfile(e):
+                found.append(e)
+            elif os.path.isfile(os.path.join(e or ".", main_class.replace(".", "/") + ".class")):
+                found.append(e)
         if not found:
             ctx.fail("Error: Could not find or load main class %s" % main_class, 1)
     port = ctx.config.get("java_listen_port", 3000)
