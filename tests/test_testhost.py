@@ -101,11 +101,11 @@ def test_release_users_auth_and_sudo(any_host):
     assert jtel == "uid=1000(jtel) gid=1000(jtel) groups=1000(jtel)"
     assert tester.startswith("uid=1001(tester) gid=1001(tester) groups=1001(tester),")
     assert tester.endswith("(wheel)")
-    for user in ("root", "tester", "jtel"):
-        for auth in ("password", "key"):
-            cu = h.connect(user, auth=auth)
-            assert exec_cmd(cu, "id -un")[1] == user + "\n"
-            cu.close()
+    for user, auth in (("root", "password"), ("tester", "password"), ("tester", "key"),
+                       ("jtel", "key")):          # root with the key: c above
+        cu = h.connect(user, auth=auth)
+        assert exec_cmd(cu, "id -un")[1] == user + "\n"
+        cu.close()
     with pytest.raises(paramiko.AuthenticationException):
         h.connect("tester", auth="password", password="wrong")
 
