@@ -177,7 +177,7 @@ class WizardApp(App[int]):
             return
         self.path, self.source = path, str(path)
         self.sub_title = self.subtitle()
-        self.notify(f"Saved to {path}", title="Answers saved")
+        self.notify(f"Saved to {shown(path)}", title="Answers saved")
         if problems:
             self.notify("\n".join(problems[:8]), title="Saved, but the answers are incomplete",
                         severity="warning", timeout=10)
@@ -243,7 +243,7 @@ class WizardApp(App[int]):
             self.notify(f"{self.report_path}: {e.strerror}", title="Report not saved", severity="error")
             return
         self.set_state("report", DONE)
-        self.notify(f"Saved as {self.report_path}", title="Install report")
+        self.notify(f"Saved as {shown(self.report_path)}", title="Install report")
 
     # -- host keys (called from worker threads) --------------------------------------------
     def ask_host_key(self, err) -> bool:
@@ -272,6 +272,14 @@ class WizardApp(App[int]):
 
     def on_unmount(self) -> None:
         self.engine.close()
+
+
+def shown(path: Path) -> str:
+    """A path as the engineer reads it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def run_app(answers: str | None = None, training: bool = False, keyring_mode: str | None = None) -> int:

@@ -103,7 +103,8 @@ class ReportScreen(WizardScreen):
         if text is None:
             self.query_one("#report-path", Static).update("No run yet: the report is written when a run ends (F9).")
             return
-        self.query_one("#report-path", Static).update(f"Saved as {path}")
+        from .app import shown
+        self.query_one("#report-path", Static).update(f"Saved as {shown(path)}")
         self.query_one("#report", Markdown).update(text)
 
 

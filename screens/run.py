@@ -219,6 +219,8 @@ class RunScreen(WizardScreen):
         self.counts[e.section] = self.counts.get(e.section, 0) + 1
         for bar in self.query(f"#{dom_id('bar', e.section)}").results(ProgressBar):
             bar.progress = self.counts[e.section]
+        if self.counts[e.section] >= self.totals.get(e.section, 0) and self.app.states.get(e.section) == RUNNING:
+            self.app.set_state(e.section, DONE)
         if self.record is not None:
             status = "done" if isinstance(message, m.StepFinished) else f"done earlier ({e.reason})"
             self.record.mark(e.section, e.host, e.description, status)

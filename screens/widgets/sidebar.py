@@ -18,7 +18,7 @@ STYLE = {"to do": "dim", "previewed": "yellow", "running": "cyan", "done": "gree
          "skipped": "dim italic", "failed": "bold red"}
 
 
-def prompt(page: str, state: str, width: int = 26) -> Text:
+def prompt(page: str, state: str, width: int = 29) -> Text:
     """'● 1 Java 8          done' with the mark and state coloured."""
     title = SHORT.get(page, page)
     text = Text.assemble((MARKS.get(state, " "), STYLE.get(state, "")), " ", title)
@@ -33,7 +33,7 @@ class Sidebar(OptionList):
 
     DEFAULT_CSS = """
     Sidebar {
-        width: 30;
+        width: 33;
         height: 1fr;
         border: round $primary-darken-2;
         border-title-color: $text-muted;

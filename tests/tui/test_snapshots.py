@@ -1,0 +1,118 @@
+"""One SVG snapshot per screen (pytest-textual-snapshot). Regenerate with
+`pytest tests/tui/test_snapshots.py --snapshot-update` and look at the SVGs before committing."""
+from __future__ import annotations
+
+import pytest
+
+from screens.pages import SECTIONS
+
+from .conftest import SIZE, goto, make_app, wait_for
+
+
+def training_app():
+    return make_app(training=True)
+
+
+async def detected(pilot):
+    await goto(pilot, "detection")
+    await wait_for(pilot, lambda: pilot.app.facts is not None, what="detection")
+
+
+def test_hosts(snap_compare):
+    assert snap_compare(training_app(), terminal_size=SIZE)
+
+
+def test_hosts_validation(snap_compare):
+    async def edit(pilot):
+        s = pilot.app.screen
+        s.query_one("#host-address").value = "bad host!"
+        s.query_one("#host-port").value = "0"
+        await pilot.pause()
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=edit)
+
+
+def test_portal(snap_compare):
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=lambda pilot: goto(pilot, "portal"))
+
+
+def test_detection(snap_compare):
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=detected)
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_section(snap_compare, section):
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=lambda pilot: goto(pilot, section))
+
+
+@pytest.mark.parametrize("section", ["java", "daemon"])
+def test_section_preview(snap_compare, section):
+    async def preview(pilot):
+        await detected(pilot)
+        await goto(pilot, section)
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: pilot.app.states[section] == "previewed", what="preview")
+        pilot.app.screen.query_one("#preview").scroll_visible(animate=False)
+        await pilot.pause()
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=preview)
+
+
+def test_run_plan(snap_compare):
+    async def plan(pilot):
+        await goto(pilot, "run")
+        await wait_for(pilot, lambda: pilot.app.screen.plan is not None, what="plan")
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=plan)
+
+
+def test_run_failure(snap_compare, tmp_path):
+    from .test_app import write_site
+    from .test_run import failing, with_fake_host
+
+    app = make_app(answers=write_site(tmp_path))
+
+    async def fail(pilot):
+        with_fake_host(app, failing(99)[0])
+        await goto(pilot, "run")
+        await wait_for(pilot, lambda: app.screen.plan is not None, what="plan")
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: not app.screen.running and app.screen.failures, what="failure")
+        for view in app.screen.logs.values():
+            view.clear()                 # durations in the log are not deterministic
+        app.clear_notifications()
+        app.sub_title = "site.yaml"
+    assert snap_compare(app, terminal_size=SIZE, run_before=fail)
+
+
+def test_report(snap_compare):
+    from screens.report import RunRecord
+
+    from .test_run import fake_plan
+
+    async def report(pilot):
+        record = RunRecord(fake_plan(), outcome="success")
+        record.mark("java", "chat1", "Install Java 8", "done")
+        record.mark("java", "chat1", "Check that Java 8 runs", "done")
+        record.mark("clientmessenger", "chat1", "Copy ClientMessenger", "done")
+        record.mark("clientmessenger", "chat1", "Write the marker", "done")
+        record.backups.append(("chat1", "/etc/chat.conf", "/var/lib/chatwizard/backups/19700101T000000Z/etc/chat.conf"))
+        pilot.app.write_report(record)
+        await goto(pilot, "report")
+        pilot.app.clear_notifications()
+        await pilot.pause()
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=report)
+
+
+def test_host_key_dialog(snap_compare):
+    from screens.dialogs import HostKeyDialog
+
+    async def ask(pilot):
+        pilot.app.push_screen(HostKeyDialog("chat1", "SHA256:" + "x" * 43,
+                                            "chat1 (10.0.0.21:22) offers an unknown ssh-ed25519 host key"))
+        await pilot.pause()
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=ask)
+
+
+def test_save_dialog(snap_compare):
+    async def save(pilot):
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=save)
