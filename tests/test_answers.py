@@ -254,7 +254,8 @@ def test_defaults_are_filled_in():
                          "rpm_path": None}
     assert d["clientmessenger"]["source"] == "/home/jtel/shared/JTELCarrierPortal/Utils/Install/ClientMessenger"
     assert d["daemon"]["db_host"] == "acd-dbm" and d["daemon"]["timezone"] == "Europe/Berlin"
-    assert d["hazelcast"] == {"layout": "auto", "fix_conflicts": False, "member_address": None}
+    assert d["hazelcast"] == {"layout": "auto", "fix_conflicts": False, "member_address": None,
+                              "legacy_paths": {}, "tel_service": "PlatformUDPListener"}
     assert d["whatsapp"]["enabled"] is False
     assert d["whatsapp"]["portal_url"] == "https://jtel-portal:3003"
     assert d["agents"]["max_parallel_chats"] == 3

@@ -365,18 +365,19 @@ def _find_script(ctx, host: HostSpec, name: str) -> str:
 
 def _restart_listener(ctx, host: HostSpec) -> Command:
     major = ctx.facts[host.name].os.major
+    service = ctx.section(NAME).get("tel_service") or TEL_SERVICE
     if not ctx.training:
         t = ctx.transport(host)
-        places = [f"/etc/rc.d/init.d/{TEL_SERVICE}", f"/etc/init.d/{TEL_SERVICE}"]
+        places = [f"/etc/rc.d/init.d/{service}", f"/etc/init.d/{service}"]
         if major >= 7:
-            places += [f"{d}/{TEL_SERVICE}.service"
+            places += [f"{d}/{service}.service"
                        for d in ("/etc/systemd/system", "/usr/lib/systemd/system")]
         if not any(t.stat(p).exists for p in places):
-            raise PlanError(f"host {host.name}: the {TEL_SERVICE} service is not installed (none "
+            raise PlanError(f"host {host.name}: the {service} service is not installed (none "
                             f"of {', '.join(places)}); section 3 restarts it after changing "
                             "hazelcast.xml")
-    cmd = (f"systemctl restart {TEL_SERVICE}" if major >= 7 else f"service {TEL_SERVICE} restart")
-    return Command(f"Restart {TEL_SERVICE} so that it loads the new hazelcast.xml", cmd, timeout=300)
+    cmd = (f"systemctl restart {service}" if major >= 7 else f"service {service} restart")
+    return Command(f"Restart {service} so that it loads the new hazelcast.xml", cmd, timeout=300)
 
 
 def _cluster_source(members: list[_Member]) -> _Member | None:
