@@ -5,10 +5,8 @@ second apply shows and runs no changing action. Host keys: unknown needs an expl
 fingerprint, changed is refused. Secrets: in no log, journal or answers file, and not in the
 target's process list while sudo runs.
 """
-import os
 import re
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 
 pytestmark = pytest.mark.needs_root
 
-REPO = Path(__file__).resolve().parent.parent
+from cli_env import Env
 SUDO_PASSWORD = "Sud0 p&ss'\"$\\%#+"          # the test host's tester password (set below)
 DB_PASSWORD = "db r00t&%+# 'x\"$\\"
 
@@ -33,37 +31,6 @@ portal: {{scheme: http, load_balancer: jtel-portal}}
 daemon: {{db_password: "keyring:db/root"}}
 sections: {{skip: [hazelcast, daemon, update_script, firewall, load_balancer]}}
 """
-
-
-class Env:
-    """A private HOME (ssh config, keyring file), state and log folders for one CLI user."""
-
-    def __init__(self, tmp: Path):
-        self.home = tmp / "home"
-        (self.home / ".ssh").mkdir(parents=True)
-        self.state, self.logs = tmp / "state", tmp / "logs"
-        self.answers = tmp / "site.yaml"
-        self.vars = dict(os.environ, HOME=str(self.home), CHATWIZARD_STATE_DIR=str(self.state),
-                         CHATWIZARD_LOG_DIR=str(self.logs), CHATWIZARD_KEYRING="file",
-                         CHATWIZARD_KEYRING_FILE=str(tmp / "keyring.json"),
-                         CHATWIZARD_KEYRING_PASSWORD="master-pw-for-tests", XDG_DATA_HOME=str(tmp / "data"),
-                         PYTHONPATH=str(REPO))
-        self.vars.pop("SSH_AUTH_SOCK", None)
-
-    def run(self, *args, stdin=""):
-        p = subprocess.run([sys.executable, "-m", "wizard.cli", *args], input=stdin, text=True,
-                           capture_output=True, env=self.vars, cwd=self.home, timeout=300)
-        return p.returncode, p.stdout, p.stderr
-
-    def secret(self, key, value):
-        rc, out, err = self.run("secret", "set", key, stdin=value + "\n")
-        assert rc == 0, err
-
-    def ssh_config(self, th, user="root", known_hosts=True):
-        block = th.ssh_config_block("chat1", user=user)
-        if not known_hosts:
-            block = re.sub(r"\s+UserKnownHostsFile .*", f"\n    UserKnownHostsFile {self.home}/.ssh/known_hosts", block)
-        (self.home / ".ssh" / "config").write_text(block)
 
 
 def tool_files(env: Env) -> list[Path]:
@@ -103,7 +70,7 @@ def test_plan_apply_replay_sections_1_2(host_factory, env, flavor, user):
     rc, out, err = env.run("plan", str(env.answers))
     assert rc == 0, err
     assert "yum -y install https://cdn.jtel.de/downloads/java/jdk-8u202-linux-x64.rpm" in out
-    assert f"cp -R /home/jtel/shared/JTELCarrierPortal/Utils/Install/ClientMessenger/. /home/jtel/ClientMessenger/" in out
+    assert "cp -R /home/jtel/shared/JTELCarrierPortal/Utils/Install/ClientMessenger/. /home/jtel/ClientMessenger/" in out
     assert ("OS: CentOS 6.10 " if flavor == "centos6" else "OS: CentOS 7.9.2009 ") in out
     assert not th.calls("yum") and not th.exists("/home/jtel/ClientMessenger"), "plan changed the host"
 

@@ -30,7 +30,8 @@ def _parser() -> argparse.ArgumentParser:
                        ("apply", "print the preview, ask once, then run it")):
         s = sub.add_parser(name, help=text, description=text)
         s.add_argument("answers", metavar="ANSWERS", help="answers file (YAML)")
-        s.add_argument("--training", action="store_true", help="use the simulated training host")
+        s.add_argument("--training", action="store_true", default=argparse.SUPPRESS,
+                       help="use the simulated training host")
         s.add_argument("--accept-host-key", action="append", default=[], metavar="SHA256:…",
                        help="trust an unknown host key with this fingerprint (repeatable)")
         s.add_argument("--only", action="append", metavar="SECTION",
@@ -39,6 +40,23 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--no-colour", action="store_true", help="plain diff output")
         if name == "apply":
             s.add_argument("--yes", "-y", action="store_true", help="do not ask before running")
+    b = sub.add_parser("backups", help="list the backups the wizard made on the hosts")
+    b.add_argument("answers", metavar="ANSWERS", help="answers file (YAML)")
+    b.add_argument("--host", action="append", help="only these inventory hosts (repeatable)")
+    r = sub.add_parser("restore", help="put files back from a backup (previewed, then run)")
+    r.add_argument("answers", metavar="ANSWERS", help="answers file (YAML)")
+    r.add_argument("--host", required=True, help="inventory host the backup is on")
+    r.add_argument("--from", dest="stamp", required=True, metavar="STAMP",
+                   help="the backup's time stamp as `chatwizard backups` lists it")
+    r.add_argument("--path", action="append", help="only these files (repeatable; default: all)")
+    r.add_argument("--yes", "-y", action="store_true", help="do not ask before running")
+    for s in (b, r):
+        s.add_argument("--training", action="store_true", default=argparse.SUPPRESS,
+                       help="use the simulated training host")
+        s.add_argument("--accept-host-key", action="append", default=[], metavar="SHA256:…",
+                       help="trust an unknown host key with this fingerprint (repeatable)")
+    r.add_argument("--parallel", type=int, default=1, help=argparse.SUPPRESS)
+    r.add_argument("--no-colour", action="store_true", help="plain diff output")
     sec = sub.add_parser("secret", help="store or remove a secret in the keyring")
     sec.add_argument("action", choices=["set", "delete", "status", "check"],
                      help="check ANSWERS: is every secret the answers file needs in the keyring?")
@@ -57,6 +75,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import secrets
             secrets.configure_backend(args.keyring)
             return secrets.secret_command([args.action] + ([args.key] if args.key else []))
+        if args.command in ("backups", "restore"):
+            return _backups(args)
         return _plan_or_apply(args)
     except WizardError as e:
         print(f"error: {masking.mask(str(e))}", file=sys.stderr)
@@ -76,24 +96,37 @@ def _ask_host_key(err: errors.HostKeyError) -> bool:
     return sys.stdin.readline().strip().lower() == "yes"
 
 
-def _plan_or_apply(args) -> int:
-    from . import answers as answers_mod, planner, preview, session
+def _open(args, hosts: list[str] | None = None):
+    """Log file, answers, secrets, then connections (to `hosts` only, when given)."""
+    from . import answers as answers_mod, secrets, session
     from .logs import start_run_log
 
-    training = args.training or getattr(args, "training", False)
     log_path = start_run_log(args.command)
     print(f"log: {log_path}", file=sys.stderr)
     ans = answers_mod.load(args.answers)
-    log.info("%s %s (training=%s)", args.command, ans.source, training)
-    from . import secrets
-    secrets.configure_backend(args.keyring if not training else "training")
-    if not training:
+    log.info("%s %s (training=%s)", args.command, ans.source, args.training)
+    secrets.configure_backend(args.keyring if not args.training else "training")
+    if not args.training:
         secrets.resolve_all(ans)          # a missing secret is reported before any connection
     bad = [f for f in args.accept_host_key if not re.fullmatch(r"SHA256:[A-Za-z0-9+/]{43}", f)]
     if bad:
         raise WizardError(f"--accept-host-key {bad[0]}: expected SHA256: and 43 base64 characters")
-    transports = session.connect_all(ans.hosts, training=training, accept=tuple(args.accept_host_key),
-                                     ask=_ask_host_key)
+    specs = ans.hosts
+    if hosts:
+        unknown = sorted(set(hosts) - {h.name for h in specs})
+        if unknown:
+            raise WizardError(f"--host {unknown[0]}: not in the inventory of {ans.source}")
+        specs = [h for h in specs if h.name in hosts]
+    transports = session.connect_all(specs, training=args.training, accept=tuple(args.accept_host_key),
+                                      ask=_ask_host_key)
+    return ans, transports
+
+
+def _plan_or_apply(args) -> int:
+    from . import planner, preview, session
+
+    training = args.training
+    ans, transports = _open(args)
     try:
         facts = planner.detect(ans, transports)
         portal = planner.portal_version(ans, facts)
@@ -123,7 +156,23 @@ def _ask_portal_version(portal):
             return portal
 
 
-def _apply(args, ans, plan, transports) -> int:
+def _backups(args) -> int:
+    from . import backups, preview, session
+
+    ans, transports = _open(args, args.host if args.command == "backups" else [args.host])
+    try:
+        if args.command == "backups":
+            for name, t in transports.items():
+                print(f"== {name}\n" + backups.describe(backups.list_backups(t)))
+            return errors.EXIT_OK
+        plan = backups.restore_plan(transports[args.host], args.stamp, args.path, training=args.training)
+        print(preview.render(plan, colour=sys.stdout.isatty() and not args.no_colour))
+        return _apply(args, ans, plan, transports, journal=False)
+    finally:
+        session.close_all(transports)
+
+
+def _apply(args, ans, plan, transports, journal: bool = True) -> int:
     from .journal import Journal
     from .runner import Runner
 
@@ -138,7 +187,8 @@ def _apply(args, ans, plan, transports) -> int:
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("Nothing was changed.")
             return errors.EXIT_DECLINED
-    journals = {h: Journal.open(ans.source + (".training" if plan.training else ""), h) for h in transports}
+    journals = ({h: Journal.open(ans.source + (".training" if plan.training else ""), h) for h in transports}
+                if journal else None)
     runner = Runner(plan, transports, emit=_print_event, journals=journals, max_parallel=args.parallel,
                     http=http_client(plan.training))
     result = runner.run()
