@@ -1,0 +1,1179 @@
+"""Administration commands of the training host, after CentOS 7.9 (and the test host's
+recording stand-ins, tests/testhost/shim/thshim.py): yum rpm java chkconfig service
+systemctl journalctl firewall-cmd iptables iptables-save haproxy updatepl.sh updatejb.sh."""
+from __future__ import annotations
+
+import copy
+import fnmatch
+import posixpath
+import re
+import shlex
+import time
+
+from .sim_fs import Node
+from .sim_shell import Cmd, command, raw, text
+
+EL = "7"
+NOARCH = {"epel-release", "centos-release"}
+EPOCH = {"jdk1.8": "2000"}
+REPO = {     # what `yum install NAME` finds in the (simulated) CentOS 7 repositories
+    "haproxy": "1.5.18-9.el7_9.1", "firewalld": "0.6.3-13.el7_9", "iptables-services": "1.4.21-35.el7",
+    "java-1.8.0-openjdk": "1.8.0.412.b08-1.el7_9", "java-1.8.0-openjdk-headless": "1.8.0.412.b08-1.el7_9",
+    "java-11-openjdk": "11.0.23.0.9-2.el7_9", "epel-release": "7-14", "telnet": "0.17-66.el7",
+    "nc": "1.84-24.el7", "nmap-ncat": "6.40-19.el7", "net-tools": "2.0-0.25.20131004git.el7",
+    "lsof": "4.87-6.el7", "wget": "1.14-18.el7_6.1", "unzip": "6.0-24.el7_9", "zip": "3.0-11.el7",
+    "vim-enhanced": "7.4.629-8.el7_9", "nano": "2.3.1-10.el7", "mlocate": "0.26-8.el7",
+    "bind-utils": "9.11.4-26.P2.el7_9.16", "policycoreutils-python": "2.5-34.el7", "httpd": "2.4.6-99.el7.centos.1",
+    "mariadb": "5.5.68-1.el7", "tcpdump": "4.9.2-4.el7_7.1", "rsync": "3.1.2-12.el7_9"}
+SERVICE_PKGS = {"haproxy": "haproxy", "httpd": "httpd", "iptables-services": "iptables", "firewalld": "firewalld"}
+JAVA_PKGS = ("jdk1.8", "java-1.8.0-openjdk", "java-1.8.0-openjdk-headless", "java-11-openjdk")
+IPT_TABLES = {"filter": ["INPUT", "FORWARD", "OUTPUT"],
+              "nat": ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
+              "mangle": ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
+              "raw": ["PREROUTING", "OUTPUT"]}
+INIT_DIR = "/etc/rc.d/init.d"
+UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system")
+LISTEN = {"sshd": [22], "mysqld": [3306], "PlatformUDPListener": [5701], "jtel-clientmessenger": [3000, 5702]}
+
+
+def initial_state(m: dict) -> dict:
+    zone = {"services": list(m["firewall"]["services"]), "ports": list(m["firewall"]["ports"]),
+            "rich_rules": []}
+    ipt = {t: {"policy": {ch: "ACCEPT" for ch in chains}, "rules": {ch: [] for ch in chains}}
+           for t, chains in IPT_TABLES.items()}
+    for chain, rules in m["iptables"].items():
+        ipt["filter"]["rules"][chain] = [shlex.split(r) for r in rules]
+    services = {n: {"enabled": v[0], "running": v[1]} for n, v in m["services"].items()}
+    pids = {n: 1000 + 37 * k for k, n in enumerate(services) if services[n]["running"]}
+    return {"packages": dict(m["packages"]), "services": services, "pids": pids,
+            "firewall": {"default_zone": "public", "runtime": {"public": copy.deepcopy(zone)},
+                         "permanent": {"public": zone}},
+            "iptables": ipt, "users": {k: list(v) for k, v in m["users"].items()},
+            "groups": {k: [v[0], list(v[1])] for k, v in m["groups"].items()},
+            "journal": [], "runs": [], "selinux": "Enforcing", "generation": 0}
+
+
+def _need_root(c: Cmd, msg: str, rc: int = 1) -> None:
+    if not c.root:
+        c.fail(msg, rc)
+
+
+def _changed(c: Cmd) -> None:
+    c.host.changed()
+
+
+# -- packages ------------------------------------------------------------------------------------
+
+def pkg_name(spec: str) -> tuple[str, str | None]:
+    """(package name, version-release or None) of a name, file or URL."""
+    s = spec.rsplit("/", 1)[-1]
+    m = re.fullmatch(r"jdk-8u(\d+)-linux-x64\.rpm", s)
+    if m:
+        return "jdk1.8", f"1.8.0_{m.group(1)}-fcs"
+    if s.endswith(".rpm"):
+        s = re.sub(r"\.(x86_64|noarch|i686|i386)$", "", s[:-4])
+        m = re.match(r"^(.*?)-(\d[^-]*-[^-]+)$", s)
+        return (m.group(1), m.group(2)) if m else (s, None)
+    return re.sub(r"\.(x86_64|noarch|i686|i386)$", "", s), None
+
+
+def nvra(c: Cmd, name: str) -> str:
+    arch = "noarch" if name in NOARCH else "x86_64"
+    return f"{name}-{c.host.state['packages'][name]}.{arch}"
+
+
+def _after_install(c: Cmd, name: str) -> None:
+    fs = c.fs
+    if name == "jdk1.8":
+        ver = c.host.state["packages"][name].split("-")[0]           # 1.8.0_202
+        home = f"/usr/java/jdk{ver}-amd64"
+        fs.makedirs(f"{home}/jre/bin")
+        fs.makedirs(f"{home}/bin")
+        for p in (f"{home}/jre/bin/java", f"{home}/bin/javac"):
+            fs.put(p, Node("f", f"# training host: {posixpath.basename(p)} ({name})\n".encode(), 0o755))
+        fs.put(f"{home}/bin/java", Node("l", mode=0o777, target="../jre/bin/java"))
+        for link, target in (("/usr/java/latest", home), ("/usr/java/default", "/usr/java/latest")):
+            if link not in fs.nodes:
+                fs.put(link, Node("l", mode=0o777, target=target))
+        fs.makedirs("/etc/alternatives")
+        for tool, target in (("java", "/usr/java/default/jre/bin/java"), ("javac", "/usr/java/default/bin/javac")):
+            fs.put(f"/etc/alternatives/{tool}", Node("l", mode=0o777, target=target))
+            if f"/usr/bin/{tool}" not in fs.nodes:
+                fs.put(f"/usr/bin/{tool}", Node("l", mode=0o777, target=f"/etc/alternatives/{tool}"))
+    svc = SERVICE_PKGS.get(name)
+    if svc:
+        unit = f"/usr/lib/systemd/system/{svc}.service"
+        if unit not in fs.nodes:
+            fs.makedirs(posixpath.dirname(unit))
+            fs.put(unit, Node("f", f"[Unit]\nDescription={svc} (training host)\n\n[Service]\n"
+                                   f"ExecStart=/usr/sbin/{svc}\n\n[Install]\nWantedBy=multi-user.target\n".encode()))
+        c.host.state["services"].setdefault(svc, {"enabled": False, "running": False})
+    if name == "haproxy" and "/etc/haproxy/haproxy.cfg" not in fs.nodes:
+        fs.makedirs("/etc/haproxy")
+        fs.put("/etc/haproxy/haproxy.cfg", Node("f", b"global\n    daemon\n\ndefaults\n    mode http\n"
+                                                     b"    timeout connect 10s\n    timeout client 1m\n"
+                                                     b"    timeout server 1m\n\nfrontend main\n"
+                                                     b"    bind *:5000\n    default_backend app\n\n"
+                                                     b"backend app\n    server app1 127.0.0.1:5001 check\n"))
+    c.host.install_files(name)
+
+
+@command("yum", path="/usr/bin")
+def _yum(c: Cmd) -> int:
+    args, assume_yes, quiet, rest = list(c.args), False, False, []
+    takes = {"-d", "-e", "-c", "-R", "-x", "--exclude", "--enablerepo", "--disablerepo", "--setopt",
+             "--installroot", "--releasever", "--disableplugin", "--enableplugin"}
+    while args:
+        a = args.pop(0)
+        if a in ("-y", "--assumeyes"):
+            assume_yes = True
+        elif a in ("-q", "--quiet"):
+            quiet = True
+        elif a in ("-yq", "-qy"):
+            assume_yes = quiet = True
+        elif a in takes:
+            args.pop(0) if args else None
+        elif not a.startswith("-"):
+            rest.append(a)
+    if not rest:
+        c.fail("You need to give some command", 1)
+    sub, names = rest[0], rest[1:]
+    pk = c.host.state["packages"]
+    say = (lambda s="": None) if quiet else c.out
+    say("Loaded plugins: fastestmirror")
+    if sub in ("install", "localinstall", "reinstall", "update", "upgrade"):
+        _need_root(c, "You need to be root to perform this command.")
+        if sub in ("update", "upgrade") and not names:
+            say("Loading mirror speeds from cached hostfile")
+            say("No packages marked for update")
+            return 0
+        say("Loading mirror speeds from cached hostfile")
+        todo: list[tuple[str, str]] = []
+        missing = False
+        for spec in names:
+            name, ver = pkg_name(spec)
+            if spec.endswith(".rpm"):
+                if "://" in spec:
+                    say(f"{spec.rsplit('/', 1)[-1]:<55}| 170 MB  00:00:05")
+                    shown = f"/var/tmp/yum-root-Tr41n1/{spec.rsplit('/', 1)[-1]}"
+                else:
+                    node = c.fs.get(c.abspath(spec))
+                    if node is None or node.kind != "f":
+                        say(f"Cannot open: {spec}. Skipping.")
+                        missing = True
+                        continue
+                    shown = spec
+                ver = ver or "1.0-1"
+                epoch = EPOCH.get(name)
+                say(f"Examining {shown}: {epoch + ':' if epoch else ''}{name}-{ver}.x86_64")
+                if name in pk and pk[name] == ver and sub != "reinstall":
+                    say(f"{shown}: does not update installed package.")
+                    continue
+                say(f"Marking {shown} to be installed")
+                todo.append((name, ver))
+            elif name in pk and sub != "reinstall":
+                say(f"Package {nvra(c, name)} already installed and latest version")
+            elif name in REPO:
+                todo.append((name, REPO[name]))
+            else:
+                say(f"No package {spec} available.")
+                missing = True
+        if not todo:
+            if missing:
+                c.err("Error: Nothing to do")
+                return 1
+            say("Nothing to do")
+            return 0
+        say("Resolving Dependencies")
+        say("--> Running transaction check")
+        for n, v in todo:
+            epoch = EPOCH.get(n)
+            say(f"---> Package {n}.{'noarch' if n in NOARCH else 'x86_64'} {epoch or '0'}:{v} will be installed")
+        say("--> Finished Dependency Resolution\n\nDependencies Resolved\n")
+        say("=" * 80)
+        say(" Package            Arch         Version                    Repository              Size")
+        say("=" * 80)
+        say("Installing:")
+        for n, v in todo:
+            say(f" {n:<18} {'x86_64':<12} {(EPOCH.get(n, '') + ':' if n in EPOCH else '') + v:<26} "
+                f"{'base' if n in REPO else '/' + n:<23} 1.2 M")
+        say("\nTransaction Summary\n" + "=" * 80)
+        say(f"Install  {len(todo)} Package{'s' if len(todo) > 1 else ''}\n")
+        if not assume_yes:
+            c.out("Is this ok [y/d/N]: ", end="")
+            answer = c.io.stdin.readline()
+            if answer.strip().lower() not in ("y", "yes"):
+                c.out("")
+                c.out("Exiting on user command")
+                c.out("Your transaction was saved, rerun it with:")
+                c.out(f" yum load-transaction /tmp/yum_save_tx.{time.strftime('%Y-%m-%d.%H-%M')}.Tr41.yumtx")
+                return 1
+        say("Downloading packages:\nRunning transaction check\nRunning transaction test\n"
+            "Transaction test succeeded\nRunning transaction")
+        for k, (n, v) in enumerate(todo, 1):
+            pk[n] = v
+            say(f"  Installing : {EPOCH.get(n, '') + ':' if n in EPOCH else ''}{n}-{v}.x86_64{' ' * 20}{k}/{len(todo)}")
+            if n == "jdk1.8":
+                say("Unpacking JAR files...\n\ttools.jar...\n\tplugin.jar...\n\tjavaws.jar...\n\tdeploy.jar..."
+                    "\n\trt.jar...\n\tjsse.jar...\n\tcharsets.jar...\n\tlocaledata.jar...")
+            _after_install(c, n)
+        for k, (n, v) in enumerate(todo, 1):
+            say(f"  Verifying  : {EPOCH.get(n, '') + ':' if n in EPOCH else ''}{n}-{v}.x86_64{' ' * 20}{k}/{len(todo)}")
+        say("\nInstalled:\n  " + " ".join(f"{n}.x86_64 {EPOCH.get(n, '0')}:{v}" for n, v in todo) + "\n")
+        say("Complete!")
+        _changed(c)
+        return 0
+    if sub in ("remove", "erase"):
+        _need_root(c, "You need to be root to perform this command.")
+        gone = [pkg_name(n)[0] for n in names if pkg_name(n)[0] in pk]
+        for n in names:
+            if pkg_name(n)[0] not in pk:
+                say(f"No Match for argument: {n}")
+        if not gone:
+            say("No Packages marked for removal")
+            return 0
+        if not assume_yes:
+            c.out("Is this ok [y/N]: ", end="")
+            if c.io.stdin.readline().strip().lower() not in ("y", "yes"):
+                c.out("\nExiting on user command")
+                return 1
+        for n in gone:
+            pk.pop(n)
+        say("\nRemoved:\n  " + " ".join(gone) + "\n\nComplete!")
+        _changed(c)
+        return 0
+    if sub == "list":
+        which = names.pop(0) if names and names[0] in ("installed", "available", "all", "updates") else "all"
+        hits = sorted(n for n in pk if not names or any(fnmatch.fnmatch(n, g) for g in names))
+        if which in ("available", "updates") or not hits:
+            c.fail("Error: No matching Packages to list", 1)
+        say("Installed Packages")
+        for n in hits:
+            say(f"{n + '.' + ('noarch' if n in NOARCH else 'x86_64'):<40} {pk[n]:<30} @base")
+        return 0
+    if sub in ("makecache", "clean", "repolist", "check-update", "search", "info", "provides", "history"):
+        if sub == "repolist":
+            say("repo id            repo name                              status\n"
+                "base/7/x86_64      CentOS-7 - Base                        10,072\nrepolist: 10,072")
+        elif sub == "clean":
+            say("Cleaning repos: base extras updates")
+        elif sub == "makecache":
+            say("Metadata Cache Created")
+        return 0
+    c.fail(f"No such command: {sub}. Please use /usr/bin/yum --help", 1)
+
+
+@command("rpm", path="/usr/bin")
+def _rpm(c: Cmd) -> int:
+    args = list(c.args)
+    if not args:
+        c.fail("rpm: no arguments given for query", 1)
+    pk = c.host.state["packages"]
+    if args[0] in ("-E", "--eval"):
+        for e in args[1:]:
+            c.out(e.replace("%{rhel}", EL).replace("%{centos}", EL).replace("%{dist}", ".el7.centos")
+                  .replace("%{_arch}", "x86_64"))
+        return 0
+    qf = None
+    for key in ("--qf", "--queryformat"):
+        if key in args:
+            k = args.index(key)
+            qf = args[k + 1]
+            del args[k:k + 2]
+    flags = "".join(a[1:] for a in args if re.fullmatch(r"-[a-zA-Z]+", a))
+    names = [a for a in args if not a.startswith("-")]
+
+    def fmt(n: str) -> str:
+        if not qf:
+            return nvra(c, n)
+        ver, _, rel = pk[n].partition("-")
+        d = {"NAME": n, "VERSION": ver, "RELEASE": rel, "ARCH": "noarch" if n in NOARCH else "x86_64",
+             "EPOCH": EPOCH.get(n, "(none)")}
+        s = re.sub(r"%\{(\w+)\}", lambda m: d.get(m.group(1).upper(), "(none)"), qf)
+        return s.replace("\\n", "\n").replace("\\t", "\t")
+
+    if args[0].startswith("-q") or args[0] == "--query":
+        if "a" in flags:
+            for n in sorted(n for n in pk if not names or any(fnmatch.fnmatch(n, g) for g in names)):
+                c.out(fmt(n), end="" if qf else "\n")
+            return 0
+        if "f" in flags:
+            for f in names:
+                c.out(f"file {f} is not owned by any package")
+            return len(names)
+        miss = 0
+        for n in names:
+            if n in pk:
+                c.out(fmt(n), end="" if qf else "\n")
+            else:
+                c.out(f"package {n} is not installed")
+                miss += 1
+        return min(miss, 255)
+    if re.match(r"^-[iU]", args[0]) or args[0] in ("--install", "--upgrade"):
+        _need_root(c, "error: can't create transaction lock on /var/lib/rpm/.rpm.lock (Permission denied)")
+        for spec in names:
+            n, v = pkg_name(spec)
+            if c.fs.get(c.abspath(spec)) is None and "://" not in spec:
+                c.fail(f"error: open of {spec} failed: No such file or directory")
+            if n in pk and args[0].startswith("-i"):
+                c.fail(f"\tpackage {nvra(c, n)} is already installed")
+            pk[n] = v or REPO.get(n, "1.0-1.el7")
+            _after_install(c, n)
+        _changed(c)
+        return 0
+    if args[0] in ("-e", "--erase"):
+        _need_root(c, "error: can't create transaction lock on /var/lib/rpm/.rpm.lock (Permission denied)")
+        rc = 0
+        for n in names:
+            if n in pk:
+                pk.pop(n)
+            else:
+                c.err(f"error: package {n} is not installed")
+                rc = 1
+        _changed(c)
+        return rc
+    if args[0] in ("-V", "--verify", "--import"):
+        return 0
+    c.fail(f"rpm: unknown option {args[0]}", 1)
+
+
+@command("java", package=JAVA_PKGS)
+def _java(c: Cmd) -> int:
+    pk = c.host.state["packages"]
+    if not c.args or c.args[0] in ("-version", "--version", "-showversion"):
+        if "jdk1.8" in pk:
+            u = pk["jdk1.8"].split("-")[0]
+            c.err(f'java version "{u}"\nJava(TM) SE Runtime Environment (build {u}-b08)\n'
+                  f"Java HotSpot(TM) 64-Bit Server VM (build 25.{u.split('_')[-1]}-b08, mixed mode)")
+        elif any(p.startswith("java-1.8.0-openjdk") for p in pk):
+            c.err('openjdk version "1.8.0_412"\nOpenJDK Runtime Environment (build 1.8.0_412-b08)\n'
+                  "OpenJDK 64-Bit Server VM (build 25.412-b08, mixed mode)")
+        else:
+            c.err('openjdk version "11.0.23" 2024-04-16 LTS\nOpenJDK Runtime Environment 18.9 '
+                  "(build 11.0.23+9-LTS)\nOpenJDK 64-Bit Server VM 18.9 (build 11.0.23+9-LTS, mixed mode, sharing)")
+        if not c.args or c.args[0] != "-showversion":
+            return 0
+    c.fail("training host: java can print its version here, but running Java programs is not simulated", 1)
+
+
+# -- services ------------------------------------------------------------------------------------
+
+def _init_script(c: Cmd, name: str) -> Node | None:
+    node = c.fs.get(f"{INIT_DIR}/{name}")
+    return node if node is not None and node.kind == "f" else None
+
+
+def _unit(c: Cmd, name: str) -> str | None:
+    for d in UNIT_DIRS:
+        if c.fs.get(f"{d}/{name}.service") is not None:
+            return f"{d}/{name}.service"
+    return None
+
+
+def _svc(c: Cmd, name: str) -> dict:
+    return c.host.state["services"].setdefault(name, {"enabled": False, "running": False})
+
+
+def _set_running(c: Cmd, name: str, running: bool, dead: bool = False) -> None:
+    s = _svc(c, name)
+    s["running"], s["dead"] = running, dead
+    pids = c.host.state["pids"]
+    if running:
+        pids.setdefault(name, 1000 + 37 * (len(pids) + 3))
+    else:
+        pids.pop(name, None)
+    if name == "firewalld" and running:
+        fw = c.host.state["firewall"]
+        fw["runtime"] = copy.deepcopy(fw["permanent"])
+    if name == "iptables" and running:
+        _iptables_load(c)
+    _changed(c)
+
+
+def _journal(c: Cmd, unit: str, lines: list[str]) -> None:
+    stamp = time.strftime("%b %d %H:%M:%S")
+    for line in lines:
+        c.host.state["journal"].append(f"{stamp} training-sim {unit}[4242]: {line}")
+    del c.host.state["journal"][:-500]
+
+
+def _validate(c: Cmd, name: str) -> tuple[bool, list[str]]:
+    """What a real start would trip over: haproxy's config check."""
+    if name == "haproxy":
+        ok, out, err = _haproxy_check(c, "/etc/haproxy/haproxy.cfg")
+        return ok, err + out
+    return True, []
+
+
+def _hazelcast_problem(c: Cmd, path: str) -> str | None:
+    """Why Hazelcast would refuse `path` at start (not well-formed, or invalid for its XSD)."""
+    node = c.fs.get(path)
+    if node is None or node.kind != "f":
+        return f"{path}: No such file or directory"
+    try:
+        from lxml import etree
+    except ImportError:                     # pragma: no cover - lxml is a dependency
+        import xml.etree.ElementTree as ET
+        try:
+            ET.fromstring(node.data)
+            return None
+        except ET.ParseError as e:
+            return f"{path}: {e}"
+    try:
+        doc = etree.fromstring(node.data)
+    except etree.XMLSyntaxError as e:
+        return f"{path}: not well-formed XML: {e}"
+    m = re.search(rb"hazelcast-config-(3\.\d+)\.xsd", node.data)
+    version = m.group(1).decode() if m else "3.10"
+    try:
+        from importlib import resources
+        xsd = resources.files("wizard.data.xsd").joinpath(f"hazelcast-config-{version}.xsd").read_bytes()
+        schema = etree.XMLSchema(etree.fromstring(xsd))
+    except (OSError, FileNotFoundError, etree.XMLSchemaParseError):
+        return None
+    if not schema.validate(doc):
+        e = schema.error_log[0]
+        return f"{path}:{e.line}: invalid for Hazelcast {version}: {e.message}"
+    return None
+
+
+def _cm_start(c: Cmd, name: str, script: str) -> tuple[bool, bool, str | None]:
+    """(started, dies at once, message) for the ClientMessenger init script."""
+    base = re.search(r"^BASEDIR=(\S+)", script, re.M)
+    base = base.group(1).strip("\"'") if base else "/home/jtel/ClientMessenger"
+    if c.fs.get(base) is None:
+        return False, False, f"{INIT_DIR}/{name}: line 32: cd: {base}: No such file or directory"
+    logf = f"/var/log/{name}.log"
+    lines = []
+    if not any(p in c.host.state["packages"] for p in JAVA_PKGS):
+        lines.append(f"nohup: failed to run command \u2018java\u2019: No such file or directory")
+    else:
+        hz = re.search(r"-Dhazelcast\.config=(\S+)", script)
+        hz_path = hz.group(1).replace("$BASEDIR", base).replace("${BASEDIR}", base) if hz else f"{base}/conf/hazelcast.xml"
+        problem = _hazelcast_problem(c, hz_path)
+        if problem:
+            lines.append(f"com.hazelcast.core.HazelcastException: {problem}")
+        elif "<password>" in script:
+            lines.append("training host: the connection line still holds the placeholder <password>")
+    c.fs.makedirs("/var/log")
+    node = c.fs.nodes.get(logf) or Node("f", b"", 0o644)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S")
+    body = [f"{stamp} training host: {name} started (simulated)"] + [f"{stamp} {x}" for x in lines]
+    node.data += raw("\n".join(body) + "\n")
+    c.fs.put(logf, node)
+    dies = any(not x.startswith("training host") for x in lines)
+    return True, dies, None
+
+
+def run_init_script(c: Cmd, name: str, args: list[str], *, via_service: bool = False) -> int:
+    """/etc/init.d/NAME ACTION: the script's own behaviour, as far as the wizard meets it."""
+    node = _init_script(c, name)
+    script = text(node.data)
+    first = script.split("\n", 1)[0]
+    if first.startswith("#!") and first.endswith("\r"):
+        if via_service:
+            c.err(f"env: {INIT_DIR}/{name}: No such file or directory")
+        else:
+            c.err(f"bash: /etc/init.d/{name}: {first[2:-1].strip()}^M: bad interpreter: No such file or directory")
+        c.err("[training host] the script has Windows (CRLF) line endings")
+        return 127 if via_service else 126
+    known = set(re.findall(r"^\s*([a-z|-]+)\)", script, re.M))
+    actions = {a for k in known for a in k.split("|")} or {"start", "stop", "restart", "status", "reload"}
+    action = args[0] if args else ""
+    if action not in actions or action == "*":
+        usage = re.search(r'Usage: \$0 (\{[^}]*\})', script)
+        c.out(f"Usage: /etc/init.d/{name} {usage.group(1) if usage else '{start|stop|status|restart}'}")
+        return 2
+    st = _svc(c, name)
+
+    def line(msg: str, ok: bool) -> None:
+        c.out(f"{msg:<60}[{'  OK  ' if ok else 'FAILED'}]")
+
+    if action == "status":
+        if st.get("running"):
+            c.out(f"{name} (pid  {c.host.state['pids'].get(name, 1234)}) is running...")
+            return 0
+        if st.get("dead"):
+            c.out(f"{name} dead but pid file exists")
+            return 1
+        c.out(f"{name} is stopped")
+        return 3
+    _need_root(c, f"{name}: Permission denied (run as root)", 4)
+    if action in ("stop", "restart", "condrestart", "try-restart", "force-reload", "reload"):
+        if action in ("condrestart", "try-restart") and not st.get("running"):
+            return 0
+        if action != "reload" or name != "jtel-clientmessenger":
+            line(f"Stopping {name}: ", True)
+            _set_running(c, name, False)
+        if action == "stop":
+            return 0
+    if action in ("start", "restart", "condrestart", "try-restart", "reload", "force-reload"):
+        if st.get("running") and "is already running" in script and action == "start":
+            c.out(f"{name} is already running")
+            return 0
+        ok, msgs = _validate(c, name)
+        if not ok:
+            for m in msgs:
+                c.err(m)
+            line(f"Starting {name}: ", False)
+            return 1
+        dies = False
+        if name == "jtel-clientmessenger":
+            started, dies, msg = _cm_start(c, name, script)
+            if not started:
+                c.out(f"Starting {name}: ", end="")
+                c.err(msg)
+                return 1
+        elif name == "PlatformUDPListener":
+            dies = _hazelcast_problem(c, "/home/jtel/shared/hazelcast.xml") is not None
+        line(f"Starting {name}: ", True)
+        _set_running(c, name, not dies, dead=dies)
+        if dies:
+            _journal(c, name, [f"{name} exited right after start (see /var/log/{name}.log)"])
+    return 0
+
+
+LSB = ("start", "stop", "restart", "try-restart", "reload", "force-reload", "status", "condrestart")
+
+
+@command("service", path="/usr/sbin")
+def _service(c: Cmd) -> int:
+    args = c.args
+    if not args or args[0] in ("--help", "-h"):
+        c.out("Usage: service < option > | --status-all | [ service_name [ command | --full-restart ] ]")
+        return 1
+    if args[0] == "--status-all":
+        for n, st in sorted(c.host.state["services"].items()):
+            c.out(f"{n} is {'running...' if st.get('running') else 'stopped'}")
+        return 0
+    name, action = args[0], (args[1] if len(args) > 1 else "")
+    if name == "iptables" and action in ("save", "panic"):
+        if "iptables-services" not in c.host.state["packages"]:
+            c.fail("The service command supports only basic LSB actions (start, stop, restart, try-restart, "
+                   "reload, force-reload, status). For other actions, please try to use systemctl.", 2)
+        _need_root(c, "iptables: Permission denied", 4)
+        c.fs.makedirs("/etc/sysconfig")
+        c.fs.put("/etc/sysconfig/iptables", Node("f", raw(iptables_save_text(c)), 0o600))
+        c.out(f"{'iptables: Saving firewall rules to /etc/sysconfig/iptables:':<60}[  OK  ]")
+        return 0
+    if action not in LSB:
+        c.fail("The service command supports only basic LSB actions (start, stop, restart, try-restart, reload, "
+               "force-reload, status). For other actions, please try to use systemctl.", 2)
+    node = _init_script(c, name)
+    if node is not None and c.fs.allowed(node, "root", "x"):
+        return run_init_script(c, name, [action], via_service=True)
+    c.err(f"Redirecting to /bin/systemctl {action} {name}.service")
+    return _systemctl(c, [action, name])
+
+
+def _systemctl(c: Cmd, args: list[str]) -> int:
+    quiet = any(a in ("-q", "--quiet") for a in args)
+    now = "--now" in args
+    words = [a for a in args if not a.startswith("-")]
+    if not words:
+        words = ["list-units"]
+    verb, units = words[0], [re.sub(r"\.service$", "", u) for u in words[1:]]
+    services = c.host.state["services"]
+    if verb in ("daemon-reload", "daemon-reexec", "reset-failed"):
+        _need_root(c, "Failed to execute operation: Access denied")
+        return 0
+    if verb in ("list-unit-files", "list-units"):
+        for n, st in sorted(services.items()):
+            c.out(f"{n + '.service':<40} " + (("enabled" if st.get("enabled") else "disabled")
+                                              if verb == "list-unit-files" else
+                                              "loaded " + ("active running" if st.get("running") else
+                                                           "failed failed" if st.get("dead") else "inactive dead")))
+        return 0
+    rc = 0
+    for n in units:
+        script = _init_script(c, n)
+        sysv = script is not None and bool(script.mode & 0o100)   # the generator skips non-executables
+        known = sysv or _unit(c, n) is not None
+        st = services.get(n, {})
+        if verb == "is-active":
+            state = "active" if known and st.get("running") else "failed" if st.get("dead") else (
+                "inactive" if known else "unknown")
+            if not quiet:
+                c.out(state)
+            rc = rc or (0 if state == "active" else 3)
+            continue
+        if verb == "is-enabled":
+            if not known:
+                c.err(f"Failed to get unit file state for {n}.service: No such file or directory")
+                rc = 1
+                continue
+            if not quiet:
+                c.out("enabled" if st.get("enabled") else "disabled")
+            rc = rc or (0 if st.get("enabled") else 1)
+            continue
+        if verb == "status":
+            if not known:
+                c.out(f"Unit {n}.service could not be found.")
+                rc = 4
+                continue
+            active = ("active (running)" if st.get("running") else "failed (Result: exit-code)"
+                      if st.get("dead") else "inactive (dead)")
+            where = _unit(c, n) or f"{INIT_DIR}/{n}; bad"
+            c.out(f"\u25cf {n}.service - {n}\n   Loaded: loaded ({where}; "
+                  f"{'enabled' if st.get('enabled') else 'disabled'}; vendor preset: disabled)\n   Active: {active}")
+            if st.get("running"):
+                c.out(f" Main PID: {c.host.state['pids'].get(n, 1234)} ({n})")
+            for j in [x for x in c.host.state["journal"] if f" {n}[" in x][-10:]:
+                c.out(j)
+            rc = rc or (0 if st.get("running") else 3)
+            continue
+        if not c.root:
+            c.err(f"Failed to {verb} {n}.service: Interactive authentication required.\n"
+                  f"See system logs and 'systemctl status {n}.service' for details.")
+            rc = 1
+            continue
+        if verb in ("enable", "disable"):
+            if not known:
+                c.err(f"Failed to execute operation: No such file or directory")
+                rc = 1
+                continue
+            s = _svc(c, n)
+            if sysv and _unit(c, n) is None:
+                c.err(f"{n}.service is not a native service, redirecting to /sbin/chkconfig.\n"
+                      f"Executing /sbin/chkconfig {n} {'on' if verb == 'enable' else 'off'}")
+            elif verb == "enable" and not s["enabled"]:
+                c.err(f"Created symlink from /etc/systemd/system/multi-user.target.wants/{n}.service to {_unit(c, n)}.")
+            elif verb == "disable" and s["enabled"]:
+                c.err(f"Removed symlink /etc/systemd/system/multi-user.target.wants/{n}.service.")
+            s["enabled"] = verb == "enable"
+            _changed(c)
+            if now:
+                rc = rc or _start(c, n, "start" if verb == "enable" else "stop", sysv)
+            continue
+        if verb in ("start", "stop", "restart", "reload", "try-restart", "reload-or-restart",
+                    "condrestart", "force-reload"):
+            if not known:
+                c.err(f"Failed to {verb} {n}.service: Unit not found.")
+                rc = 5
+                continue
+            rc = rc or _start(c, n, verb, sysv and _unit(c, n) is None)
+            continue
+        c.err(f"Unknown operation '{verb}'.")
+        return 1
+    return rc
+
+
+def _start(c: Cmd, n: str, verb: str, sysv: bool) -> int:
+    if sysv:
+        buf_out, buf_err = c.io.out, c.io.err
+        from .sim_shell import Buffer
+        c.io.out, c.io.err = Buffer(), Buffer()
+        try:
+            rc = run_init_script(c, n, [verb if verb != "reload-or-restart" else "restart"])
+        finally:
+            out, err = c.io.out.value(), c.io.err.value()
+            c.io.out, c.io.err = buf_out, buf_err
+        if rc:
+            _journal(c, n, (out + err).splitlines())
+            c.err(f"Job for {n}.service failed because the control process exited with error code. "
+                  f'See "systemctl status {n}.service" and "journalctl -xe" for details.')
+        return rc
+    s = _svc(c, n)
+    if verb == "stop":
+        _set_running(c, n, False)
+        return 0
+    if verb in ("try-restart", "condrestart") and not s["running"]:
+        return 0
+    if verb == "reload" and not s["running"]:
+        c.err(f"Job for {n}.service invalid.")
+        return 1
+    ok, msgs = _validate(c, n)
+    if not ok:
+        c.err(f"Job for {n}.service failed because the control process exited with error code. "
+              f'See "systemctl status {n}.service" and "journalctl -xe" for details.')
+        _journal(c, n, msgs)
+        c.err("[training host] " + next((m for m in msgs if "ALERT" in m), msgs[-1] if msgs else ""))
+        if verb not in ("reload", "force-reload"):
+            _set_running(c, n, False, dead=True)
+        return 1
+    conflicts = {"iptables": "firewalld", "firewalld": "iptables"}
+    if n in conflicts and c.host.state["services"].get(conflicts[n], {}).get("running"):
+        _set_running(c, conflicts[n], False)
+    _set_running(c, n, True)
+    return 0
+
+
+@command("systemctl", path="/usr/bin")
+def _systemctl_cmd(c: Cmd) -> int:
+    return _systemctl(c, list(c.args))
+
+
+@command("journalctl", path="/usr/bin")
+def _journalctl(c: Cmd) -> int:
+    args = list(c.args)
+    unit, count = None, None
+    while args:
+        a = args.pop(0)
+        if a in ("-u", "--unit"):
+            unit = re.sub(r"\.service$", "", args.pop(0)) if args else None
+        elif a.startswith("--unit="):
+            unit = re.sub(r"\.service$", "", a.split("=", 1)[1])
+        elif a == "-n":
+            count = int(args.pop(0))
+    lines = [x for x in c.host.state["journal"] if unit is None or f" {unit}[" in x]
+    if count is not None:
+        lines = lines[-count:]
+    if not lines:
+        c.out("-- No entries --")
+    for x in lines:
+        c.out(x)
+    return 0
+
+
+@command("chkconfig", path="/usr/sbin")
+def _chkconfig(c: Cmd) -> int:
+    args = list(c.args)
+    services = c.host.state["services"]
+
+    def levels(st: dict) -> str:
+        on = st.get("enabled")
+        return "\t".join(f"{k}:{'on' if on and 2 <= k <= 5 else 'off'}" for k in range(7))
+
+    if not args or args[0] == "--list":
+        names = args[1:2] if len(args) > 1 else [n for n in c.fs.children(INIT_DIR)
+                                                  if n != "functions" and not n.startswith(".")]
+        if len(args) < 2:
+            c.out("\nNote: This output shows SysV services only and does not include native\n"
+                  "      systemd services. SysV configuration data might be overridden by native\n"
+                  "      systemd configuration.\n\n      If you want to list systemd services use "
+                  "'systemctl list-unit-files'.\n      To see services enabled on particular target use\n"
+                  "      'systemctl list-dependencies [target]'.\n")
+        for n in names:
+            if _init_script(c, n) is None:
+                c.fail(f"error reading information on service {n}: No such file or directory", 1)
+            c.out(f"{n:<15}\t{levels(services.get(n, {}))}")
+        return 0
+    _need_root(c, "You do not have enough privileges to perform this operation.")
+    if args[0] in ("--add", "--del"):
+        if len(args) < 2:
+            c.fail("usage: chkconfig [--list] [--type <type>] [name]", 2)
+        n = args[1]
+        if _init_script(c, n) is None:
+            c.fail(f"error reading information on service {n}: No such file or directory", 1)
+        st = _svc(c, n)
+        if args[0] == "--add":
+            m = re.search(r"#\s*chkconfig:\s*(\S+)", text(_init_script(c, n).data))
+            st["enabled"] = bool(m and m.group(1) != "-") or st.get("enabled", False)
+        else:
+            st["enabled"] = False
+        _changed(c)
+        return 0
+    if args[0] == "--level":
+        args = args[2:]
+    n = args[0]
+    if len(args) == 1:
+        return 0 if services.get(n, {}).get("enabled") else 1
+    action = args[1]
+    if _init_script(c, n) is None:
+        if _unit(c, n) is not None:
+            c.err(f"Note: Forwarding request to 'systemctl {'enable' if action == 'on' else 'disable'} {n}.service'.")
+            return _systemctl(c, ["enable" if action == "on" else "disable", n])
+        c.fail(f"error reading information on service {n}: No such file or directory", 1)
+    if action in ("on", "off", "reset"):
+        _svc(c, n)["enabled"] = action == "on"
+        _changed(c)
+        return 0
+    c.fail("usage: chkconfig [--list] [--type <type>] [name]", 2)
+
+
+# -- firewalld -----------------------------------------------------------------------------------
+
+FW_SERVICES = {"ssh", "http", "https", "dhcpv6-client", "mysql", "postgresql", "ntp", "dns", "smtp", "ftp",
+               "samba", "nfs", "high-availability", "squid", "redis", "snmp", "ldap", "ldaps"}
+FW_ZONES = ["block", "dmz", "drop", "external", "home", "internal", "public", "trusted", "work"]
+
+
+def _zone_xml(zone: dict) -> bytes:
+    body = "".join(f'  <service name="{s}"/>\n' for s in zone["services"])
+    for p in zone["ports"]:
+        port, proto = p.split("/")
+        body += f'  <port protocol="{proto}" port="{port}"/>\n'
+    return raw('<?xml version="1.0" encoding="utf-8"?>\n<zone>\n  <short>Public</short>\n'
+               "  <description>For use in public areas.</description>\n" + body + "</zone>\n")
+
+
+@command("firewall-cmd", path="/usr/bin", package="firewalld")
+def _firewall_cmd(c: Cmd) -> int:
+    fw = c.host.state["firewall"]
+    args = list(c.args)
+    permanent = "--permanent" in args
+    quiet = "-q" in args or "--quiet" in args
+    zone = fw["default_zone"]
+    for a in args:
+        if a.startswith("--zone="):
+            zone = a.split("=", 1)[1]
+    if "--version" in args:
+        c.out("0.6.3")
+        return 0
+    running = c.host.state["services"].get("firewalld", {}).get("running", False)
+    if "--state" in args:
+        c.out("running" if running else "not running")
+        return 0 if running else 252
+    if not running and not permanent:
+        c.fail("FirewallD is not running", 252)
+    if not c.root:
+        c.fail("Authorization failed.\n    Make sure polkit agent is running or run the application as superuser.", 252)
+    if zone not in FW_ZONES:
+        c.fail(f"Error: INVALID_ZONE: {zone}", 112)
+    z = fw["permanent" if permanent else "runtime"].setdefault(
+        zone, {"services": [], "ports": [], "rich_rules": []})
+    actions = [a for a in args if a not in ("--permanent", "-q", "--quiet") and not a.startswith("--zone=")]
+    if not actions:
+        c.fail("usage: see firewall-cmd man page\nNo option specified.", 2)
+    success, rc = False, 0
+    for a in actions:
+        key, _, val = a.partition("=")
+        if key in ("--reload", "--complete-reload"):
+            if not running:
+                c.fail("FirewallD is not running", 252)
+            fw["runtime"] = copy.deepcopy(fw["permanent"])
+            success = True
+        elif key == "--runtime-to-permanent":
+            fw["permanent"] = copy.deepcopy(fw["runtime"])
+            success = True
+        elif key == "--get-default-zone":
+            c.out(fw["default_zone"])
+        elif key == "--get-zones":
+            c.out(" ".join(FW_ZONES))
+        elif key == "--get-active-zones":
+            c.out(f"{fw['default_zone']}\n  interfaces: eth0")
+        elif key in ("--add-port", "--remove-port", "--query-port"):
+            m = re.fullmatch(r"(\d+)(?:-(\d+))?/(tcp|udp|sctp|dccp)", val)
+            if not m or not 0 < int(m.group(1)) < 65536 or (m.group(2) and not int(m.group(1)) <= int(m.group(2)) < 65536):
+                c.fail(f"Error: INVALID_PORT: {val}", 103)
+            have = val in z["ports"]
+            if key == "--query-port":
+                if not quiet:
+                    c.out("yes" if have else "no")
+                rc = rc or (0 if have else 1)
+                continue
+            if key == "--add-port":
+                if have:
+                    c.err(f"Warning: ALREADY_ENABLED: {val.replace('/', ':')}")
+                else:
+                    z["ports"].append(val)
+            elif not have:
+                c.err(f"Warning: NOT_ENABLED: {val.replace('/', ':')}")
+            else:
+                z["ports"].remove(val)
+            success = True
+        elif key in ("--add-service", "--remove-service", "--query-service"):
+            if val not in FW_SERVICES:
+                c.fail(f"Error: INVALID_SERVICE: {val}", 101)
+            have = val in z["services"]
+            if key == "--query-service":
+                if not quiet:
+                    c.out("yes" if have else "no")
+                rc = rc or (0 if have else 1)
+                continue
+            if key == "--add-service":
+                c.err(f"Warning: ALREADY_ENABLED: {val}") if have else z["services"].append(val)
+            else:
+                c.err(f"Warning: NOT_ENABLED: {val}") if not have else z["services"].remove(val)
+            success = True
+        elif key == "--list-ports":
+            c.out(" ".join(z["ports"]))
+        elif key == "--list-services":
+            c.out(" ".join(z["services"]))
+        elif key == "--list-all":
+            c.out(f"{zone}{' (active)' if zone == fw['default_zone'] and not permanent else ''}\n"
+                  f"  target: default\n  icmp-block-inversion: no\n  interfaces: "
+                  f"{'eth0' if zone == fw['default_zone'] else ''}\n  sources: \n  services: "
+                  f"{' '.join(z['services'])}\n  ports: {' '.join(z['ports'])}\n  protocols: \n"
+                  "  masquerade: no\n  forward-ports: \n  source-ports: \n  icmp-blocks: \n  rich rules: \n")
+        else:
+            c.fail(f"usage: see firewall-cmd man page\nfirewall-cmd: error: unrecognized arguments: {a}", 2)
+    if success:
+        if permanent:
+            c.fs.makedirs("/etc/firewalld/zones")
+            c.fs.put(f"/etc/firewalld/zones/{zone}.xml", Node("f", _zone_xml(z), 0o644))
+        _changed(c)
+        if not quiet:
+            c.out("success")
+    return rc
+
+
+# -- iptables ------------------------------------------------------------------------------------
+
+IPT_LONG = {"--protocol": "-p", "--source": "-s", "--src": "-s", "--destination": "-d", "--dst": "-d",
+            "--jump": "-j", "--goto": "-g", "--in-interface": "-i", "--out-interface": "-o", "--match": "-m",
+            "--destination-port": "--dport", "--source-port": "--sport"}
+PORT_NAMES = {"ssh": "22", "http": "80", "https": "443", "mysql": "3306"}
+
+
+def rule_key(tokens: list[str]) -> list:
+    """Order-insensitive form of a rule for -C/-D matching."""
+    groups, cur, neg = [], None, False
+    for t in tokens:
+        if t == "!":
+            neg = True
+            continue
+        if t.startswith("-") and not re.match(r"^-\d", t):
+            t = IPT_LONG.get(t, t)
+            cur = ["!" + t if neg else t]
+            groups.append(cur)
+            neg = False
+        elif cur is not None:
+            if cur[0] in ("-s", "-d") and "/" not in t and re.fullmatch(r"[\d.]+", t):
+                t += "/32"
+            if cur[0] in ("--dport", "--sport"):
+                t = PORT_NAMES.get(t, t)
+            cur.append(t.lower() if cur[0] in ("-p", "-m") else t)
+    return sorted(tuple(g) for g in groups if not (g[0] == "-m" and len(g) == 2 and g[1] in ("tcp", "udp")))
+
+
+def iptables_save_text(c: Cmd) -> str:
+    now = time.strftime("%a %b %d %H:%M:%S %Y")
+    lines = []
+    for tname in ("filter", "nat", "mangle", "raw"):
+        t = c.host.state["iptables"][tname]
+        if tname != "filter" and not any(t["rules"].values()):
+            continue
+        lines += [f"# Generated by iptables-save v1.4.21 on {now}", "*" + tname]
+        lines += [f":{ch} {t['policy'].get(ch, '-')} [0:0]" for ch in t["rules"]]
+        lines += [f"-A {ch} {' '.join(shlex.quote(x) for x in r)}" for ch, rs in t["rules"].items() for r in rs]
+        lines += ["COMMIT", f"# Completed on {now}"]
+    return "\n".join(lines) + "\n"
+
+
+def _iptables_load(c: Cmd) -> None:
+    node = c.fs.get("/etc/sysconfig/iptables")
+    if node is None:
+        return
+    tables, cur = c.host.state["iptables"], None
+    for line in text(node.data).splitlines():
+        if line.startswith("*"):
+            cur = tables.get(line[1:].strip())
+            if cur is not None:
+                cur["rules"] = {ch: [] for ch in cur["rules"]}
+        elif cur is not None and line.startswith(":"):
+            ch, pol = line[1:].split()[:2]
+            cur["rules"].setdefault(ch, [])
+            if pol != "-":
+                cur["policy"][ch] = pol
+        elif cur is not None and line.startswith("-A "):
+            w = shlex.split(line)
+            cur["rules"].setdefault(w[1], []).append(w[2:])
+
+
+@command("iptables-save", path="/usr/sbin", package="iptables")
+def _iptables_save(c: Cmd) -> int:
+    _need_root(c, "iptables-save v1.4.21: Cannot initialize: Permission denied (you must be root)")
+    c.out(iptables_save_text(c), end="")
+    return 0
+
+
+@command("iptables", path="/usr/sbin", package="iptables")
+def _iptables(c: Cmd) -> int:
+    args = list(c.args)
+    if args and args[0] in ("-V", "--version"):
+        c.out("iptables v1.4.21")
+        return 0
+    table, flags, cmd, cmd_args, rule = "filter", set(), None, [], []
+    long2short = {"append": "A", "check": "C", "delete": "D", "insert": "I", "replace": "R", "list": "L",
+                  "list-rules": "S", "flush": "F", "new-chain": "N", "delete-chain": "X", "policy": "P",
+                  "zero": "Z"}
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a in ("-t", "--table"):
+            table, i = args[i + 1] if i + 1 < len(args) else "", i + 2
+            continue
+        if a in ("-w", "--wait"):
+            i += 2 if i + 1 < len(args) and args[i + 1].isdigit() else 1
+            continue
+        if a in ("-n", "--numeric", "-v", "--verbose", "--line-numbers", "-x", "--exact"):
+            flags.add(a)
+            i += 1
+            continue
+        m = re.fullmatch(r"-([ACDIRLSFNXPZ])", a) or re.fullmatch(r"--(" + "|".join(long2short) + ")", a)
+        if m and cmd is None:
+            cmd = long2short.get(m.group(1), m.group(1))
+            i += 1
+            limit = 2 if cmd in ("I", "R", "D", "P") else 1
+            while i < len(args) and not args[i].startswith("-") and len(cmd_args) < limit:
+                if cmd_args and cmd in ("I", "D") and not args[i].isdigit():
+                    break
+                cmd_args.append(args[i])
+                i += 1
+            continue
+        rule.append(a)
+        i += 1
+    if cmd is None:
+        c.fail("iptables v1.4.21: no command specified\nTry `iptables -h' or 'iptables --help' for more information.", 2)
+    _need_root(c, f"iptables v1.4.21: can't initialize iptables table `{table}': Permission denied "
+                  "(you must be root)\nPerhaps iptables or your kernel needs to be upgraded.", 3)
+    tables = c.host.state["iptables"]
+    if table not in tables:
+        c.fail(f"iptables v1.4.21: can't initialize iptables table `{table}': Table does not exist "
+               "(do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded.", 3)
+    t = tables[table]
+    rules = t["rules"]
+    chain = cmd_args[0] if cmd_args else None
+    if chain and chain not in rules and cmd != "N":
+        c.fail("iptables: No chain/target/match by that name.", 1)
+    if cmd in ("A", "I", "C", "R") and not rule:
+        c.fail(f"iptables v1.4.21: -{cmd} requires a rule\nTry `iptables -h' or 'iptables --help' for more information.", 2)
+    if cmd == "A":
+        rules[chain].append(rule)
+    elif cmd == "I":
+        pos = int(cmd_args[1]) if len(cmd_args) > 1 else 1
+        if pos < 1 or pos > len(rules[chain]) + 1:
+            c.fail("iptables: Index of insertion too big.", 1)
+        rules[chain].insert(pos - 1, rule)
+    elif cmd == "R":
+        pos = int(cmd_args[1])
+        if pos < 1 or pos > len(rules[chain]):
+            c.fail("iptables: Index of replacement too big.", 1)
+        rules[chain][pos - 1] = rule
+    elif cmd in ("C", "D"):
+        if cmd == "D" and len(cmd_args) > 1:
+            pos = int(cmd_args[1])
+            if pos < 1 or pos > len(rules[chain]):
+                c.fail("iptables: Index of deletion too big.", 1)
+            rules[chain].pop(pos - 1)
+        else:
+            key = rule_key(rule)
+            hit = [k for k, r in enumerate(rules[chain]) if rule_key(r) == key]
+            if not hit:
+                c.fail("iptables: Bad rule (does a matching rule exist in that chain?).", 1)
+            if cmd == "D":
+                rules[chain].pop(hit[0])
+    elif cmd == "N":
+        if chain in rules:
+            c.fail("iptables: Chain already exists.", 1)
+        rules[chain] = []
+    elif cmd == "X":
+        for ch in ([chain] if chain else [x for x in rules if x not in t["policy"]]):
+            if ch in t["policy"]:
+                c.fail("iptables: Invalid argument. Run `dmesg' for more information.", 1)
+            rules.pop(ch, None)
+    elif cmd == "F":
+        for ch in ([chain] if chain else list(rules)):
+            rules[ch] = []
+    elif cmd == "P":
+        if chain not in t["policy"]:
+            c.fail("iptables: Bad built-in chain name.", 1)
+        t["policy"][chain] = cmd_args[1]
+    elif cmd == "S":
+        for ch in ([chain] if chain else list(rules)):
+            c.out(f"-P {ch} {t['policy'][ch]}" if ch in t["policy"] else f"-N {ch}")
+        for ch in ([chain] if chain else list(rules)):
+            for r in rules[ch]:
+                c.out(f"-A {ch} {' '.join(shlex.quote(x) for x in r)}")
+    elif cmd == "L":
+        _ipt_list(c, t, [chain] if chain else list(rules), flags)
+    if cmd not in ("C", "S", "L"):
+        _changed(c)
+    return 0
+
+
+def _ipt_list(c: Cmd, t: dict, chains: list[str], flags: set[str]) -> None:
+    num = "-n" in flags or "--numeric" in flags
+    ln = "--line-numbers" in flags
+    anyw = "0.0.0.0/0" if num else "anywhere"
+    for k, ch in enumerate(chains):
+        if k:
+            c.out("")
+        pol = t["policy"].get(ch)
+        c.out(f"Chain {ch} ({'policy ' + pol if pol else '0 references'})")
+        c.out(("num  " if ln else "") + "target     prot opt source               destination         ")
+        for n, r in enumerate(t["rules"][ch], 1):
+            d, extra, j = {}, [], 0
+            while j < len(r):
+                o = IPT_LONG.get(r[j], r[j])
+                if o in ("-j", "-p", "-s", "-d") and j + 1 < len(r):
+                    d[o], j = r[j + 1], j + 2
+                elif o == "--dport" and j + 1 < len(r):
+                    port = r[j + 1]
+                    extra.append(f"dpts:{port}" if ":" in port else f"dpt:{port}")
+                    j += 2
+                elif o == "-m" and j + 1 < len(r):
+                    if r[j + 1] in ("tcp", "udp"):
+                        extra.append(r[j + 1])
+                    j += 2
+                else:
+                    extra.append(r[j].lstrip("-") if r[j].startswith("--") else r[j])
+                    j += 1
+            c.out((f"{n:<4d} " if ln else "") + f"{d.get('-j', ''):<10} {d.get('-p', 'all'):<4} --  "
+                  f"{d.get('-s', anyw):<20} {d.get('-d', anyw):<20} {' '.join(extra)}".rstrip())
+
+
+# -- haproxy -------------------------------------------------------------------------------------
+
+def _haproxy_check(c: Cmd, path: str) -> tuple[bool, list[str], list[str]]:
+    from .sim_haproxy import check
+    try:
+        _, node = c.lookup(path)
+    except Exception:
+        node = None
+    data = node.data if node is not None and node.kind == "f" else None
+    return check(data, path, file_exists=lambda p: c.fs.get(c.abspath(p)) is not None,
+                 resolves=lambda name: resolves(c, name))
+
+
+def resolves(c: Cmd, name: str) -> bool:
+    """Whether `name` resolves on the training host (/etc/hosts, its own names, the inventory)."""
+    from .sim import HOSTNAME
+    if name in ("localhost", HOSTNAME) or name in c.host.known_names:
+        return True
+    hosts = c.fs.get("/etc/hosts")
+    if hosts is not None:
+        for line in text(hosts.data).splitlines():
+            words = line.split("#", 1)[0].split()
+            if name in words[1:]:
+                return True
+    return False
+
+
+@command("haproxy", path="/usr/sbin", package="haproxy")
+def _haproxy(c: Cmd) -> int:
+    args = list(c.args)
+    if "-v" in args or "-vv" in args or "-V" in args and not args[1:]:
+        c.out("HA-Proxy version 1.5.18 2016/05/10\nCopyright 2000-2016 Willy Tarreau <willy@haproxy.org>")
+        return 0
+    files = [args[k + 1] for k, a in enumerate(args) if a == "-f" and k + 1 < len(args)]
+    if "-c" not in args:
+        c.fail("training host: only `haproxy -c -f FILE` (configuration check) and `haproxy -v` are simulated", 1)
+    if not files:
+        c.fail("[ALERT] 000/000000 (4242) : No configuration file specified.", 1)
+    quiet = "-q" in args
+    ok_all = True
+    for f in files:
+        ok, out, err = _haproxy_check(c, f)
+        ok_all = ok_all and ok
+        for line in err:
+            c.err(line)
+        if not quiet:
+            for line in out:
+                c.out(line)
+    return 0 if ok_all else 1
+
+
+# -- the portal's update scripts -----------------------------------------------------------------
+
+def _portal_script(c: Cmd, what: str) -> int:
+    _need_root(c, f"{c.name}: must be run as root")
+    c.host.state["runs"].append({"script": c.name, "t": round(time.time(), 3), "args": c.args})
+    _changed(c)
+    c.out(f"{c.name}: updating the jtel {what} from /home/jtel/shared")
+    problem = _hazelcast_problem(c, "/home/jtel/shared/hazelcast.xml")
+    if problem:
+        c.err(f"[training host] warning: the cluster configuration would not load: {problem}")
+    c.out(f"{c.name}: done (training host: simulated, recorded)")
+    return 0
+
+
+@command("updatepl.sh", path=None)
+def _updatepl(c: Cmd) -> int:
+    return _portal_script(c, "platform (DATA)")
+
+
+@command("updatejb.sh", path=None)
+def _updatejb(c: Cmd) -> int:
+    return _portal_script(c, "web server (WEB)")
