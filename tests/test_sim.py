@@ -217,6 +217,39 @@ def test_cp_like_coreutils(tmp_path, t, cmd):
         assert err.startswith("cp: ")
 
 
+SHELL_CASES = [
+    "mv src/a.txt existing/ && mv src existing && ls existing",
+    "mv existing src/; echo $?; mv nope x; echo $?",
+    "rm file; rm file; echo $?; rm -f file; echo $?; rm src; echo $?; rm -r src; echo $?",
+    "mkdir existing; echo $?; mkdir -p x/y/z && mkdir x/q/r; echo $?",
+    "{ echo out; echo err >&2; } 2>&1 >/dev/null | wc -l; { echo o; echo e >&2; } > both 2>&1; cat both",
+    "for f in src/*; do echo \"$f\"; done; for f in src/*.none; do echo \"$f\"; done",
+    "[ 1 -lt 2 -a 3 -gt 2 ]; echo $?; [ ! -d file ]; echo $?; test; echo $?; [ -z '' ] && echo z",
+    "grep -c one src/a.txt src/sub/b.txt; grep -rn o src | sort; grep -F -x two src/sub/b.txt; echo $?",
+    "printf '1\\n2\\n3\\n4\\n5\\n' > n; grep -A1 2 n; grep -C1 -n 4 n; head -n 2 n; tail -n +4 n",
+    "sed 's/\\(o\\)\\(n\\)/\\2\\1/' src/a.txt; echo a/b | sed 's|/|_|g'; printf '1\\n2\\n3\\n' | sed -n '/2/,$p'",
+    "find . -type d | sort; find src -name '*.txt' -exec cat {} \\; | sort; find src -maxdepth 0",
+    "chmod 640 file; stat -c '%a %s %F' file; chmod u+x,g-r file; stat -c %a file; chmod -R go-rwx src; stat -c %a src/a.txt",
+    "x='  a  b '; echo [$x] [\"$x\"]; set -- $x; echo $#; echo ${UNSET:-d} $((7 % 3)) $((-7 / 2))",
+    "x=$(cat nope 2>/dev/null) || echo \"failed $?\"; echo \"[$x]\"; echo `echo a`\"$(printf 'b\\n\\n')\"c",
+    "echo hello | base64; echo aGVsbG8K | base64 -d; echo abc | sha256sum; printf 'a\\nb\\na\\n' | sort | uniq -c",
+]
+
+
+@pytest.mark.skipif(not shutil.which("bash"), reason="needs bash")
+@pytest.mark.parametrize("cmd", SHELL_CASES)
+def test_shell_like_bash(tmp_path, t, cmd):
+    """stdout, exit code and resulting tree as real bash + coreutils give them (messages differ:
+    the simulated host speaks coreutils 8.22)."""
+    subprocess.run(TREE, shell=True, cwd=tmp_path, check=True)
+    real = subprocess.run(["bash", "-c", cmd], cwd=tmp_path, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"})
+    run(t, f"mkdir -p /tmp/w && cd /tmp/w && {TREE}")
+    rc, out, err = run(t, f"cd /tmp/w && {{ {cmd}\n}}")
+    assert (rc, out) == (real.returncode, real.stdout), err
+    assert _tree_sim(t, "/tmp/w") == _tree_real(tmp_path)
+
+
 def test_cp_ownership_and_modes(t):
     run(t, "umask")
     rc, _, _ = run(t, f"cp -R {CM_SRC} /home/jtel/ClientMessenger")

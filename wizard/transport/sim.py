@@ -196,7 +196,8 @@ class SimHost:
                 raise ValueError("this SimHost has no state file; pass a path")
             target.parent.mkdir(parents=True, exist_ok=True)
             tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            with open(tmp, "w", encoding="utf-8") as f:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)   # it holds file contents
+            with open(fd, "w", encoding="utf-8") as f:
                 json.dump(self.to_json(), f)
                 f.flush()
                 os.fsync(f.fileno())

@@ -149,6 +149,7 @@ def _yum(c: Cmd) -> int:
             return 0
         say("Loading mirror speeds from cached hostfile")
         todo: list[tuple[str, str]] = []
+        origin: dict[str, str] = {}
         missing = False
         for spec in names:
             name, ver = pkg_name(spec)
@@ -171,6 +172,7 @@ def _yum(c: Cmd) -> int:
                     continue
                 say(f"Marking {shown} to be installed")
                 todo.append((name, ver))
+                origin[name] = "/" + spec.rsplit("/", 1)[-1][:-4]
             elif name in pk and sub != "reinstall":
                 say(f"Package {nvra(c, name)} already installed and latest version")
             elif name in REPO:
@@ -196,7 +198,7 @@ def _yum(c: Cmd) -> int:
         say("Installing:")
         for n, v in todo:
             say(f" {n:<18} {'x86_64':<12} {(EPOCH.get(n, '') + ':' if n in EPOCH else '') + v:<26} "
-                f"{'base' if n in REPO else '/' + n:<23} 1.2 M")
+                f"{origin.get(n, 'base'):<23} 1.2 M")
         say("\nTransaction Summary\n" + "=" * 80)
         say(f"Install  {len(todo)} Package{'s' if len(todo) > 1 else ''}\n")
         if not assume_yes:
@@ -446,7 +448,7 @@ def _cm_start(c: Cmd, name: str, script: str) -> tuple[bool, bool, str | None]:
     logf = f"/var/log/{name}.log"
     lines = []
     if not any(p in c.host.state["packages"] for p in JAVA_PKGS):
-        lines.append(f"nohup: failed to run command \u2018java\u2019: No such file or directory")
+        lines.append("nohup: failed to run command \u2018java\u2019: No such file or directory")
     else:
         hz = re.search(r"-Dhazelcast\.config=(\S+)", script)
         hz_path = hz.group(1).replace("$BASEDIR", base).replace("${BASEDIR}", base) if hz else f"{base}/conf/hazelcast.xml"
@@ -629,7 +631,7 @@ def _systemctl(c: Cmd, args: list[str]) -> int:
             continue
         if verb in ("enable", "disable"):
             if not known:
-                c.err(f"Failed to execute operation: No such file or directory")
+                c.err("Failed to execute operation: No such file or directory")
                 rc = 1
                 continue
             s = _svc(c, n)
@@ -1159,7 +1161,9 @@ def _haproxy(c: Cmd) -> int:
 
 def _portal_script(c: Cmd, what: str) -> int:
     _need_root(c, f"{c.name}: must be run as root")
-    c.host.state["runs"].append({"script": c.name, "t": round(time.time(), 3), "args": c.args})
+    from .. import masking
+    c.host.state["runs"].append({"script": c.name, "t": round(time.time(), 3),
+                                 "args": [masking.mask(a) for a in c.args]})
     _changed(c)
     c.out(f"{c.name}: updating the jtel {what} from /home/jtel/shared")
     problem = _hazelcast_problem(c, "/home/jtel/shared/hazelcast.xml")

@@ -181,8 +181,8 @@ def check(data: bytes | None, path: str, *, file_exists, resolves) -> tuple[bool
         if kw == "mode" and (len(w) < 2 or w[1] not in MODES):
             bad(n, f"unknown proxy mode '{w[1] if len(w) > 1 else ''}'.")
         elif kw == "balance" and (len(w) < 2 or w[1].split("(")[0] not in BALANCE):
-            bad(n, f"'balance' only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', "
-                   f"'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.")
+            bad(n, "'balance' only supports 'roundrobin', 'static-rr', 'leastconn', 'source', 'uri', "
+                   "'url_param', 'hdr(name)' and 'rdp-cookie(name)' options.")
         elif kw == "timeout":
             if len(w) < 2 or w[1] not in TIMEOUTS:
                 bad(n, f"'timeout' supports 'client', 'server', 'connect', 'check', 'queue', "

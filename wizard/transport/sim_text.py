@@ -156,7 +156,7 @@ def _printf(c: Cmd) -> int:
         used = 0
 
         def conv(m: re.Match) -> str:
-            nonlocal used, rc
+            nonlocal rc
             flags, width, prec, kind = m.groups()
             if kind == "%":
                 return "%"
@@ -518,6 +518,7 @@ def _grep(c: Cmd) -> int:
     args = list(c.args)
     fl, patterns, files = set("E" if c.name == "egrep" else "F" if c.name == "fgrep" else ""), [], []
     maxcount = None
+    after = before = 0
     longs = {"quiet": "q", "silent": "q", "count": "c", "fixed-strings": "F", "invert-match": "v",
              "ignore-case": "i", "line-number": "n", "extended-regexp": "E", "line-regexp": "x",
              "word-regexp": "w", "files-with-matches": "l", "files-without-match": "L",
@@ -534,6 +535,10 @@ def _grep(c: Cmd) -> int:
                 patterns.append(val if eq else args.pop(0))
             elif name == "max-count":
                 maxcount = int(val if eq else args.pop(0))
+            elif name in ("after-context", "before-context", "context"):
+                n = int(val if eq else args.pop(0))
+                after = n if name != "before-context" else after
+                before = n if name != "after-context" else before
             elif name in longs:
                 fl.add(longs[name])
             elif name in ("color", "colour", "binary-files"):
@@ -553,6 +558,14 @@ def _grep(c: Cmd) -> int:
                     body = ""
                 elif ch == "m":
                     maxcount = int(body or args.pop(0))
+                    body = ""
+                elif ch in "ABC":
+                    n = int(body or args.pop(0))
+                    after = n if ch in "AC" else after
+                    before = n if ch in "BC" else before
+                    body = ""
+                elif ch.isdigit():
+                    after = before = int(ch + body)
                     body = ""
                 elif ch in "qcFviInExwlLhHsorRGa":
                     fl.add("r" if ch == "R" else ch)
@@ -607,14 +620,19 @@ def _grep(c: Cmd) -> int:
             rc_err = 2
     show_name = ("H" in fl or len(sources) > 1 or "r" in fl) and "h" not in fl
     found = False
+    last_printed = None
     for name, data in sources:
         binary = b"\0" in data
         count = 0
+        pending_after = 0
         s = text(data)
         lines = s.split("\n")[:-1] if s.endswith("\n") else (s.split("\n") if s else [])
         for k, line in enumerate(lines, 1):
             hit = bool(regex.search(line))
             if hit == ("v" in fl):
+                if pending_after and not (fl & {"c", "l", "L", "q"}) and not binary:
+                    c.out((f"{name}-" if show_name else "") + (f"{k}-" if "n" in fl else "") + line)
+                    last_printed, pending_after = (name, k), pending_after - 1
                 continue
             count += 1
             found = True
@@ -624,6 +642,14 @@ def _grep(c: Cmd) -> int:
                 if maxcount and count >= maxcount:
                     break
                 continue
+            if before or after:
+                first = max(1, k - before)
+                if last_printed is not None and (last_printed[0] != name or last_printed[1] < first - 1):
+                    c.out("--")
+                start = first if last_printed is None or last_printed[0] != name else max(first, last_printed[1] + 1)
+                for j in range(start, k):
+                    c.out((f"{name}-" if show_name else "") + (f"{j}-" if "n" in fl else "") + lines[j - 1])
+                last_printed, pending_after = (name, k), after
             prefix = (f"{name}:" if show_name else "") + (f"{k}:" if "n" in fl else "")
             if "o" in fl and "v" not in fl:
                 for m in regex.finditer(line):
