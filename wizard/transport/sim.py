@@ -116,10 +116,8 @@ class SimHost:
             self.fs.put(path, node)
         # /etc/passwd and /etc/group from the user table
         users, groups = self.state["users"], self.state["groups"]
-        gname = {v[0]: k for k, v in groups.items()}
         passwd = "".join(f"{n}:x:{v[0]}:{groups[v[1]][0]}::{v[2]}:{v[3]}\n" for n, v in users.items())
         group = "".join(f"{n}:x:{v[0]}:{','.join(v[1])}\n" for n, v in groups.items())
-        del gname
         self.fs.write("/etc/passwd", passwd.encode())
         self.fs.write("/etc/group", group.encode())
         self.fs.write("/etc/shadow", b"".join(f"{n}:!!:19000:0:99999:7:::\n".encode() for n in users),
@@ -262,6 +260,8 @@ class SimHost:
                                  "command": masking.mask(command), "rc": rc,
                                  "calls": [{"argv": [masking.mask(a) for a in argv], "rc": c}
                                            for argv, c in calls]})
+            if len(self.history) > 2 * HISTORY_KEPT:
+                del self.history[:-HISTORY_KEPT]
             if self._mark() != self._saved_at:
                 self.save_if_changed()
             return rc, out, err
