@@ -322,8 +322,10 @@ def test_yum_java(t, host):
     assert facts.gather(t, roles=("CHAT",)).java.java8
     rc, out, _ = run(t, f"yum -y install {JDK_URL}")
     assert rc == 0 and "does not update installed package" in out
-    rc, out, err = run(t, "yum -y install /root/jdk-8u202-linux-x64.rpm")
-    assert rc == 1 and "Cannot open: /root/jdk-8u202-linux-x64.rpm. Skipping." in out
+    rc, out, err = run(t, "yum -y install /tmp/jdk-8u202-linux-x64.rpm")
+    assert rc == 1 and "Cannot open: /tmp/jdk-8u202-linux-x64.rpm. Skipping." in out
+    rc, out, _ = run(t, "yum -y localinstall /root/jdk-8u202-linux-x64.rpm")   # the local copy: same package
+    assert rc == 0 and "does not update installed package" in out
     rc, out, err = run(t, "yum -y install no-such-package")
     assert rc == 1 and "No package no-such-package available." in out and "Nothing to do" in err
     assert run(t, "rpm -qa 'hap*'")[1] == "haproxy-1.5.18-9.el7_9.1.x86_64\n"
