@@ -289,12 +289,12 @@ def test_java8_preinstalled_and_clientmessenger_daemon(host_factory):
                                "chkconfig jtel-clientmessenger on && "
                                "service jtel-clientmessenger start" % CM)
     assert rc == 0 and "OK" in out, out + err
+    wait_port(h.host, 3000)        # a JVM takes a moment, as the real one does
     run = [r for r in h.calls("java") if r.get("daemon")]
     assert len(run) == 1 and run[0]["rc"] is None
     conn = [a for a in run[0]["argv"] if "clientmessenger.connection=" in a]
     assert conn == ["-Dde.jtel.platform.clientmessenger.connection=jdbc:mysql://localhost/"
                     "JTELWeb?user=root&password=CHANGEME&characterEncoding=utf8"]
-    wait_port(h.host, 3000)        # a JVM takes a moment, as the real one does
     ws = Client(h.host, 3000)                                # the fake server answers
     assert ws.recv() == (1, b"hello from centos6-testhost")
     ws.close()

@@ -626,12 +626,14 @@ class TestHost:
                 except OSError:
                     pass
         os.kill(init, signal.SIGUSR2)
-        self._wait(lambda: not self._port_open(), timeout, "sshd still accepting")
+        self._wait(lambda: self.pids()["sshd"] is None and not self._port_open(), timeout,
+                   "sshd still running")
 
     def start_sshd(self, timeout=5):
         """Start the sshd listener again after kill_sshd()."""
         os.kill(int(self.info["TH_INIT_PID"]), signal.SIGUSR1)
-        self._wait(self._port_open, timeout, "sshd did not come back")
+        self._wait(lambda: self._port_open() and self.pids()["sshd"] is not None, timeout,
+                   "sshd did not come back")
 
     def link_down(self):
         """Cut the host's network like a pulled cable: its side of the veth goes
