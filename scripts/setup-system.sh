@@ -8,10 +8,11 @@
 #    haproxy on the machine itself, outside any test host's namespaces.
 # 2. Debian packages: openssh-server (sshd of the test hosts, ssh-keygen, ssh),
 #    haproxy, sudo, iproute2 (ip netns, veth), util-linux (unshare, setpriv), procps,
-#    tmux, and python3 (/usr/bin/python3 runs the shims inside the test hosts).
+#    tmux, openssl (test certificates), python3 (/usr/bin/python3 runs the shims inside
+#    the test hosts) and python3-venv.
 #    apt-get runs only when one of them is missing (SETUP_FORCE_APT=1: always).
-# 3. The project with its test extras: python3 -m pip install -e '.[test]'
-#    (SETUP_SKIP_PIP=1 skips it).
+# 3. The project with its test extras in a virtual environment, .venv/ (Debian's own
+#    python3 refuses a system-wide pip install, PEP 668). SETUP_SKIP_PIP=1 skips it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$(id -u)" != 0 ]; then
@@ -34,7 +35,7 @@ else
 fi
 
 # -- 2. Debian packages ----------------------------------------------------------------
-PKGS="openssh-server openssh-client haproxy sudo iproute2 util-linux procps tmux python3"
+PKGS="openssh-server openssh-client haproxy sudo iproute2 util-linux procps tmux openssl python3 python3-venv"
 missing=""
 for p in $PKGS; do
   st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
@@ -48,6 +49,7 @@ fi
 
 # -- 3. the project and its test dependencies ----------------------------------------
 if [ "${SETUP_SKIP_PIP:-0}" != 1 ]; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
   PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
-    python3 -m pip install -q -e '.[test]'
+    .venv/bin/python -m pip install -q -e '.[test]'
 fi

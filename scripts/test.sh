@@ -12,4 +12,6 @@ if [ "$(id -u)" = 0 ]; then
 else
   echo "test.sh: not root: skipping scripts/setup-system.sh" >&2
 fi
-exec python3 -m pytest -q "$@"
+PY=python3
+[ -x .venv/bin/python ] && PY=.venv/bin/python
+exec "$PY" -m pytest -q "$@"

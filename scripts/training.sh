@@ -9,6 +9,6 @@ if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' 2
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-.venv/bin/python -m pip install -q .
+.venv/bin/python -m pip install -q -e .
 export CHATWIZARD_KEYRING=${CHATWIZARD_KEYRING:-training}
 exec .venv/bin/chatwizard --training "$@"
