@@ -752,6 +752,10 @@ class Shell:
         except ExitShell as e:
             self.last = e.code
             return e.code
+        except ShellSyntax as e:                     # met while expanding, e.g. ${x:-'oops}
+            io.err.write(f"{self.name}: {e}\n")
+            self.last = 2
+            return 2
 
     # -- execution --------------------------------------------------------------------------
     def exec(self, node, io: IO) -> int:
@@ -945,6 +949,9 @@ class Shell:
         return rc
 
     def call_function(self, name: str, argv: list[str], io: IO) -> int:
+        if self.in_func >= 100:
+            io.err.write(f"{self.name}: {name}: maximum function nesting level exceeded (100)\n")
+            raise ExitShell(1)
         saved = self.args
         self.args, self.in_func = argv[1:], self.in_func + 1
         try:
@@ -966,6 +973,9 @@ class Shell:
             return 1
         except (ExitShell, ShellSyntax, ReturnFunc):
             raise
+        except (ValueError, IndexError) as e:       # a bad or missing option value
+            io.err.write(f"{cmd.name}: invalid or missing argument (training host: {e})\n")
+            return 2
         except Exception as e:          # a bug in the simulation must be loud, never a success
             io.err.write(f"training host: internal error in simulated `{cmd.name}`: {e!r}\n")
             return 70
@@ -1243,7 +1253,11 @@ def run_command(host, command: str, *, user: str, stdin: bytes | None, on_output
     out = Lines("out", on_output)
     err = out if merge else Lines("err", on_output)
     sh = Shell(host, user, path_var=path_var, calls=calls)
-    rc = sh.run(command, IO(Input(text(stdin) if stdin else ""), out, err))
+    try:
+        rc = sh.run(command, IO(Input(text(stdin) if stdin else ""), out, err))
+    except (ReturnFunc, RecursionError, Exception) as e:   # a bug in the simulation: loud, never a success
+        err.write(f"training host: internal error of the simulation: {e!r}\n")
+        rc = 70
     out.close()
     err.close()
     return rc, out.value(), "" if merge else err.value()
