@@ -15,6 +15,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Callable, Iterable
 
+from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
@@ -204,8 +205,14 @@ class WizardApp(App[int]):
         if problems:
             self.notify("\n".join(problems[:8]), title="The answers file has problems", severity="warning",
                         timeout=15)
-        page = getattr(self.screen, "PAGE", "hosts")
-        self.screen.dismiss(PageLeft(page, None, page))      # the same page, prefilled anew
+        self.reshow(keep=False)
+
+    def reshow(self, keep: bool) -> None:
+        """Show the current page anew (prefilled from the answers); keep=True keeps its inputs."""
+        from .base import WizardScreen
+        if isinstance(self.screen, WizardScreen):
+            page = self.screen.PAGE
+            self.screen.dismiss(PageLeft(page, self.screen.collect() if keep else None, page))
 
     # -- preview, run, report --------------------------------------------------------------
     def action_preview(self) -> None:
@@ -266,9 +273,33 @@ class WizardApp(App[int]):
         yield SystemCommand("Preview this section", "Show the commands and diffs this section will run (F5)",
                             self.action_preview)
         yield SystemCommand("Run", "Preview the whole plan, then run it (F9)", self.action_run)
+        if self.training:
+            yield SystemCommand("Reset the training host", "Start the simulated host over, as freshly installed",
+                                self.action_reset_training)
         for page in PAGES:
             yield SystemCommand(f"Go to: {TITLES[page]}", f"Show the {TITLES[page]} page",
                                 lambda page=page: self.goto(page))
+
+    def action_reset_training(self) -> None:
+        from .run import RunScreen
+        if isinstance(self.screen, RunScreen) and self.screen.running:
+            self.notify("Stop the run first.", severity="warning")
+            return
+        self.reset_training()
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reset")
+    def reset_training(self) -> None:
+        from wizard.transport.sim import SimHost
+        with self.engine.lock:
+            self.engine.close()
+            SimHost.shared().reset()
+        self.call_from_thread(self.training_reset)
+
+    def training_reset(self) -> None:
+        self.facts, self.portal = None, None
+        self.states = {p: SKIPPED if p in self.skipped() else TODO for p in PAGES}
+        self.reshow(keep=True)
+        self.notify("The simulated host is as freshly installed again.", title="Training host reset")
 
     def on_unmount(self) -> None:
         self.engine.close()
@@ -284,6 +315,8 @@ def shown(path: Path) -> str:
 
 def run_app(answers: str | None = None, training: bool = False, keyring_mode: str | None = None) -> int:
     """Start the TUI; returns the process exit code."""
+    from wizard.logs import start_run_log
+    start_run_log("tui-training" if training else "tui")     # masked; the core logs there
     app = WizardApp(answers=answers, training=training, keyring_mode=keyring_mode)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

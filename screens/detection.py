@@ -2,14 +2,12 @@
 repositories. A wrong guess is corrected here (the portal version goes into the answers)."""
 from __future__ import annotations
 
-import re
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Input, Label, Static, Switch
+from textual.widgets import DataTable, Input, Label, Static
 
 from .base import WizardScreen, describe_error
 from .fields import VERSION_V
@@ -20,12 +18,8 @@ from .pages import DONE, FAILED, TITLES
 EXPLANATION = (
     "The wizard reads each host without changing anything: the CentOS release, whether a Java 8 "
     "is installed, the portal version (and the file it was read from) and whether the "
-    "repositories live on a Windows machine (CRLF files, a CIFS mount), which decides if the "
-    "init script needs its CR characters stripped. When a guess is wrong, correct it here.")
-
-
-def widget_id(host: str) -> str:
-    return "windows-" + re.sub(r"[^A-Za-z0-9_-]", "-", host)
+    "repositories live on a Windows machine (CRLF files, a CIFS mount). When the portal version "
+    "is wrong (or not found), correct it here: the answers keep it for the replay.")
 
 
 class DetectionScreen(WizardScreen):
@@ -52,11 +46,12 @@ class DetectionScreen(WizardScreen):
                                 valid_empty=True, placeholder="detected", compact=True)
                 yield Static("", classes="field-error", id="portal-version-error")
                 yield Static("", id="portal-source", markup=False)
-                yield Vertical(id="windows")
+                yield Static("Windows-hosted repositories need no correction: the daemon section strips CR "
+                             "characters wherever the init script has them.", classes="hint", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#facts-table", DataTable)
-        for c in ("host", "roles", "OS", "Java 8", "portal version", "Windows repos"):
+        for c in ("host", "roles", "OS", "Java 8", "portal", "Windows repos"):
             table.add_column(c, key=c)
         if self.app.facts is not None:
             self.show_facts(self.app.facts, self.app.portal)
@@ -110,18 +105,6 @@ class DetectionScreen(WizardScreen):
         self.query_one("#detect-status", Static).update(f"✓ {len(facts)} host(s) detected.")
         self.query_one("#portal-source", Static).update(
             f"in use: {portal.version or 'unknown'} (from {portal.source})" if portal else "")
-        box = self.query_one("#windows", Vertical)
-        box.remove_children()
-        chat = [h for h in facts if "CHAT" in roles.get(h, "")]
-        widgets = []
-        for host in chat:
-            value = self.app.engine.windows.get(host, facts[host].windows_repo)
-            widgets.append(Horizontal(Switch(value, id=widget_id(host)),
-                                      Label(f"{host}: repositories hosted on Windows (strip CR)"),
-                                      classes="switch-row"))
-        if widgets:
-            box.mount_all(widgets)
-
     @on(Input.Changed, "#portal-version")
     def version_changed(self, event: Input.Changed) -> None:
         err = self.query_one("#portal-version-error", Static)
@@ -129,12 +112,6 @@ class DetectionScreen(WizardScreen):
         text = "" if r is None or r.is_valid else "; ".join(r.failure_descriptions)
         err.update(text)
         err.set_class(bool(text), "-shown")
-
-    @on(Switch.Changed)
-    def windows_changed(self, event: Switch.Changed) -> None:
-        for host in self.facts:
-            if event.switch.id == widget_id(host):
-                self.app.engine.windows[host] = event.value
 
     def collect(self) -> dict:
         w = self.query_one("#portal-version", Input)

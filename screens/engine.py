@@ -7,7 +7,6 @@ planner, lxml through the steps) are imported on first use.
 """
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from typing import Callable
@@ -28,7 +27,6 @@ class Engine:
         self.transports: dict = {}
         self._connected_to: tuple = ()
         self.facts: dict | None = None
-        self.windows: dict[str, bool] = {}      # host -> the engineer's word on Windows repos
         self._secrets_ready = False
 
     # -- secrets ---------------------------------------------------------------------------
@@ -99,17 +97,7 @@ class Engine:
         with self.lock:
             transports = self.connect(answers, ask)
             self.facts = planner.detect(answers, transports)
-            return self._facts(), planner.portal_version(answers, self.facts)
-
-    def _facts(self) -> dict:
-        """Detected facts with the engineer's corrections applied."""
-        out = {}
-        for host, f in (self.facts or {}).items():
-            if host in self.windows and self.windows[host] != f.windows_repo:
-                reasons = ["set by the engineer on the detection screen"] if self.windows[host] else []
-                f = dataclasses.replace(f, windows_repo=self.windows[host], windows_reasons=reasons)
-            out[host] = f
-        return out
+            return self.facts, planner.portal_version(answers, self.facts)
 
     def build(self, answers, ask: Callable | None, only: set[str] | None = None):
         """The plan (only some sections when `only` is given), after detection if needed."""
@@ -118,7 +106,7 @@ class Engine:
             transports = self.connect(answers, ask)
             if self.facts is None:
                 self.facts = planner.detect(answers, transports)
-            facts = self._facts()
+            facts = self.facts
             return planner.build(answers, transports, training=self.training, facts=facts,
                                  portal=planner.portal_version(answers, facts), only=only)
 

@@ -72,6 +72,13 @@ class RunScreen(WizardScreen):
         self.query_one("#failure").display = False
         self.action_build()
 
+    def leave(self, goto: str) -> None:
+        """Leaving would cancel the run's worker: stay until the run has ended."""
+        if self.running:
+            self.notify("A run is in progress: wait for it, or stop it (ctrl+x) first.", severity="warning")
+            return
+        super().leave(goto)
+
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """Retry/Skip/Abort only after a failure; Run only with a plan and nothing running."""
         failed = bool(self.failures) and not self.running

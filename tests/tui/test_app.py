@@ -240,3 +240,26 @@ def test_core_still_imports_without_textual():
     code = "import sys, wizard.cli, wizard.planner, wizard.runner; print('textual' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_reset_training_host_from_the_palette_commands(tmp_path):
+    from wizard.transport.sim import SimHost
+
+    app = make_app(training=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Reset the training host" in titles
+        SimHost.shared().fs.put("/root/marker", __import__("wizard.transport.sim_fs", fromlist=["Node"]).Node(
+            "f", b"x", 0o644))
+        assert SimHost.shared().exists("/root/marker")
+        app.action_reset_training()
+        await wait_for(pilot, lambda: not SimHost.shared().exists("/root/marker"), what="reset")
+        await wait_for(pilot, lambda: getattr(app.screen, "PAGE", "") == "hosts", what="hosts again")
+
+
+async def test_no_reset_command_outside_training(tmp_path):
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert "Reset the training host" not in [c.title for c in app.get_system_commands(app.screen)]

@@ -178,3 +178,25 @@ async def test_a_plan_that_cannot_be_built_is_explained(tmp_path):
         await pilot.press("f9")                  # nothing to run: no crash, nothing happens
         await pilot.pause()
         assert not app.screen.running
+
+
+async def test_the_run_page_stays_while_a_run_is_in_progress(tmp_path):
+    gate = threading.Event()
+
+    def yum(call):
+        gate.wait(10)
+        return 0, "Complete!\n"
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        with_fake_host(app, yum)
+        await goto(pilot, "run")
+        await wait_for(pilot, lambda: app.screen.plan is not None, what="plan")
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: app.screen.running, what="running")
+        await pilot.press("ctrl+n")
+        await pilot.pause()
+        assert app.screen.PAGE == "run"
+        gate.set()
+        await wait_for(pilot, lambda: app.states["run"] == "done", what="done")
+        await pilot.press("ctrl+n")
+        await wait_for(pilot, lambda: app.screen.PAGE == "report", what="report")
