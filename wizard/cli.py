@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import errors, masking
 from .errors import WizardError
+from .transport.base import TransportError
 
 log = logging.getLogger("wizard.cli")
 
@@ -57,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="trust an unknown host key with this fingerprint (repeatable)")
     r.add_argument("--parallel", type=int, default=1, help=argparse.SUPPRESS)
     r.add_argument("--no-colour", action="store_true", help="plain diff output")
+    sub.add_parser("reset-training", help="put the simulated training host back to its starting state")
     sec = sub.add_parser("secret", help="store or remove a secret in the keyring")
     sec.add_argument("action", choices=["set", "delete", "status", "check"],
                      help="check ANSWERS: is every secret the answers file needs in the keyring?")
@@ -71,6 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             from screens.app import run_app            # lazy: the core runs without textual
             return run_app(answers=args.answers, training=args.training, keyring_mode=args.keyring)
+        if args.command == "reset-training":
+            from .transport.sim import SimHost
+            SimHost.shared().reset()
+            print("The training host is back to its starting state.")
+            return errors.EXIT_OK
         if args.command == "secret":
             from . import secrets
             secrets.configure_backend(args.keyring)
@@ -82,6 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {masking.mask(str(e))}", file=sys.stderr)
         log.error("%s", e)
         return e.exit_code
+    except TransportError as e:
+        # a connection that broke while reading (detection, planning): nothing was changed
+        print(f"error: connection failed: {masking.mask(str(e))}", file=sys.stderr)
+        log.error("connection failed: %s", e)
+        return errors.EXIT_CONNECT
     except KeyboardInterrupt:
         print("\ninterrupted: nothing more will run; `apply` again resumes from the journal",
               file=sys.stderr)
@@ -102,6 +114,7 @@ def _open(args, hosts: list[str] | None = None):
     from .logs import start_run_log
 
     log_path = start_run_log(args.command)
+    args.log_path = log_path
     print(f"log: {log_path}", file=sys.stderr)
     ans = answers_mod.load(args.answers)
     log.info("%s %s (training=%s)", args.command, ans.source, args.training)
@@ -125,21 +138,29 @@ def _open(args, hosts: list[str] | None = None):
 def _plan_or_apply(args) -> int:
     from . import planner, preview, session
 
+    from .journal import open_all
+
     training = args.training
     ans, transports = _open(args)
     try:
+        # an interrupted apply is resumed only while its hosts still hold what it wrote
+        journals = open_all(ans.source + (".training" if training else ""), transports)
+        resume = [line for h, j in journals.items() if (line := j.describe(h))]
         facts = planner.detect(ans, transports)
         portal = planner.portal_version(ans, facts)
         if portal.version is None and sys.stdin.isatty():
             portal = _ask_portal_version(portal)
         plan = planner.build(ans, transports, training=training, facts=facts, portal=portal,
-                             only=set(args.only) if args.only else None)
+                             only=set(args.only) if args.only else None, journals=journals)
         colour = sys.stdout.isatty() and not args.no_colour
+        if resume:
+            print("== Interrupted apply (journal)\n" + "\n".join(f"-- {line}" for line in resume) + "\n")
+            log.info("journal: %s", "; ".join(resume))
         print(preview.render(plan, colour=colour))
         log.info("preview:\n%s", preview.render(plan))
         if args.command == "plan":
             return errors.EXIT_OK
-        return _apply(args, ans, plan, transports)
+        return _apply(args, ans, plan, transports, journals=journals)
     finally:
         session.close_all(transports)
 
@@ -172,12 +193,17 @@ def _backups(args) -> int:
         session.close_all(transports)
 
 
-def _apply(args, ans, plan, transports, journal: bool = True) -> int:
+def _apply(args, ans, plan, transports, journal: bool = True, journals=None) -> int:
     from .journal import Journal
     from .runner import Runner
 
     if plan.changing_count == 0:
         print("Nothing to do.")
+        if journals and any(j.interrupted for j in journals.values()):
+            # the interrupted apply's work is all there: tidy what it left, close its record
+            from .plan import Plan
+            Runner(Plan(training=plan.training), transports, emit=lambda e: log.info("%s", e),
+                   journals=journals).run()
         return errors.EXIT_OK
     if not args.yes:
         if not sys.stdin.isatty():
@@ -187,15 +213,23 @@ def _apply(args, ans, plan, transports, journal: bool = True) -> int:
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("Nothing was changed.")
             return errors.EXIT_DECLINED
-    journals = ({h: Journal.open(ans.source + (".training" if plan.training else ""), h) for h in transports}
-                if journal else None)
-    runner = Runner(plan, transports, emit=_print_event, journals=journals, max_parallel=args.parallel,
-                    http=http_client(plan.training))
+    if journal and journals is None:
+        journals = {h: Journal.open(ans.source + (".training" if plan.training else ""), h)
+                    for h in transports}
+    log_path = getattr(args, "log_path", None)
+    runner = Runner(plan, transports, emit=_print_event, journals=journals if journal else None,
+                    max_parallel=args.parallel, http=http_client(plan.training),
+                    host_logs=str(log_path)[:-len(".log")] if log_path else None)
     result = runner.run()
     if result.backups:
         print("backups:")
         for host, path, backup in result.backups:
             print(f"  {host}: {path} -> {backup}")
+    if len(result.hosts) > 1 or not result.ok:
+        print("result per host:")
+        width = max(len(h) for h in result.hosts)
+        for host, hr in result.hosts.items():
+            print(f"  {host.ljust(width)}  {hr.summary()}" + (f"  (log {hr.log})" if hr.log else ""))
     if not result.ok:
         return errors.EXIT_STEP
     print(f"Done: {result.done} actions.")

@@ -162,7 +162,8 @@ NETWORK_FS = ("cifs", "smb3", "smbfs")
 # -- gathering ---------------------------------------------------------------------------------
 
 def _read_text(t: Transport, path: str) -> str | None:
-    data = t.read_file(path)
+    # /home/jtel is often 0700: a sudo login must read as root
+    data = t.read_file(path, sudo=True)
     return None if data is None else data.decode("utf-8", errors="replace")
 
 
@@ -211,7 +212,7 @@ def detect_windows_repo(t: Transport, shared: str = SHARED) -> list[str]:
     """Reasons to believe the repositories live on a Windows machine (empty: they don't)."""
     reasons = []
     for path in (f"{CM_TARGET}/{INIT_SCRIPT_REL}", f"{shared}/{PORTAL_DIR}/Utils/Install/ClientMessenger/{INIT_SCRIPT_REL}"):
-        data = t.read_file(path)
+        data = t.read_file(path, sudo=True)
         if data is not None:
             if b"\r\n" in data:
                 reasons.append(f"{path} has CRLF line endings")
