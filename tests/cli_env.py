@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from secretscan import KEYRING_PASSWORD
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -20,7 +22,7 @@ class Env:
         self.vars = dict(os.environ, HOME=str(self.home), CHATWIZARD_STATE_DIR=str(self.state),
                          CHATWIZARD_LOG_DIR=str(self.logs), CHATWIZARD_KEYRING="file",
                          CHATWIZARD_KEYRING_FILE=str(tmp / "keyring.json"),
-                         CHATWIZARD_KEYRING_PASSWORD="master-pw-for-tests", XDG_DATA_HOME=str(tmp / "data"),
+                         CHATWIZARD_KEYRING_PASSWORD=KEYRING_PASSWORD, XDG_DATA_HOME=str(tmp / "data"),
                          PYTHONPATH=str(REPO))
         self.vars.pop("SSH_AUTH_SOCK", None)
 

@@ -20,6 +20,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))   # tests/testhost/
 from testhost import FLAVORS, HostFactory  # noqa: E402
 
+pytest_plugins = ["secretscan"]     # the secret scan after every end-to-end test (tests/secretscan.py)
+
 ROOT_REASON = "test hosts need root (network namespaces, mounts)"
 
 

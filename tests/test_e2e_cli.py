@@ -7,17 +7,15 @@ target's process list while sudo runs.
 """
 import re
 import subprocess
-import threading
-import time
 from pathlib import Path
 
 import pytest
 
+from secretscan import DB_PASSWORD, SUDO_PASSWORD, argv_sampler
+
 pytestmark = pytest.mark.needs_root
 
 from cli_env import Env
-SUDO_PASSWORD = "Sud0 p&ss'\"$\\%#+"          # the test host's tester password (set below)
-DB_PASSWORD = "db r00t&%+# 'x\"$\\"
 
 ANSWERS = """\
 version: 1
@@ -79,22 +77,9 @@ def test_plan_apply_replay_sections_1_2(host_factory, env, flavor, user):
     assert rc == 6 and not th.calls("yum")
 
     # the sudo password must never be in a process's argv on the target while sudo runs
-    seen_args = []
-    stop = threading.Event()
-
-    def watch():
-        while not stop.is_set():
-            rc_, ps, _ = th.run("ps -eo args")
-            seen_args.append(ps)
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
-    try:
+    with argv_sampler(th) as watcher:
         rc, out, err = env.run("apply", str(env.answers), "--yes")
-    finally:
-        stop.set()
-        watcher.join()
+    seen_args = [ps for _, ps in watcher.samples]
     assert rc == 0, out + err
     assert [c["argv"][:2] for c in th.calls("yum")] == [["-y", "install"]]
     assert th.exists("/home/jtel/ClientMessenger/bin")

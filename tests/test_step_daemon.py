@@ -21,7 +21,7 @@ LOCAL = "/srv/jtel/shared/Data/Clients/"
 MOUNTED = "/home/jtel/shared/Data/clients/"
 CM_SOURCE = "/home/jtel/shared/JTELCarrierPortal/Utils/Install/ClientMessenger"
 CM_TARGET = "/home/jtel/ClientMessenger"
-PASSWORD = "s3cr&t% +#'\"$\\` pw"     # every character the procedure worries about, and a space
+from secretscan import DB_PASSWORD as PASSWORD  # noqa: E402 (every character the procedure worries about, and spaces)
 
 
 # ------------------------------------------------------------------ helpers (also used by

@@ -16,7 +16,7 @@ from wizard.errors import AnswersError, PlanError, SecretError
 from wizard.plan import Checklist, Command, HttpRequest, NoOp
 from wizard.steps import whatsapp
 
-KEY = "tt-Key-7f3a9c2e51d04b88"
+from secretscan import TYNTEC_API_KEY as KEY  # noqa: E402 (the standard test secret: spaces, quotes, $ \ % # +)
 TYNTEC = whatsapp.TYNTEC_HOST
 UI = "portal (web UI)"
 BOTH = {"load_balancer", "whatsapp"}
