@@ -154,6 +154,9 @@ class SectionScreen(WizardScreen):
         return f"typed once, kept as keyring:{f.secret_key}"
 
     def on_mount(self) -> None:
+        first = next(iter(self.query("#form Input, #form Select, #form Switch")), None)
+        if first is not None:               # keyboard first: type at once, ctrl+n when done
+            first.focus()
         for f in self.FIELDS:
             if f.kind in ("text", "int"):
                 w = self.query_one(f"#{f.id}", Input)

@@ -60,7 +60,7 @@ def make_app(**kw):
     return WizardApp(**kw)
 
 
-async def wait_for(pilot, condition, timeout: float = 20.0, what: str = "condition"):
+async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "condition"):
     """Let the app run until condition() holds (workers run in threads)."""
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
