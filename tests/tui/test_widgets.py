@@ -1,9 +1,11 @@
 """The reusable widgets: the bounded, batched log view and the plan/diff view."""
 from __future__ import annotations
 
+import asyncio
 import time
 
 from rich.console import Console
+from textual import events
 from textual.app import App
 
 from screens.widgets.logview import LogView
@@ -12,9 +14,15 @@ from screens.widgets.sidebar import Sidebar, prompt
 
 
 class LogApp(App):
+    BINDINGS = [("x", "mark", "Mark")]
+
     def __init__(self, path, max_lines=100):
         super().__init__()
         self.path, self.max_lines = path, max_lines
+        self.marks: list[float] = []
+
+    def action_mark(self) -> None:
+        self.marks.append(time.perf_counter())
 
     def compose(self):
         yield LogView(self.path, max_lines=self.max_lines, id="log")
@@ -38,7 +46,9 @@ async def test_log_view_keeps_a_bounded_buffer_and_the_full_log_on_disk(tmp_path
 
 
 async def test_log_view_stays_responsive_while_a_thread_floods_it(tmp_path):
-    """100,000 lines from a worker thread; key presses are still handled quickly."""
+    """100,000 lines from a worker thread, in bursts as an SSH channel delivers them (yum);
+    key presses are still handled quickly and the screen keeps a bounded buffer."""
+    import statistics
     import threading
 
     app = LogApp(tmp_path / "flood.log", max_lines=5000)
@@ -46,22 +56,34 @@ async def test_log_view_stays_responsive_while_a_thread_floods_it(tmp_path):
         view = app.query_one(LogView)
 
         def flood():
-            for i in range(100_000):
-                view.push(f"yum: package {i} of 100000 installed")
+            for burst in range(100):
+                for i in range(1000):
+                    view.push(f"yum: package {burst * 1000 + i} of 100000 installed")
+                time.sleep(0.005)
 
         t = threading.Thread(target=flood)
+        t0 = time.perf_counter()
         t.start()
         latencies = []
-        while t.is_alive():
-            t0 = time.perf_counter()
-            await pilot.press("end")
-            latencies.append(time.perf_counter() - t0)
+        while t.is_alive():                 # a key press, timed until its action ran
+            k0, seen = time.perf_counter(), len(app.marks)
+            app.post_message(events.Key("x", "x"))
+            while len(app.marks) == seen:
+                await asyncio.sleep(0.001)
+            latencies.append(app.marks[-1] - k0)
+            await asyncio.sleep(0.02)
         t.join()
+        streamed = time.perf_counter() - t0
         view.flush()
         await pilot.pause()
         assert view.total == 100_000
-        assert view.line_count <= 5001
-        assert max(latencies) < 0.5, latencies
+        assert view.line_count <= 5000 and view.lines[-1] == "yum: package 99999 of 100000 installed"
+        print(f"100,000 lines in {streamed:.2f} s; key presses: {len(latencies)}, "
+              f"median {statistics.median(latencies) * 1000:.0f} ms, max {max(latencies) * 1000:.0f} ms")
+        assert len(latencies) >= 3
+        assert statistics.median(latencies) < 0.1, latencies     # target (issue 5): < 100 ms
+        assert max(latencies) < 0.5, latencies                   # slack for a loaded CI machine
+    assert len((tmp_path / "flood.log").read_text().splitlines()) == 100_000
 
 
 def test_plan_view_renders_commands_diffs_and_checklists_masked():
