@@ -1,6 +1,9 @@
 """Answers + facts → Plan. Reads hosts, never changes them."""
 from __future__ import annotations
 
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+
 from . import facts as facts_mod
 from .errors import PlanError
 from .facts import PortalVersion
@@ -9,11 +12,40 @@ from .steps import Context, sections
 from .transport.base import Transport
 
 
+# hosts read at once while detecting and planning: each read mostly waits for its host
+PARALLEL = 8
+
+
+def each_host(hosts: list, fn, transports: dict[str, Transport]) -> list:
+    """[fn(host) for host in hosts], up to PARALLEL hosts at once (one after another on the
+    training host, whose simulated hosts share one state). Results in inventory order; the
+    error of the first failing host in that order is raised."""
+    if len(hosts) <= 1 or any(getattr(transports.get(h.name), "training", False) for h in hosts):
+        return [fn(h) for h in hosts]
+    with ThreadPoolExecutor(min(PARALLEL, len(hosts)), thread_name_prefix="plan") as pool:
+        futures = [pool.submit(fn, h) for h in hosts]
+    return [f.result() for f in futures]
+
+
 def detect(answers, transports: dict[str, Transport]) -> dict[str, facts_mod.HostFacts]:
-    """Facts of every host in the inventory."""
+    """Facts of every host in the inventory (the hosts read in parallel)."""
     shared = answers.section("portal").get("shared_dir") or facts_mod.SHARED
-    return {h.name: facts_mod.gather(transports[h.name], roles=h.roles, shared=shared)
-            for h in answers.hosts}
+    hosts = list(answers.hosts)
+    facts = each_host(hosts, lambda h: facts_mod.gather(transports[h.name], roles=h.roles, shared=shared),
+                      transports)
+    return {h.name: f for h, f in zip(hosts, facts)}
+
+
+def _plan_host(mod, ctx: Context, host) -> tuple[list, list[str]]:
+    """One host's actions in a per-host section, and the notes its step made (a context of
+    its own for the notes, so that hosts planned in parallel keep them in inventory order)."""
+    own = dataclasses.replace(ctx, notes=[])
+    try:
+        return list(mod.plan(own, host)), own.notes
+    except PlanError:
+        raise
+    except OSError as e:
+        raise PlanError(f"host {host.name}: section {mod.TITLE}: {e}") from e
 
 
 def portal_version(answers, facts: dict[str, facts_mod.HostFacts]) -> PortalVersion:
@@ -46,14 +78,12 @@ def build(answers, transports: dict[str, Transport], *, training: bool = False,
                 continue
         else:
             sp = SectionPlan(mod.NAME, mod.TITLE)
-            for host in answers.hosts:
-                if set(host.roles) & set(mod.ROLES):
-                    try:
-                        sp.for_host(host.name).actions.extend(mod.plan(ctx, host))
-                    except PlanError:
-                        raise
-                    except OSError as e:
-                        raise PlanError(f"host {host.name}: section {mod.TITLE}: {e}") from e
+            hosts = [h for h in answers.hosts if set(h.roles) & set(mod.ROLES)]
+            planned = each_host(hosts, lambda h: _plan_host(mod, ctx, h), transports)
+            for host, (actions, notes) in zip(hosts, planned):
+                sp.for_host(host.name).actions.extend(actions)
+                # a note several hosts make (the same address remark on every LB) once
+                ctx.notes.extend(n for n in notes if n not in ctx.notes)
         sp.notes.extend(ctx.notes)
         ctx.notes.clear()
         if sp.hosts or sp.notes:
