@@ -585,7 +585,9 @@ def test_member_address_and_its_limits():
     again = build(hosts, member_address="chat.example.net")
     assert changing(again) == [] and section(again).notes == []      # said once, when it matters
     hosts = cluster(chats=("chat1", "chat2"))
-    with pytest.raises(PlanError, match=r"hazelcast.member_address .* 2 CHAT hosts \(chat1, chat2\)"):
+    # refused with the answers (before anything connects); the step keeps its own guard
+    with pytest.raises(AnswersError, match=r"hazelcast.member_address: names one chat server, but "
+                                           r"the inventory has 2 CHAT hosts \(chat1, chat2\)"):
         build(hosts, member_address="10.9.9.9")
 
 

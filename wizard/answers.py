@@ -464,6 +464,26 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
         if isinstance(v, str) and ok(path) and (why := address_problem(v)):
             add(path, why)
 
+    # hazelcast: checked here, before anything connects (the plan would stop on them later)
+    chats = [n for n, h in hosts.items() if isinstance(h, dict) and isinstance(h.get("roles"), list)
+             and "CHAT" in h["roles"]]
+    member = _get(data, "hazelcast", "member_address")
+    if ("hazelcast" not in skip and isinstance(member, str) and len(chats) > 1
+            and ok(("hazelcast", "member_address")) and roles_ok()):
+        add(("hazelcast", "member_address"),
+            f"names one chat server, but the inventory has {len(chats)} CHAT hosts "
+            f"({', '.join(chats)}): remove it so that each CHAT host's inventory address is "
+            "used, or give each host the address the cluster reaches it by as its inventory address")
+    legacy = _get(data, "hazelcast", "legacy_paths")
+    if isinstance(legacy, dict) and ok(("hazelcast", "legacy_paths")) and roles_ok():
+        names = list(hosts) + ["DATA", "TEL", "WEB"]
+        for key in legacy:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1)
+                add(("hazelcast", "legacy_paths", key),
+                    f"no inventory host and no member role (DATA, TEL, WEB) is called {key!r}"
+                    + (f" (did you mean {close[0]!r}?)" if close else ""))
+
     core_missing = ("inventory",) in bad or ("portal",) in bad
     if ("daemon" not in skip and not core_missing and _get(data, "daemon", "db_password") is None
             and ok(("daemon", "db_password"))):
