@@ -286,6 +286,7 @@ def test_centos7_https_whatsapp(site_for):
     (patch,) = site.api.patches()
     assert patch.headers["apikey"] == TYNTEC_KEY
     assert patch.headers["content-type"] == "application/json"
+    assert patch.headers["accept"] == "application/problem+json"
     assert patch.path == "/chat-api/v2/applications/default"
     assert json.loads(patch.body) == tyntec.webhook_body("https://jtel-portal")
 
@@ -343,7 +344,11 @@ def test_second_chat_server(site_for):
 
     first_run = applied(site, first)
     assert chat2.calls() == []                                # not in the first site's answers
+    _remember_replaced(site, ["chat2"])
+    site.remember({"chat1": [CHAT_HZ]})                       # as the first site left them
     run = applied(site, second)
+    assert_backups(site, run, {**{(n, MASTER_HZ): 1 for n in MEMBERS}, ("chat1", CHAT_HZ): 1,
+                               ("chat2", CHAT_HZ): 1, ("acd-lb1", HAPROXY_CFG): 1})
 
     assert_chat_server(site, "chat2", timezone=True, datadir="/home/jtel/shared/Data/clients/",
                        java_from="https://cdn.jtel.de/downloads/java/jdk-8u202-linux-x64.rpm")
