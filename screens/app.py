@@ -48,7 +48,7 @@ class WizardApp(App[int]):
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__()
         self.training = training
-        self.engine = Engine(training=training, keyring_mode=keyring_mode)
+        self.engine = Engine(training=training, keyring_mode=keyring_mode, ask_secret=self.ask_secret)
         self.clock = clock
         self.problems: list[str] = []
         self.path: Path | None = Path(answers) if answers else None
@@ -251,6 +251,29 @@ class WizardApp(App[int]):
             return
         self.set_state("report", DONE)
         self.notify(f"Saved as {shown(self.report_path)}", title="Install report")
+
+    # -- secrets -----------------------------------------------------------------------------
+    def store_secret(self, key: str, value: str) -> str:
+        """A typed secret goes to the keyring (on its own thread); the answers get the reference."""
+        def failed(text: str) -> None:
+            self.call_from_thread(self.notify, text, title="Not stored in the keyring", severity="error",
+                                  timeout=15)
+        return self.engine.store_secret_later(key, value, failed)
+
+    def ask_secret(self, what: str, keypath: str | None = None) -> str:
+        """The keyring needs a secret now (prompt mode, a keyring file's master password):
+        ask in a modal from the worker thread that needs it."""
+        from wizard.errors import SecretError
+        from .dialogs import SecretDialog
+        if threading.get_ident() == self._thread_id:
+            raise SecretError(f"{what}: cannot ask from the event loop")
+        prompt = what if what.endswith(": ") else f"Secret {what}" + (f" ({keypath})" if keypath else "") + ":"
+        answer: Future[str | None] = Future()
+        self.call_from_thread(self.push_screen, SecretDialog(prompt.rstrip()), answer.set_result)
+        value = answer.result()
+        if not value:
+            raise SecretError(f"{what.rstrip(': ')}: not given")
+        return value
 
     # -- host keys (called from worker threads) --------------------------------------------
     def ask_host_key(self, err) -> bool:

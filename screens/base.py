@@ -201,7 +201,7 @@ class SectionScreen(WizardScreen):
                 w = self.query_one(f"#{f.id}", Input)
                 if w.value:
                     ref = out.get(f.key) or f"keyring:{f.secret_key}"
-                    out[f.key] = self.app.engine.store_secret(ref.split(":", 1)[1], w.value)
+                    out[f.key] = self.app.store_secret(ref.split(":", 1)[1], w.value)
                     w.value = ""
                     w.placeholder = f"{out[f.key]} (type to replace)"
             else:

@@ -68,3 +68,34 @@ class PathDialog(ModalScreen[str | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class SecretDialog(ModalScreen[str | None]):
+    """Ask for a secret the keyring needs now (prompt mode, or the keyring file's master password).
+    What is typed is never shown."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, prompt: str) -> None:
+        super().__init__()
+        self.prompt = prompt
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog", classes="dialog"):
+            yield Label("The keyring needs a secret", id="dialog-title")
+            yield Static(self.prompt, id="secret-prompt", markup=False)
+            yield Input(password=True, id="secret", compact=True)
+            with Horizontal(classes="buttons"):
+                yield Button("OK", id="ok", variant="primary", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#ok")
+    def ok(self) -> None:
+        value = self.query_one("#secret", Input).value
+        if value:
+            self.dismiss(value)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
 log = logging.getLogger("screens.engine")
@@ -20,9 +21,13 @@ TRAINING_SECRET = "training-only-secret"
 class Engine:
     """Connections, facts and plans of one wizard session."""
 
-    def __init__(self, *, training: bool = False, keyring_mode: str | None = None) -> None:
+    def __init__(self, *, training: bool = False, keyring_mode: str | None = None,
+                 ask_secret: Callable[[str, str | None], str | None] | None = None) -> None:
         self.training = training
         self.keyring_mode = keyring_mode
+        self.ask_secret = ask_secret            # (key or prompt, answers key path) -> secret
+        self._stores = ThreadPoolExecutor(1, thread_name_prefix="keyring")
+        self._pending: list[Future] = []
         self.lock = threading.RLock()
         self.transports: dict = {}
         self._connected_to: tuple = ()
@@ -42,18 +47,45 @@ class Engine:
             except SecretError:         # no training backend: kept in memory, made up when asked
                 secrets.configure_backend("prompt", ask=lambda key, keypath: TRAINING_SECRET)
         else:
-            secrets.configure_backend(self.keyring_mode)
+            secrets.configure_backend(self.keyring_mode, ask=self.ask_secret)
         self._secrets_ready = True
 
     def store_secret(self, key: str, value: str) -> str:
+        """Store now (blocking; a keyring may ask for its master password)."""
         from .model import store_secret
         self.secrets_ready()
         return store_secret(key, value)
+
+    def store_secret_later(self, key: str, value: str, on_error: Callable[[str], None]) -> str:
+        """Mask the secret at once, store it on the keyring thread; returns its reference.
+        Host work waits for pending stores first (`settle`)."""
+        from wizard import masking
+        masking.register(value)
+
+        def store() -> None:
+            try:
+                self.store_secret(key, value)
+            except Exception as e:      # told to the engineer; the answers keep the reference
+                from .base import describe_error
+                on_error(f"{key}: {describe_error(e)}")
+                raise
+        self._pending.append(self._stores.submit(store))
+        return f"keyring:{key}"
+
+    def settle(self) -> None:
+        """Wait for the secrets typed so far to be in the keyring."""
+        pending, self._pending = self._pending, []
+        for f in pending:
+            try:
+                f.result()
+            except Exception:           # already reported by on_error
+                pass
 
     # -- connections -----------------------------------------------------------------------
     def connect(self, answers, ask: Callable | None) -> dict:
         """Transports to every inventory host, reusing the open ones while the inventory holds."""
         from wizard import session
+        self.settle()
         with self.lock:
             key = tuple(answers.hosts)
             if key == self._connected_to and self.transports:
@@ -73,6 +105,7 @@ class Engine:
         """Connect to one host, read what it is, disconnect; returns a line for the engineer."""
         from wizard import session
         from wizard.facts import detect_os
+        self.settle()
         self.secrets_ready()
         t = session.connect_one(spec, training=self.training, ask=ask)
         try:
@@ -85,6 +118,7 @@ class Engine:
             t.close()
 
     def close(self) -> None:
+        """Close the connections (the app's end, another inventory, a reset)."""
         if self.transports:
             from wizard import session
             session.close_all(self.transports)

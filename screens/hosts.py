@@ -201,7 +201,7 @@ class HostsScreen(WizardScreen):
         if pw.value:
             h = self.hosts[self.current]
             m = REF.match(h.get("password") or "")
-            h["password"] = self.app.engine.store_secret(m["key"] if m else f"ssh/{h['name']}", pw.value)
+            h["password"] = self.app.store_secret(m["key"] if m else f"ssh/{h['name']}", pw.value)
             pw.value = ""
             self.query_one(HostTable).update_cell(str(self.current), "password", h["password"])
 

@@ -15,12 +15,14 @@ import yaml
 from wizard.transport.base import HostSpec
 
 # a built-in inventory for training mode when answers/training.yaml is absent
+# (the simulated host plays every role, as in answers/training.yaml)
 TRAINING_DEFAULT: dict = {
     "version": 1,
-    "inventory": {"hosts": {"chat1": {"address": "chat1.training", "user": "root", "roles": ["CHAT"]}}},
-    "portal": {"scheme": "https", "load_balancer": "jtel-portal"},
-    "daemon": {"db_password": "keyring:db/root"},
+    "inventory": {"hosts": {"sim": {"address": "training.invalid", "roles": ["CHAT", "DATA", "TEL", "WEB", "LB"]}}},
+    "portal": {"scheme": "http", "load_balancer": "jtel-portal"},
+    "daemon": {"db_password": "keyring:training/db-root"},
 }
+TRAINING_SAMPLE = Path(__file__).resolve().parent.parent / "answers" / "training.yaml"
 
 ROLES = ("CHAT", "DATA", "TEL", "WEB", "LB")
 REF = re.compile(r"^keyring:(?P<key>[A-Za-z0-9_./@:-]+)$")
@@ -33,7 +35,7 @@ def blank() -> dict:
 
 def training_sample() -> tuple[dict, str]:
     """The training answers (answers/training.yaml, else the built-in inventory) and their source."""
-    path = Path(__file__).resolve().parent.parent / "answers" / "training.yaml"
+    path = TRAINING_SAMPLE
     if path.is_file():
         data, _ = load(path)
         return data, "answers/training.yaml"       # the sample that ships with the wizard

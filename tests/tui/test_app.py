@@ -263,3 +263,69 @@ async def test_no_reset_command_outside_training(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert "Reset the training host" not in [c.title for c in app.get_system_commands(app.screen)]
+
+
+async def test_a_secret_the_keyring_lacks_is_asked_in_a_dialog(tmp_path):
+    """Prompt mode: nothing stored; the worker that needs the secret asks through a modal."""
+    import threading
+
+    from wizard import secrets
+
+    app = make_app(answers=write_site(tmp_path))
+    got = []
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.engine.secrets_ready()
+        t = threading.Thread(target=lambda: got.append(secrets.get("db/root", keypath="daemon.db_password")))
+        t.start()
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "SecretDialog", what="secret dialog")
+        assert str(app.screen.query_one("#secret-prompt").render()) == "Secret db/root (daemon.db_password):"
+        app.screen.query_one("#secret").value = "typed-in-dialog"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: got, what="secret")
+        t.join(5)
+        assert got == ["typed-in-dialog"]
+        errors = []
+
+        def refused():
+            try:
+                secrets.get("tyntec/apikey")
+            except Exception as e:
+                errors.append(e)
+        t = threading.Thread(target=refused)
+        t.start()
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "SecretDialog", what="second dialog")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: errors, what="refusal")
+        t.join(5)
+        assert "not given" in str(errors[0])
+
+
+async def test_a_keyring_that_refuses_a_secret_is_reported(tmp_path, monkeypatch):
+    from wizard import secrets
+    from wizard.errors import SecretError
+
+    def broken(key, value):
+        raise SecretError("no usable keyring on this machine")
+    monkeypatch.setattr(secrets, "set", broken)
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, "daemon")
+        app.screen.query_one("#db-password").value = "x-secret-1"
+        await goto(pilot, "hosts")
+        app.engine.settle()
+        await wait_for(pilot, lambda: any("Not stored" in (n.title or "") for n in app._notifications),
+                       what="notification")
+
+
+async def test_training_without_the_sample_file_uses_a_built_in_inventory(tmp_path, monkeypatch):
+    from screens import model
+
+    monkeypatch.setattr(model, "TRAINING_SAMPLE", tmp_path / "absent.yaml")
+    app = make_app(training=True)
+    assert app.source == "built-in training inventory"
+    model.to_answers(app.data, app.source)                   # valid as it is
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, "detection")
+        await wait_for(pilot, lambda: app.facts is not None, what="detection")
+        assert list(app.facts) == ["sim"]
