@@ -261,12 +261,6 @@ class Site:
         th, roles, h = self.hosts[name], self.roles[name], self._host_cfg(name)
         script: list[str] = []
         q = shlex.quote
-        if self.flavor == "centos6" and set(roles) & {"CHAT", "LB"}:
-            # CentOS 6's iptables package ships /etc/init.d/iptables (`service iptables
-            # restart`); the test host has the package's state but not its script
-            th.write("/etc/rc.d/init.d/iptables",
-                     "#!/bin/sh\n# testhost-stub\n# chkconfig: 2345 08 92\n"
-                     "exec /usr/sbin/service iptables \"$@\"\n", 0o755)
         if "LB" in roles:
             from tyntec_standin import self_signed
             # the portal's own config is there before the package (rpm keeps a %config file)

@@ -90,6 +90,11 @@ if [ "$F" = centos6 ]; then
 -A FORWARD -j REJECT --reject-with icmp-host-prohibited
 COMMIT
 EOF
+  # CentOS 6's iptables package ships this init script (`service iptables restart`); the
+  # shim answers for it (the stub mark tells `service` not to execute it)
+  printf '#!/bin/sh\n# testhost-stub\n# chkconfig: 2345 08 92\nexec /usr/sbin/service iptables "$@"\n' \
+    > /etc/rc.d/init.d/iptables
+  chmod 0755 /etc/rc.d/init.d/iptables
 fi
 
 # ---- recording shims on the CentOS paths --------------------------------------
