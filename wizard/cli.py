@@ -219,7 +219,7 @@ def _apply(args, ans, plan, transports, journal: bool = True, journals=None) -> 
     log_path = getattr(args, "log_path", None)
     runner = Runner(plan, transports, emit=_print_event, journals=journals if journal else None,
                     max_parallel=args.parallel, http=http_client(plan.training),
-                    host_logs=str(log_path)[:-len(".log")] if log_path else None)
+                    host_logs=log_path.with_suffix("") if log_path else None)   # RUN/HOST.log
     result = runner.run()
     if result.backups:
         print("backups:")

@@ -1,15 +1,31 @@
 """What an apply has done, so a later apply can resume after an interruption.
 
-One JSON-lines file per answers file and host under the tool's state folder. Each
-line records a finished action (its id, masked description, and the checksums of
-the files it wrote). Secrets never enter it: descriptions are masked and files
-are recorded by checksum only. A finished run marks the journal complete, and
-the next apply starts from a fresh plan.
+One JSON-lines file per answers file and host under the tool's state folder. Records:
+
+- `start`: a run began, with the sections it has work for on this host;
+- `begin`: a changing action is about to run (its id, section, and for a file write its
+  path: an interrupted write may leave temporary or candidate files beside the target,
+  which the next apply removes first);
+- `done`: a finished action (its id, masked description, and the checksums of the
+  files it wrote);
+- `section_done`: the host finished every action of a section (its follow-ups ran);
+- `complete`: the whole run finished; the next apply starts from a fresh plan.
+
+Secrets never enter it: descriptions are masked and files are recorded by checksum only.
+
+An incomplete journal is offered for resume only while the host still holds what the
+finished steps wrote (`check`); otherwise it is set aside, with the reason, and the
+next apply is a fresh one. While it is trusted it tells the planner which files an
+interrupted run wrote (or was writing) in a section whose later actions (a restart, a
+reload, a script) never ran: `pending_writes`. A re-plan sees such a file already right
+and would otherwise drop its follow-up.
 """
 from __future__ import annotations
 
 import json
 import os
+import posixpath
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +44,31 @@ def state_dir() -> Path:
     return Path(user_state_dir("chatwizard"))
 
 
+def leftover_globs(path: str) -> list[str]:
+    """Shell globs (quoted but for the `*`) of what an interrupted write of `path` may
+    leave beside it: the transport's temp file, the validation candidate and the
+    candidate's own temp file."""
+    folder, name = posixpath.split(path)
+    q = shlex.quote
+    return [f"{q(f'{folder}/.{name}.chatwizard-tmp-')}*",
+            q(f"{folder}/.{name}.chatwizard-candidate"),
+            f"{q(f'{folder}/..{name}.chatwizard-candidate.chatwizard-tmp-')}*"]
+
+
+# the transport's private upload files (sudo writes, sudo stdin) in the login user's home
+UPLOAD_GLOB = '"$HOME"/.chatwizard-upload-*'
+
+
 @dataclass
 class Journal:
-    """The record of one host's run for one answers file."""
+    """The record of one host's runs for one answers file, since the last complete run."""
 
     path: Path
-    entries: list[dict] = field(default_factory=list)
+    entries: list[dict] = field(default_factory=list)    # `done` records
     complete: bool = False
+    records: list[dict] = field(default_factory=list)    # every record since the last reset
+    stale: str | None = None       # why the record no longer matches the host (see check)
+    checked: bool = False
 
     @classmethod
     def open(cls, answers_source: str, host: str) -> "Journal":
@@ -45,18 +79,93 @@ class Journal:
             for line in path.read_text().splitlines():
                 if not line.strip():
                     continue
-                rec = json.loads(line)
+                try:
+                    rec = json.loads(line)
+                except ValueError:          # a line cut short by a crash: ignore it
+                    continue
                 if rec.get("event") == "complete":
-                    j.entries, j.complete = [], True
-                elif rec.get("event") == "start":
-                    j.complete = False
-                else:
+                    j.entries, j.records, j.complete = [], [], True
+                    continue
+                j.complete = False
+                j.records.append(rec)
+                if rec.get("event", "done") == "done":
                     j.entries.append(rec)
         return j
 
-    def done_ids(self) -> set[str]:
-        return set() if self.complete else {e["id"] for e in self.entries}
+    # -- what it says ----------------------------------------------------------------------
+    @property
+    def interrupted(self) -> bool:
+        """A run began and did not complete."""
+        return not self.complete and bool(self.records)
 
+    @property
+    def trusted(self) -> bool:
+        return self.interrupted and self.stale is None
+
+    @property
+    def started_at(self) -> float | None:
+        """When the first run of this record began."""
+        return next((r.get("t") for r in self.records if r.get("event") == "start"), None)
+
+    def done_ids(self) -> set[str]:
+        """Actions finished by the interrupted run(s): the runner skips them."""
+        if self.complete or self.stale is not None:
+            return set()
+        return {e["id"] for e in self.entries}
+
+    def _replay(self) -> tuple[set[str], dict[str, set[str]]]:
+        """(sections not finished, {section: files written or being written since it
+        last finished})."""
+        unfinished: set[str] = set()
+        written: dict[str, set[str]] = {}
+        for r in self.records:
+            kind, section = r.get("event", "done"), r.get("section", "")
+            if kind == "start":
+                unfinished.update(r.get("sections", ()))
+            elif kind == "begin" and r.get("path"):
+                written.setdefault(section, set()).add(r["path"])
+            elif kind == "done" and r.get("files"):
+                written.setdefault(section, set()).update(r["files"])
+            elif kind == "section_done":
+                unfinished.discard(section)
+                written.pop(section, None)
+        return unfinished, written
+
+    def pending_writes(self, section: str | None = None) -> set[str]:
+        """Files the interrupted run wrote (or was writing) in a section whose later
+        actions did not all finish: their follow-ups must still run. Empty unless the
+        journal is trusted."""
+        if not self.trusted:
+            return set()
+        _, written = self._replay()
+        if section is not None:
+            return set(written.get(section, ()))
+        return set().union(*written.values()) if written else set()
+
+    def pending_by_section(self) -> dict[str, set[str]]:
+        if not self.trusted:
+            return {}
+        return {s: set(p) for s, p in self._replay()[1].items() if p}
+
+    def unfinished_sections(self) -> set[str]:
+        """Sections the interrupted run had work for on this host and did not finish."""
+        return self._replay()[0] if self.trusted else set()
+
+    def interrupted_actions(self) -> set[str]:
+        """Actions the interrupted run began and never saw finish (a command that may have
+        run in part, or to the end with its answer lost)."""
+        if not self.trusted:
+            return set()
+        begun = {r["id"] for r in self.records if r.get("event") == "begin"}
+        return begun - {e["id"] for e in self.entries}
+
+    def leftovers(self) -> set[str]:
+        """Target paths whose interrupted write may have left files beside them."""
+        if self.complete:
+            return set()
+        return {r["path"] for r in self.records if r.get("event") == "begin" and r.get("path")}
+
+    # -- checking against the host --------------------------------------------------------
     def still_valid(self, t: Transport) -> tuple[bool, str]:
         """Whether the files recorded as written still hold what we wrote."""
         for e in self.entries:
@@ -65,26 +174,80 @@ class Journal:
                     return False, f"{path} changed since the interrupted run"
         return True, ""
 
-    def _append(self, rec: dict) -> None:
+    def check(self, t: Transport) -> str | None:
+        """Compare the record with the host (once): None when it may be resumed (or there
+        is nothing to resume), else why not; an untrusted record is set aside."""
+        if not self.checked:
+            self.checked = True
+            if self.interrupted:
+                ok, why = self.still_valid(t)
+                self.stale = None if ok else why
+        return self.stale
+
+    def describe(self, host: str) -> str | None:
+        """One line for the engineer about resuming on `host`, or None (nothing to resume)."""
+        if not self.interrupted:
+            return None
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.started_at or 0))
+        if self.stale is not None:
+            return (f"{host}: the apply interrupted at {when} cannot be resumed: {self.stale}; "
+                    "its record is set aside and this is a fresh plan")
+        n = len(self.done_ids())
+        text = f"{host}: resuming the apply interrupted at {when} ({n} finished step(s) are not run again"
+        pending = sorted(self.pending_writes())
+        if pending:
+            text += f"; follow-ups of files written then are planned again: {', '.join(pending)}"
+        return text + ")"
+
+    # -- writing ---------------------------------------------------------------------------
+    def _append(self, rec: dict, sync: bool = True) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.path, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec) + "\n")
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
 
-    def start(self) -> None:
-        if self.complete or not self.entries:
-            self.entries, self.complete = [], False
+    def start(self, sections: list[str] | tuple[str, ...] = ()) -> None:
+        """A run begins. A complete, empty or set-aside record is started afresh; an
+        interrupted one is continued (its finished steps stay on record)."""
+        if not self.interrupted or self.stale is not None:
+            self.entries, self.records, self.complete, self.stale = [], [], False, None
             if self.path.exists():
                 self.path.unlink()
-        self._append({"event": "start", "t": time.time()})
+        self._add({"event": "start", "sections": list(sections), "t": time.time()})
+
+    def _add(self, rec: dict, sync: bool = True) -> None:
+        self.records.append(rec)
+        self._append(rec, sync)
+
+    def begin(self, action_id: str, section: str, path: str | None = None) -> None:
+        """A changing action (a write of `path`) is about to run. Not synced to disk: it
+        matters when the connection breaks, and this process then lives on to say so."""
+        rec = {"event": "begin", "id": action_id, "section": section, "t": time.time()}
+        if path is not None:
+            rec["path"] = path
+        self._add(rec, sync=False)
 
     def record(self, action_id: str, section: str, description: str, files: dict[str, str]) -> None:
         rec = {"event": "done", "id": action_id, "section": section,
                "description": masking.mask(description), "files": files, "t": time.time()}
         self.entries.append(rec)
-        self._append(rec)
+        self._add(rec)
+
+    def section_done(self, section: str) -> None:
+        self._add({"event": "section_done", "section": section, "t": time.time()})
 
     def finish(self) -> None:
         self._append({"event": "complete", "t": time.time()})
-        self.entries, self.complete = [], True
+        self.entries, self.records, self.complete, self.stale = [], [], True, None
+
+
+def open_all(answers_source: str, transports: dict[str, Transport]) -> dict[str, Journal]:
+    """The journal of every connected host, each checked against its host (read-only)."""
+    journals = {}
+    for host, t in transports.items():
+        j = Journal.open(answers_source, host)
+        j.check(t)
+        journals[host] = j
+    return journals

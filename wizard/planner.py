@@ -62,11 +62,18 @@ def portal_version(answers, facts: dict[str, facts_mod.HostFacts]) -> PortalVers
 
 def build(answers, transports: dict[str, Transport], *, training: bool = False,
           facts: dict[str, facts_mod.HostFacts] | None = None,
-          portal: PortalVersion | None = None, only: set[str] | None = None) -> Plan:
-    """The full plan in the procedure's order; `only` limits it to some sections."""
+          portal: PortalVersion | None = None, only: set[str] | None = None,
+          journals: dict | None = None) -> Plan:
+    """The full plan in the procedure's order; `only` limits it to some sections.
+    `journals` (host -> wizard.journal.Journal, checked against the host) tell the steps
+    what an interrupted apply wrote whose follow-ups never ran."""
     facts = facts if facts is not None else detect(answers, transports)
     portal = portal or portal_version(answers, facts)
     ctx = Context(answers, transports, facts, portal, training=training)
+    for host, j in (journals or {}).items():
+        ctx.pending[host] = j.pending_by_section()
+        ctx.unfinished[host] = j.unfinished_sections()
+        ctx.interrupted[host] = j.interrupted_actions()
     skip = set(answers.section("sections").get("skip") or [])
     plan = Plan(training=training, facts=facts)
     for mod in sections():

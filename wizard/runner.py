@@ -1,33 +1,81 @@
 """Execute a plan: the same action objects the preview showed, section by section.
 
-Within a section the hosts run in parallel (bounded); a failure stops that host
-and, once the section's other hosts have finished their work, the whole run:
-later sections build on earlier ones. Every finished action is journalled so an
-interrupted apply resumes where it stopped.
+Within a section the hosts run in parallel (bounded by `max_parallel`); a failure stops
+that host (the others finish their current work in the section) and, once the section's
+other hosts have finished, the whole run: later sections build on earlier ones. Each
+host gets its own result (`RunResult.hosts`) and, with `host_logs`, its own log file.
+
+A lost connection is reported as such ("connection to HOST lost"), whether it broke
+before, during or after an action: SSH connections get a dead-peer check (TCP user
+timeout plus keepalives) so that a pulled cable fails the step within
+`dead_peer_after` seconds instead of hanging until the command's timeout.
+
+Every finished action is journalled, and so is every file write before it begins and
+every section a host finishes, so that an interrupted apply resumes where it stopped:
+finished actions are skipped while the host still holds what they wrote, what an
+interrupted write may have left beside its target is removed first, and the planner
+re-plans the follow-ups (restart, reload, script) of files written by a section that
+did not finish (wizard.journal).
 """
 from __future__ import annotations
 
+import logging
+import os
 import posixpath
+import re
 import shlex
+import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 from . import events as ev
 from . import masking
-from .journal import Journal
+from .errors import ConnectError, WizardError
+from .journal import UPLOAD_GLOB, Journal, leftover_globs
 from .plan import Command, FileChange, HostPlan, HttpRequest, Plan, SectionPlan, sha256
-from .transport.base import Transport, TransportError
+from .transport.base import CommandResult, Transport, TransportError
 
 Emit = Callable[[ev.Event], None]
+log = logging.getLogger("wizard.runner")
+
+DEAD_PEER_SECONDS = 30.0     # CHATWIZARD_DEAD_PEER_SECONDS overrides
 
 
 class _Failed(Exception):
     def __init__(self, display: str, exit_code: int | None, tail: str, reason: str):
         super().__init__(reason)
         self.display, self.exit_code, self.tail, self.reason = display, exit_code, tail, reason
+
+
+@dataclass
+class HostResult:
+    """How the run ended on one host (or pseudo-host, e.g. HTTP calls from here)."""
+
+    host: str
+    status: str = "not run"          # ok | failed | stopped | not run
+    planned: list[str] = field(default_factory=list)     # sections with work on this host
+    finished: list[str] = field(default_factory=list)    # sections it finished
+    done: int = 0
+    skipped: int = 0                 # finished in the interrupted run (journal)
+    failed: ev.StepFailed | None = None
+    lost: bool = False               # the failure was a lost connection
+    why: str = ""                    # why a host stopped without a failure of its own
+    duration_s: float = 0.0
+    log: str | None = None           # its log file
+
+    def summary(self) -> str:
+        counts = f"{self.done} done" + (f", {self.skipped} skipped (journal)" if self.skipped else "")
+        if self.status == "failed" and self.failed is not None:
+            return f"FAILED at {self.failed.description!r}: {self.failed.reason} ({counts})"
+        if self.status == "stopped":
+            return f"stopped: {self.why} ({counts})"
+        if self.status == "ok":
+            return f"ok ({counts})" if self.planned else "ok (nothing to do)"
+        return "not run"
 
 
 @dataclass
@@ -39,10 +87,46 @@ class RunResult:
     failed: dict[str, ev.StepFailed] = field(default_factory=dict)
     backups: list[tuple[str, str, str]] = field(default_factory=list)   # (host, path, backup)
     skipped_journal: int = 0
+    hosts: dict[str, HostResult] = field(default_factory=dict)
+
+    @property
+    def lost(self) -> list[str]:
+        """Hosts whose connection was lost."""
+        return [h for h, r in self.hosts.items() if r.lost]
 
 
 def executable(action) -> bool:
     return isinstance(action, (Command, FileChange, HttpRequest))
+
+
+def _alive(t: Transport | None) -> bool | None:
+    """Whether the host's connection is up: True/False, None when the transport cannot
+    tell (simulated hosts, HTTP from here)."""
+    if t is None or not hasattr(t, "paramiko_transport"):
+        return None
+    pt = t.paramiko_transport
+    return pt is not None and pt.is_active()
+
+
+def event_line(e: ev.Event) -> str | None:
+    """One log line for an event (None: not worth a line)."""
+    if isinstance(e, ev.StepStarted):
+        return f"({e.index}/{e.total}) {e.description}: {e.display}"
+    if isinstance(e, ev.OutputLine):
+        return f"  | {e.line}"
+    if isinstance(e, ev.FileWritten):
+        return f"  wrote {e.path}" + (f" (backup {e.backup})" if e.backup else "")
+    if isinstance(e, ev.StepSkipped):
+        return f"skipped: {e.description} ({e.reason})"
+    if isinstance(e, ev.StepDone):
+        return f"  done in {e.duration_s:.2f} s"
+    if isinstance(e, ev.StepFailed):
+        tail = "".join(f"\n  last output | {line}" for line in e.tail.splitlines())
+        return (f"FAILED: {e.description}: {e.display} (exit code {e.exit_code}): "
+                f"{e.reason}{tail}")
+    if isinstance(e, ev.SectionStarted):
+        return f"== {e.title}"
+    return None
 
 
 class Runner:
@@ -51,29 +135,42 @@ class Runner:
     def __init__(self, plan: Plan, transports: dict[str, Transport], *, emit: Emit,
                  journals: dict[str, Journal] | None = None, max_parallel: int = 4,
                  http: Callable[[HttpRequest], tuple[int, str]] | None = None,
-                 cancelled: Callable[[], bool] = lambda: False):
+                 cancelled: Callable[[], bool] = lambda: False,
+                 host_logs: str | Path | None = None, dead_peer_after: float | None = None):
         self.plan, self.transports = plan, transports
-        self._emit_raw, self._lock = emit, threading.Lock()
+        self._emit_raw, self._lock = emit, threading.RLock()
         self.journals = journals or {}
         self.max_parallel = max(1, max_parallel)
         self.http = http
         self.cancelled = cancelled
+        self.host_logs = Path(host_logs) if host_logs else None    # a folder: HOST.log per host
+        if dead_peer_after is None:
+            dead_peer_after = float(os.environ.get("CHATWIZARD_DEAD_PEER_SECONDS") or DEAD_PEER_SECONDS)
+        self.dead_peer_after = dead_peer_after
         self.total = sum(1 for _, _, a in plan.actions() if executable(a))
         self._index = 0
+        self._logs: dict[str, object] = {}
         self.result = RunResult(ok=True)
+        for host in transports:
+            self.result.hosts[host] = HostResult(host)
+        for s in plan.sections:
+            for hp in s.hosts:
+                if not any(executable(a) for a in hp.actions):
+                    continue        # nothing runs there (e.g. checklists for the portal UI)
+                hr = self.result.hosts.setdefault(hp.host, HostResult(hp.host))
+                if s.name not in hr.planned:
+                    hr.planned.append(s.name)
 
     def emit(self, event: ev.Event) -> None:
         with self._lock:
+            if event.host:
+                self._log(event.host, event_line(event))
             self._emit_raw(event)
 
     # -- the run ---------------------------------------------------------------------------
     def run(self) -> RunResult:
-        done_before: dict[str, set[str]] = {}
-        for host, j in self.journals.items():
-            ok, why = j.still_valid(self.transports[host]) if j.done_ids() else (True, "")
-            done_before[host] = j.done_ids() if ok else set()
-            j.start() if ok else (j.entries.clear(), j.start())
         self.emit(ev.RunStarted("", self.total))
+        done_before = self._prepare()
         for section in self.plan.sections:
             if self.cancelled():
                 break
@@ -99,47 +196,195 @@ class Runner:
         if self.result.ok:
             for j in self.journals.values():
                 j.finish()
+        self._conclude()
         self.emit(ev.RunFinished("", self.result.ok, self.result.done, tuple(self.result.failed)))
+        self._close_logs()
         return self.result
 
-    def _run_host(self, section: SectionPlan, hp: HostPlan, done_before: set[str]) -> None:
-        for action in hp.actions:
-            if not executable(action):
+    def _prepare(self) -> dict[str, set[str]]:
+        """Check each journal against its host, remove what interrupted writes left, start
+        the journal; the finished actions to skip, per host."""
+        done_before: dict[str, set[str]] = {}
+        for host, j in self.journals.items():
+            t = self.transports.get(host)
+            if t is None:
                 continue
-            if self.cancelled():
-                return
-            with self._lock:
-                self._index += 1
-                index = self._index
-            if action.id in done_before:
-                self.result.skipped_journal += 1
-                self.emit(ev.StepSkipped(hp.host, section.name, action.description,
-                                         "done in the interrupted run (journal)"))
-                continue
-            display = action.display if isinstance(action, Command) else (
-                f"write {action.path}" if isinstance(action, FileChange) else f"{action.method} {action.url}")
-            self.emit(ev.StepStarted(hp.host, section.name, action.description, display, index, self.total))
-            t0 = time.monotonic()
+            hr = self.result.hosts.setdefault(host, HostResult(host))
             try:
-                files = self._execute(hp.host, action)
-            except _Failed as f:
-                failed = ev.StepFailed(hp.host, section.name, action.description, f.display,
-                                       f.exit_code, masking.mask(f.tail), masking.mask(f.reason))
-                self.result.failed[hp.host] = failed
+                self._arm(t)
+                why = j.check(t)
+                if why:
+                    self._log(host, f"the interrupted run's journal is set aside: {why}")
+                self._tidy(host, j, t)
+            except Exception as e:              # noqa: BLE001 - reported as the host's failure
+                failed = self._failure(host, "", "Compare the journal of the interrupted run "
+                                       "with the host", "read the files it recorded", e)
+                self._fail(hr, failed)
                 self.emit(failed)
-                return
-            except TransportError as e:
-                failed = ev.StepFailed(hp.host, section.name, action.description, display, None, "",
-                                       masking.mask(f"connection to {hp.host} failed: {e}"))
-                self.result.failed[hp.host] = failed
-                self.emit(failed)
-                return
-            j = self.journals.get(hp.host)
-            if j is not None and action.changes:
-                j.record(action.id, section.name, action.description, files)
-            with self._lock:
-                self.result.done += 1
-            self.emit(ev.StepDone(hp.host, section.name, action.description, time.monotonic() - t0))
+                continue
+            done_before[host] = j.done_ids()
+            j.start(hr.planned)
+        return done_before
+
+    def _tidy(self, host: str, j: Journal, t: Transport) -> None:
+        """Remove the temp and candidate files an interrupted write may have left beside
+        its target, and the transport's upload files in the login user's home."""
+        paths = sorted(j.leftovers())
+        if not paths:
+            return
+        globs = " ".join(g for p in paths for g in leftover_globs(p))
+        t.run(f"rm -f -- {globs}", sudo=True, timeout=60)
+        t.run(f"rm -f -- {UPLOAD_GLOB}", timeout=60)
+        self._log(host, f"removed what interrupted writes may have left beside {', '.join(paths)}")
+
+    def _run_host(self, section: SectionPlan, hp: HostPlan, done_before: set[str]) -> None:
+        if not any(executable(a) for a in hp.actions):
+            return
+        hr = self.result.hosts.setdefault(hp.host, HostResult(hp.host))
+        j = self.journals.get(hp.host)
+        t = self.transports.get(hp.host)
+        start = time.monotonic()
+        try:
+            for action in hp.actions:
+                if not executable(action):
+                    continue
+                if self.cancelled():
+                    return
+                with self._lock:
+                    self._index += 1
+                    index = self._index
+                if action.id in done_before:
+                    with self._lock:
+                        self.result.skipped_journal += 1
+                    hr.skipped += 1
+                    self.emit(ev.StepSkipped(hp.host, section.name, action.description,
+                                             "done in the interrupted run (journal)"))
+                    continue
+                display = action.display if isinstance(action, Command) else (
+                    f"write {action.path}" if isinstance(action, FileChange) else f"{action.method} {action.url}")
+                self.emit(ev.StepStarted(hp.host, section.name, action.description, display, index, self.total))
+                t0 = time.monotonic()
+                try:
+                    if t is not None:
+                        self._arm(t)
+                    if j is not None and action.changes:
+                        j.begin(action.id, section.name,
+                                action.path if isinstance(action, FileChange) else None)
+                    files = self._execute(hp.host, action)
+                except Exception as e:          # noqa: BLE001 - every failure is reported
+                    failed = self._failure(hp.host, section.name, action.description, display, e)
+                    self._fail(hr, failed)
+                    self.emit(failed)
+                    return
+                if j is not None and action.changes:
+                    j.record(action.id, section.name, action.description, files)
+                with self._lock:
+                    self.result.done += 1
+                hr.done += 1
+                self.emit(ev.StepDone(hp.host, section.name, action.description, time.monotonic() - t0))
+            if section.name in hr.planned:
+                if j is not None:
+                    j.section_done(section.name)
+                hr.finished.append(section.name)
+        finally:
+            hr.duration_s += time.monotonic() - start
+
+    def _fail(self, hr: HostResult, failed: ev.StepFailed) -> None:
+        with self._lock:
+            self.result.failed[hr.host] = failed
+        hr.failed = failed
+        hr.lost = failed.reason.startswith(f"connection to {hr.host} lost")
+
+    def _failure(self, host: str, section: str, description: str, display: str,
+                 e: Exception) -> ev.StepFailed:
+        """The StepFailed for an exception, telling a lost connection from the rest."""
+        alive = _alive(self.transports.get(host))
+        code, tail = None, ""
+        lost = f"connection to {host} lost"
+        if isinstance(e, _Failed):
+            display, code, tail, reason = e.display, e.exit_code, e.tail, e.reason
+            if alive is False:
+                reason = (f"{lost} (the command reported no exit status)" if code == -1 else
+                          f"{lost} ({reason})")
+        elif isinstance(e, ConnectError) and isinstance(e, TransportError):
+            reason = str(e)                                  # sudo refused the password
+        elif isinstance(e, ConnectError):
+            reason = f"{lost}; connecting again failed: {e}"  # the reconnect was refused
+        elif isinstance(e, TransportError):
+            result = getattr(e, "result", None)               # a timed-out command
+            if isinstance(result, CommandResult):
+                code, tail = result.exit_code, result.tail()
+            reason = str(e) if alive else f"{lost}: {e}"
+        elif isinstance(e, WizardError):
+            reason = str(e)                                  # e.g. a secret missing at run time
+        else:
+            # not the transport's own error (e.g. the SSH library's, when the connection
+            # dropped in the middle of a file transfer): lost if the connection is gone
+            log.warning("%s: %s: %s", host, description, masking.mask(repr(e)), exc_info=True)
+            what = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+            reason = f"{lost}: {what}" if alive is False else f"unexpected error: {what}"
+        return ev.StepFailed(host, section, description, display, code, masking.mask(tail),
+                             masking.mask(reason))
+
+    def _conclude(self) -> None:
+        """Each host's status once the run is over."""
+        failed = sorted(self.result.failed)
+        for hr in self.result.hosts.values():
+            if hr.failed is not None:
+                hr.status = "failed"
+            elif all(s in hr.finished for s in hr.planned):
+                hr.status = "ok"
+            else:
+                hr.status = "stopped"
+                left = [s for s in hr.planned if s not in hr.finished]
+                if self.cancelled():
+                    hr.why = f"the run was stopped before section(s) {', '.join(left)}"
+                else:
+                    hr.why = (f"{', '.join(failed)} failed, so section(s) {', '.join(left)} "
+                              "did not run")
+            self._log(hr.host, f"result: {hr.summary()}")
+
+    # -- per-host logs ---------------------------------------------------------------------
+    def _log(self, host: str, line: str | None) -> None:
+        if self.host_logs is None or line is None:
+            return
+        with self._lock:
+            f = self._logs.get(host)
+            if f is None:
+                name = re.sub(r"[^A-Za-z0-9._-]+", "_", host).strip("_") or "host"
+                path = self.host_logs / f"{name}.log"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+                f = self._logs[host] = os.fdopen(fd, "a", encoding="utf-8")
+                self.result.hosts.setdefault(host, HostResult(host)).log = str(path)
+            stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            for part in masking.mask(line).splitlines() or [""]:
+                f.write(f"{stamp} {part}\n")
+            f.flush()
+
+    def _close_logs(self) -> None:
+        with self._lock:
+            for f in self._logs.values():
+                f.close()
+            self._logs.clear()
+
+    # -- connections -----------------------------------------------------------------------
+    def _arm(self, t: Transport) -> None:
+        """Make an SSH connection notice a dead peer within dead_peer_after seconds: data
+        unacknowledged that long aborts the socket (TCP_USER_TIMEOUT), and keepalives
+        make sure there is data in flight while a command runs quietly."""
+        pt = getattr(t, "paramiko_transport", None)
+        if pt is None or getattr(pt, "_chatwizard_dead_peer", None) == self.dead_peer_after:
+            return
+        try:
+            sock = pt.sock
+            if isinstance(sock, socket.socket) and hasattr(socket, "TCP_USER_TIMEOUT"):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
+                                int(self.dead_peer_after * 1000))
+            pt.set_keepalive(max(1, int(self.dead_peer_after / 3)))
+            pt._chatwizard_dead_peer = self.dead_peer_after
+        except (OSError, AttributeError) as e:       # best effort: the timeouts still apply
+            log.debug("dead-peer check not set on %s: %s", t.spec.name, e)
 
     # -- one action ------------------------------------------------------------------------
     def _execute(self, host: str, action) -> dict[str, str]:
@@ -172,11 +417,17 @@ class Runner:
             t.write_file(candidate, fc.new, mode=0o600, backup=False)
             try:
                 self._command(host, fc.validate.format(path=shlex.quote(candidate)), True, 120)
-            finally:
+            except _Failed:
+                # rejected: the live file stays as it is and the candidate goes
                 t.run(f"rm -f {shlex.quote(candidate)}", sudo=True, timeout=60)
+                raise
+            # (a lost connection leaves the candidate to the next apply, which removes it
+            # first: trying here would only wait for a host that is gone)
+            t.run(f"rm -f {shlex.quote(candidate)}", sudo=True, timeout=60)
         res = t.write_file(fc.path, fc.new, mode=fc.mode, owner=fc.owner, group=fc.group, backup=True)
         if res.backup:
-            self.result.backups.append((host, fc.path, res.backup))
+            with self._lock:
+                self.result.backups.append((host, fc.path, res.backup))
         self.emit(ev.FileWritten(host, fc.path, res.backup))
         return {fc.path: sha256(fc.new)}
 

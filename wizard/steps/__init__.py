@@ -67,9 +67,32 @@ class Context:
     training: bool = False
     overlays: dict[str, Overlay] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # from the journal of an interrupted apply (wizard.journal), per host:
+    pending: dict[str, dict[str, set[str]]] = field(default_factory=dict)   # section -> files
+    unfinished: dict[str, set[str]] = field(default_factory=dict)           # sections
+    interrupted: dict[str, set[str]] = field(default_factory=dict)          # action ids
 
     def transport(self, host: HostSpec | str) -> Transport:
         return self.transports[host if isinstance(host, str) else host.name]
+
+    def pending_writes(self, host: HostSpec | str, section: str | None = None) -> set[str]:
+        """Files an interrupted apply wrote (or was writing) on `host`, in `section` (any
+        when None), whose section's later actions never ran. A step plans its follow-up
+        (restart, reload, script) for such a file even when its content is already right."""
+        by_section = self.pending.get(host if isinstance(host, str) else host.name, {})
+        if section is not None:
+            return set(by_section.get(section, ()))
+        return set().union(*by_section.values()) if by_section else set()
+
+    def unfinished_sections(self, host: HostSpec | str) -> set[str]:
+        """Sections an interrupted apply had work for on `host` and did not finish there."""
+        return set(self.unfinished.get(host if isinstance(host, str) else host.name, ()))
+
+    def interrupted_actions(self, host: HostSpec | str) -> set[str]:
+        """Ids of the actions an interrupted apply began on `host` and never saw finish
+        (they may have run in part): a step whose re-plan would skip such an action because
+        its effect looks present may plan it again."""
+        return set(self.interrupted.get(host if isinstance(host, str) else host.name, ()))
 
     def overlay(self, host: HostSpec | str) -> Overlay:
         return self.overlays.setdefault(host if isinstance(host, str) else host.name, Overlay())

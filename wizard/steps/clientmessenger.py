@@ -23,13 +23,20 @@ def plan(ctx, host) -> list[Action]:
     t = ctx.transport(host)
     q = shlex.quote
     actions: list[Action] = []
-    if not t.stat(dest).exists:
+    copy = Command(f"Copy ClientMessenger to {dest}", f"mkdir -p {q(dest)} && cp -R {q(src)}/. {q(dest)}/")
+    exists = t.stat(dest).exists
+    # an apply cut off in the middle of the copy leaves a partial folder: copy again (it
+    # never nests, and overwrites only what this copy wrote)
+    again = exists and copy.id in ctx.interrupted_actions(host)
+    if not exists or again:
         if not t.stat(src).is_dir:
             raise PlanError(f"host {host.name}: clientmessenger.source {src} is not a folder there; "
                             "is /home/jtel/shared mounted?")
         ctx.overlay(host).mirrors.append((dest, src))
-        actions.append(Command(f"Copy ClientMessenger to {dest}",
-                               f"mkdir -p {q(dest)} && cp -R {q(src)}/. {q(dest)}/"))
+        if again:
+            copy = Command(f"Copy ClientMessenger to {dest} again: the interrupted apply did not "
+                           "finish its copy", copy.command)
+        actions.append(copy)
         actions.append(Command(f"Give {dest} to {owner}", f"chown -R {q(owner)} {q(dest)}"))
         return actions
     actions.append(NoOp(f"{dest} already exists: not copied again (updates go through updatesc.sh)"))

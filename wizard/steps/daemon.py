@@ -174,7 +174,8 @@ def plan(ctx, host) -> list[Action]:
     fc = ctx.file_change(host, f"{'Update' if existed else 'Install'} {dest}: " + "; ".join(what),
                          dest, new, mode=0o755, owner="root", group="root",
                          validate="bash -n {path}")
-    content_changes = old != new
+    # an interrupted apply that wrote the script but never restarted the daemon counts too
+    content_changes = old != new or dest in ctx.pending_writes(host, NAME)
     if fc is None:
         actions.append(NoOp(f"{dest} already holds the configured script (mode 0755, root:root)"))
     else:
@@ -189,8 +190,9 @@ def plan(ctx, host) -> list[Action]:
     if not running:
         actions.append(Command(f"Start {service}", f"service {q(service)} start"))
     elif content_changes:
-        actions.append(Command(f"Restart {service}: it runs with the old init script",
-                               f"service {q(service)} restart"))
+        why = ("it runs with the old init script" if old != new else
+               "the interrupted apply wrote the script but did not restart it")
+        actions.append(Command(f"Restart {service}: {why}", f"service {q(service)} restart"))
     else:
         actions.append(NoOp(f"{service} is running with this configuration"))
     return actions

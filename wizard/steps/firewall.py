@@ -71,7 +71,10 @@ def plan(ctx, host) -> list[Action]:
     ports = ports_for(host.roles, scheme)
     t = ctx.transport(host)
     major = ctx.facts[host.name].os.major
-    return _firewalld(t, host, ports) if major >= 7 else _iptables(t, host, ports)
+    if major >= 7:
+        return _firewalld(t, host, ports)
+    # an interrupted apply may have inserted rules and stopped before saving them
+    return _iptables(t, host, ports, unsaved=NAME in ctx.unfinished_sections(host))
 
 
 def _firewalld(t, host, ports) -> list[Action]:
@@ -100,7 +103,7 @@ def _firewalld(t, host, ports) -> list[Action]:
     return actions
 
 
-def _iptables(t, host, ports) -> list[Action]:
+def _iptables(t, host, ports, unsaved: bool = False) -> list[Action]:
     rules = t.run("iptables -S INPUT", sudo=True, timeout=60)
     if rules.exit_code != 0:
         raise PlanError(f"host {host.name}: iptables -S INPUT failed: {rules.tail(3)}")
@@ -112,9 +115,9 @@ def _iptables(t, host, ports) -> list[Action]:
             actions.append(NoOp(f"iptables already accepts tcp {port}"))
         else:
             missing.append(port)
-    if not missing:
+    if not missing and not unsaved:
         return actions
-    _, block = iptables_state(rules.stdout, missing[0])
+    block = iptables_state(rules.stdout, missing[0])[1] if missing else None
     for port in missing:
         rule = " ".join(iptables_spec(port))
         if block is not None:

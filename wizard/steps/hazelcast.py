@@ -336,7 +336,7 @@ def _sha256(data: bytes) -> str:
 
 
 def _follow_ups(ctx, m: _Member) -> None:
-    if not m.changed:
+    if not (m.changed or _interrupted(ctx, m)):
         return
     host = m.host
     for role in MEMBER_ROLES:
@@ -348,6 +348,14 @@ def _follow_ups(ctx, m: _Member) -> None:
             script = _find_script(ctx, host, SCRIPTS[role])
             m.actions.append(Command(f"Run {SCRIPTS[role]} so that the {role} host loads the "
                                      "new hazelcast.xml", shlex.quote(script), timeout=1800))
+
+
+def _interrupted(ctx, m: _Member) -> bool:
+    """An interrupted apply changed m's configuration but its follow-ups never ran: m wrote
+    the file itself, or (sharing the editor's file) had waited for it and not finished."""
+    if m.editor is None:
+        return m.path in ctx.pending_writes(m.host, NAME)
+    return NAME in ctx.unfinished_sections(m.host)
 
 
 def _find_script(ctx, host: HostSpec, name: str) -> str:

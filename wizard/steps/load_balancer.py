@@ -138,9 +138,15 @@ def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) ->
     fc = ctx.file_change(host, description, path, result.text.encode("utf-8"),
                          mode=st.mode if st.mode is not None else 0o644,
                          owner=st.owner, group=st.group, validate=VALIDATE)
+    section = "whatsapp" if whatsapp else NAME
     if fc is None:
-        return [NoOp(f"{path} on {host.name} already holds what this section puts there")]
-    actions: list[Action] = [fc]
+        noop = NoOp(f"{path} on {host.name} already holds what this section puts there")
+        if path not in ctx.pending_writes(host, section):
+            return [noop]
+        # the interrupted apply wrote it and stopped before the reload
+        actions: list[Action] = [noop]
+    else:
+        actions = [fc]
     if haproxy_running(ctx, host):
         actions.append(reload_command(ctx, host))
     else:
