@@ -20,9 +20,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
-import sys
-import threading
 import time
 from pathlib import Path
 
@@ -36,7 +33,7 @@ from wizard import masking, planner
 from wizard.answers import Answers
 from wizard.facts import HostFacts, OSInfo, PortalVersion
 from wizard.journal import Journal, open_all
-from wizard.plan import Command, FileChange, HostPlan, NoOp, Plan, SectionPlan
+from wizard.plan import Command, FileChange, HostPlan, Plan, SectionPlan
 from wizard.runner import Runner
 from wizard.steps import Context, clientmessenger, firewall
 from wizard.transport.base import HostSpec, TransportError
@@ -693,7 +690,7 @@ def test_cli_lost_connection_exit_5_and_resume_only_while_the_host_matches(
     th.write(INIT, th.read(INIT) + "# edited by hand\n", mode=0o755)
     rc, out, err = env.run("plan", answers)
     assert rc == 0, err
-    assert (f"chat1: the apply interrupted at" in out and f"cannot be resumed: {INIT} changed since "
+    assert ("chat1: the apply interrupted at" in out and f"cannot be resumed: {INIT} changed since "
             "the interrupted run; its record is set aside and this is a fresh plan" in out), out
     assert "-# edited by hand" in out                  # the fresh preview's diff
     rc, out, err = env.run("apply", answers, "--yes")
