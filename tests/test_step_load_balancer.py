@@ -51,9 +51,10 @@ def answers_for(*, scheme="https", chats=(("chat1", "10.0.0.21"),), lbs=("lb1",)
 
 
 def lb_fake(spec, cfg: bytes | None = PORTAL_CFG, *, path=CFG, installed=True, running=True,
-            check=0, mode=0o640, owner=("root", "haproxy")) -> FakeTransport:
+            check=0, live_check=0, mode=0o640, owner=("root", "haproxy")) -> FakeTransport:
     """A load balancer: haproxy installed (rpm -q), its config, `haproxy -c` answering
-    `check`, and the candidate file removed by `rm -f` as on a real host."""
+    `check` for the candidate and `live_check` for the live file (checked while planning),
+    and the candidate file removed by `rm -f` as on a real host."""
     t = FakeTransport(spec, files={path: cfg} if cfg is not None else {})
 
     def rm(call):
@@ -65,7 +66,8 @@ def lb_fake(spec, cfg: bytes | None = PORTAL_CFG, *, path=CFG, installed=True, r
     t.on(r"^systemctl is-active haproxy$", (0, "active\n") if running else (3, "inactive\n"))
     t.on(r"^service haproxy status$", (0, "haproxy (pid  1234) is running...\n") if running
          else (3, "haproxy is stopped\n"))
-    t.on(r"^haproxy -c -f ", check)
+    t.on(r"^haproxy -c -f \S*chatwizard-candidate", check)
+    t.on(r"^haproxy -c -f ", live_check)
     t.on(r"^rm -f ", rm)
     if cfg is not None:
         t.modes[path], t.owners[path] = mode, owner
@@ -136,7 +138,8 @@ def test_https_centos7_filechange_then_reload():
     assert all(n.startswith("lb1: ") for n in notes)
     # planning only reads
     assert fakes["lb1"].writes == []
-    assert [c.command for c in fakes["lb1"].commands] == ["rpm -q haproxy", "systemctl is-active haproxy"]
+    assert [c.command for c in fakes["lb1"].commands] == ["rpm -q haproxy", f"haproxy -c -f {CFG}",
+                                                          "systemctl is-active haproxy"]
     assert "checked first with: haproxy -c -f <candidate>" in preview.render(plan)
 
 
@@ -180,8 +183,9 @@ def test_apply_then_second_plan_changes_nothing():
     assert (lb.modes[CFG], lb.owners[CFG]) == (0o640, ("root", "haproxy"))
     cmds = [c.command for c in lb.commands]
     checks = [c for c in cmds if c.startswith("haproxy -c -f ")]
-    assert checks == ["haproxy -c -f /etc/haproxy/.haproxy.cfg.chatwizard-candidate"]
-    assert cmds.index(checks[0]) < cmds.index("systemctl reload haproxy")
+    assert checks == [f"haproxy -c -f {CFG}",            # the live file, while planning
+                      "haproxy -c -f /etc/haproxy/.haproxy.cfg.chatwizard-candidate"]
+    assert cmds.index(checks[1]) < cmds.index("systemctl reload haproxy")
     assert not any(p.endswith("chatwizard-candidate") for p in lb.files)
     assert res.backups and res.backups[0][:2] == ("lb1", CFG)
     # again: nothing to do, no reload
@@ -253,6 +257,23 @@ def test_unusable_config_is_a_plan_error_naming_host_and_file():
     assert re.match(rf"host lb1: {CFG}:\d+: frontend 'acdportal_chat_wss' is defined twice", str(e.value))
     with pytest.raises(PlanError, match=f"host lb1: {CFG} is not UTF-8"):
         build(ans, fakes_for(ans, cfg=b"global\n  log \xff\n"))
+
+
+def test_live_config_that_haproxy_rejects_is_a_plan_error():
+    """A site file haproxy already rejects (here: a server address) stops the plan, naming
+    host, file and line: found only at the candidate check, it would stop the apply after
+    the earlier sections had changed the other hosts."""
+    alert = ("[ALERT]    (9) : config : parsing [/etc/haproxy/haproxy.cfg:63] : 'server acd-web1' : "
+             "could not resolve address '10.1.1.300'.\n[ALERT]    (9) : config : Fatal errors found "
+             "in configuration.")
+    ans = answers_for()
+    fakes = fakes_for(ans, live_check=(1, alert, ""))
+    with pytest.raises(PlanError) as e:
+        build(ans, fakes)
+    assert str(e.value).startswith(f"host lb1: {CFG}:63: haproxy -c rejects the file as it is now: "
+                                   "'server acd-web1' : could not resolve address '10.1.1.300'.; repair it first")
+    assert not fakes["lb1"].writes
+    assert [c.command for c in fakes["lb1"].commands_matching("^haproxy")] == [f"haproxy -c -f {CFG}"]
 
 
 def test_address_notes(tmp_path):

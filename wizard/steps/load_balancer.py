@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
+import shlex
 
 from ..errors import PlanError
 from ..haproxy_cfg import ChatServer, HaproxyConfigError, edit
@@ -90,20 +92,45 @@ def haproxy_running(ctx, host) -> bool:
     return res.exit_code == 0
 
 
-def require_haproxy(ctx, host, path: str) -> bytes:
-    """The LB's haproxy.cfg as it will be when this step runs; PlanError when haproxy is
-    not installed there or the file is missing."""
+def require_haproxy(ctx, host, path: str) -> tuple[bytes, bool]:
+    """(the LB's haproxy.cfg as it will be when this step runs, whether an earlier step of
+    the plan writes it); PlanError when haproxy is not installed there or the file is missing."""
     t = ctx.transport(host)
     rpm = t.run("rpm -q haproxy", timeout=60)
     if rpm.exit_code != 0:
         why = (rpm.stdout.strip() or rpm.stderr.strip() or f"exit code {rpm.exit_code}")
         raise PlanError(f"host {host.name}: haproxy is not installed ({why}); the load balancer "
                         "must already run haproxy for the portal (yum -y install haproxy)")
-    text, _ = ctx.read(host, path)
+    text, planned = ctx.read(host, path)
     if text is None:
         raise PlanError(f"host {host.name}: {path} does not exist; set load_balancer.config to "
                         "the haproxy configuration the load balancer uses")
-    return text
+    return text, planned
+
+
+# haproxy 1.5: "parsing [FILE:LINE] : what"; 2.x: "[FILE:LINE] : what", "Parsing [FILE:LINE]: what"
+_PARSING = re.compile(r"\[(?P<file>[^\]\s]+):(?P<line>\d+)\]\s*:?\s*(?P<what>.*)")
+
+
+def check_as_is(ctx, host, path: str) -> None:
+    """`haproxy -c` on the live file before anything of the plan runs: a file haproxy rejects
+    as it is (a bad server address, a misspelt keyword) would only be found when the candidate
+    is checked, after the sections before this one had changed the other hosts."""
+    res = ctx.transport(host).run(f"haproxy -c -f {shlex.quote(path)}", sudo=True, timeout=120)
+    if res.exit_code == 0:
+        return
+    lines = (res.stdout + "\n" + res.stderr).splitlines()
+    m = next((m for m in map(_PARSING.search, lines) if m and m["file"] == path), None)
+    if m:
+        where, what = f"{path}:{m['line']}", m["what"].strip()
+    else:
+        alerts = [re.sub(r"^\[ALERT\][^:]*:\s*(?:config\s*:\s*)?", "", ln).strip()
+                  for ln in lines if ln.startswith("[ALERT]")]
+        where, what = path, ("; ".join(alerts[:2]) or res.tail(3).replace("\n", "; ")
+                             or f"exit code {res.exit_code}")
+    raise PlanError(f"host {host.name}: {where}: haproxy -c rejects the file as it is now: {what}; "
+                    "repair it first (the wizard only adds the chat lines, and checks and reloads "
+                    "the whole file)")
 
 
 def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) -> list[Action]:
@@ -112,11 +139,13 @@ def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) ->
     section 7's were shown already."""
     portal = ctx.section("portal")
     cert = ctx.section(NAME).get("cert") or DEFAULT_CERT
-    old = require_haproxy(ctx, host, path)
+    old, planned = require_haproxy(ctx, host, path)
     try:
         text = old.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise PlanError(f"host {host.name}: {path} is not UTF-8 text (byte {e.start})") from None
+        line = old[:e.start].count(b"\n") + 1
+        raise PlanError(f"host {host.name}: {path} is not UTF-8 text (line {line}, "
+                        f"byte {e.start})") from None
     servers = chat_servers(ctx, notes=False)
     try:
         result = edit(text, scheme=portal["scheme"], servers=servers, whatsapp=whatsapp,
@@ -125,6 +154,8 @@ def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) ->
                     source=path) if whatsapp else None
     except HaproxyConfigError as e:
         raise PlanError(f"host {host.name}: {e}") from None
+    if not planned:                           # what the editor cannot see, haproxy may
+        check_as_is(ctx, host, path)
     if base is None or base.changed:          # section 7's own work: say what may not resolve
         chat_servers(ctx)
     notes = list(result.notes)
