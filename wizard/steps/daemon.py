@@ -89,13 +89,26 @@ def _datadir(ctx, host, cfg: dict) -> tuple[str | None, str | None]:
     if len(found) == 1:
         (lay, p), = found.items()
         return p, f"detected: {p} exists ({lay})"
-    both = f"{DATADIR_PATHS['local']} (local) or {DATADIR_PATHS['mounted']} (mounted)"
+    local, mounted = f"{DATADIR_PATHS['local']} (local)", f"{DATADIR_PATHS['mounted']} (mounted)"
     if not found:
-        raise PlanError(f"host {host.name}: WhatsApp needs the chat data folder, but neither {both} "
-                        "exists there; create the local folder or mount the share, or set "
-                        "daemon.datadir to local or mounted")
-    raise PlanError(f"host {host.name}: both {both} exist; set daemon.datadir to local or "
-                    "mounted in the answers file to say which one the daemon uses")
+        raise PlanError(f"host {host.name}: WhatsApp needs the chat data folder, but neither "
+                        f"{local} nor {mounted} exists there; create the local folder or mount the "
+                        "share, or set daemon.datadir to local or mounted")
+    raise PlanError(f"host {host.name}: both {local} and {mounted} exist; set daemon.datadir to "
+                    "local or mounted in the answers file to say which one the daemon uses")
+
+
+def _check_syntax(t, host, shown: str, script: bytes) -> None:
+    """`bash -n` on the script as it would be installed, fed on stdin (nothing is written):
+    a script broken elsewhere (a hand edit left a quote open) would otherwise be found only
+    by the apply's own check, after the sections before this one had changed the hosts."""
+    res = t.run("bash -n /dev/stdin", stdin=script, timeout=60)
+    if res.exit_code == 0:
+        return
+    why = "; ".join(line.replace("/dev/stdin: ", "", 1) for line in res.tail(2).splitlines())
+    raise PlanError(masking.mask(f"host {host.name}: {shown}: bash -n rejects the script as it "
+                                 f"would be installed: {why or f'exit code {res.exit_code}'}; repair "
+                                 "it first (the wizard only sets the connection line and DATADIR)"))
 
 
 def _enabled_at_boot(t, service: str) -> bool:
@@ -142,17 +155,23 @@ def plan(ctx, host) -> list[Action]:
                               "has no UTF-8 form; Connector/J cannot receive it") from None
         raise AnswersError(f"daemon: {e}") from None
 
-    src_data, _ = ctx.read(host, source)
+    src_data, planned = ctx.read(host, source)
     if src_data is None:
         raise PlanError(f"host {host.name}: {source} does not exist (nor in the ClientMessenger "
                         f"repository {cm['source']}); section 2 copies it there")
+    # a message names the file that was read: the repository's copy while section 2 has yet
+    # to copy it to `source`
+    read_from, mirrored = ctx.overlay(host).redirect(source)
+    shown = read_from if planned and mirrored else source
     datadir, datadir_why = _datadir(ctx, host, cfg)
     try:
         text = src_data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise PlanError(f"host {host.name}: {source} is not UTF-8 text (byte {e.start})") from None
+        line = src_data[:e.start].count(b"\n") + 1
+        raise PlanError(f"host {host.name}: {shown} is not UTF-8 text (line {line}, "
+                        f"byte {e.start})") from None
     try:
-        conf = configure(text, url=url, datadir=datadir, source=f"{host.name}:{source}")
+        conf = configure(text, url=url, datadir=datadir, source=f"host {host.name}: {shown}")
     except InitScriptError as e:
         raise PlanError(masking.mask(str(e))) from None
     new = conf.text.encode("utf-8")
@@ -174,6 +193,8 @@ def plan(ctx, host) -> list[Action]:
     fc = ctx.file_change(host, f"{'Update' if existed else 'Install'} {dest}: " + "; ".join(what),
                          dest, new, mode=0o755, owner="root", group="root",
                          validate="bash -n {path}")
+    if fc is not None and not ctx.training:
+        _check_syntax(t, host, shown, new)
     # an interrupted apply that wrote the script but never restarted the daemon counts too
     content_changes = old != new or dest in ctx.pending_writes(host, NAME)
     if fc is None:
