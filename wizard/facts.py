@@ -205,7 +205,8 @@ def detect_portal_version(t: Transport, shared: str = SHARED) -> PortalVersion:
             v = parse_portal_version(text)
             if v:
                 return PortalVersion(v, f"{t.spec.name}:{path}")
-    return PortalVersion(None, "not found in " + ", ".join(portal_candidates(shared)))
+    return PortalVersion(None, f"not found on {t.spec.name} in "
+                         + ", ".join(portal_candidates(shared)))
 
 
 def detect_windows_repo(t: Transport, shared: str = SHARED) -> list[str]:

@@ -109,7 +109,8 @@ def decode(data: bytes, where: str) -> tuple[str, str]:
     try:
         return data.decode(codec), codec
     except UnicodeDecodeError as e:
-        raise PlanError(f"{where}: not valid {name} at byte {e.start}") from None
+        line = data[:e.start].count(b"\n") + 1
+        raise PlanError(f"{where}:{line}: not valid {name} (byte {e.start})") from None
 
 
 def legacy_path(cfg: dict, host: HostSpec) -> str:
