@@ -507,7 +507,7 @@ def test_haproxy_check_rejects_a_broken_candidate(tmp_path):
 # --- a real haproxy carrying websockets on loopback -------------------------------------------
 
 def _load_ws_echo():
-    spec = importlib.util.spec_from_file_location("ws_echo_for_haproxy", HERE / "ws_echo.py")
+    spec = importlib.util.spec_from_file_location("ws_echo_for_haproxy", HERE / "testhost" / "ws_echo.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
@@ -568,7 +568,7 @@ def live(tmp_path):
 
     def echo(name):
         port = free_port()
-        start([sys.executable, str(HERE / "ws_echo.py"), "127.0.0.1", str(port), name],
+        start([sys.executable, str(HERE / "testhost" / "ws_echo.py"), "127.0.0.1", str(port), name],
               port, "echo-%s.log" % name)
         return port
 

@@ -121,8 +121,10 @@ async def serve(host, port, name, docroot=None):
 class Client:
     """Blocking client: c = Client(host, port); c.recv(); c.send("x"); c.close()."""
 
-    def __init__(self, host, port, path="/ws", timeout=5, host_header=None):
+    def __init__(self, host, port, path="/ws", timeout=5, host_header=None, ssl_context=None):
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        if ssl_context is not None:      # wss: TLS through haproxy's ssl frontend
+            self.sock = ssl_context.wrap_socket(self.sock, server_hostname=host)
         key = base64.b64encode(os.urandom(16)).decode()
         req = ("GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n"
