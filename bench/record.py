@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import sys
 import threading
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+# the wizard under test: this checkout, or BENCH_WIZARD_ROOT (see bench/sample_site.py)
+sys.path.insert(0, os.environ.get("BENCH_WIZARD_ROOT") or str(ROOT))
 
 _ops: list[dict] = []
 _counts = {"channels": 0, "sftp_requests": 0, "connects": 0}
@@ -87,20 +88,20 @@ def install() -> None:
     T._exec = nested(T._exec, lambda self, command, sudo=False, stdin=None, **kw: {
         "host": self.spec.name, "kind": "exec", "command": command, "sudo": bool(sudo),
         "stdin": _b64(stdin)})
-    T.read_file = outer(T.read_file, lambda self, path, sudo=False: {
+    T.read_file = outer(T.read_file, lambda self, path, *a, **kw: {
         "host": self.spec.name, "kind": "read", "path": path})
-    T._sftp_create_private = nested(T._sftp_create_private, lambda self, sftp, path, data: {
+    T._sftp_create_private = nested(T._sftp_create_private, lambda self, sftp, path, data, *a, **kw: {
         "host": self.spec.name, "kind": "create", "path": path, "stdin": _b64(data)})
-    T._remove_quietly = nested(T._remove_quietly, lambda self, path: {
+    T._remove_quietly = nested(T._remove_quietly, lambda self, path, *a, **kw: {
         "host": self.spec.name, "kind": "remove", "path": path})
 
     # the rename at the end of write_file: SFTPClient has no idea of the host; the write_file
     # wrapper below names it
     def write_file(fn):
-        def wrapper(self, path, data, **kw):
+        def wrapper(self, path, data, *a, **kw):
             _local.host = self.spec.name
             try:
-                return fn(self, path, data, **kw)
+                return fn(self, path, data, *a, **kw)
             finally:
                 _local.host = None
         return wrapper
@@ -108,11 +109,11 @@ def install() -> None:
 
     rename = paramiko.SFTPClient.posix_rename
 
-    def posix_rename(self, old, new):
+    def posix_rename(self, old, new, *a, **kw):
         op = {"host": getattr(_local, "host", None), "kind": "rename", "path": old, "to": new}
         t0 = time.perf_counter()
         try:
-            return rename(self, old, new)
+            return rename(self, old, new, *a, **kw)
         finally:
             op["t0"], op["wall_s"] = t0 - _T0, time.perf_counter() - t0
             _note(op)

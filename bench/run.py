@@ -511,6 +511,8 @@ def main(argv=None) -> int:
     out.say(f"chat-role wizard benchmarks: {platform.node()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
             f"{'quick' if args.quick else 'full'}{' dry' if args.dry else ''}, {reps} rep(s)")
+    if ss.WIZARD_ROOT != ROOT:
+        out.say(f"the CLI runs use the wizard in {ss.WIZARD_ROOT} (BENCH_WIZARD_ROOT)")
     needs_hosts = [s for s in sections if s != "tui"]
     why = ss.check_prerequisites() if needs_hosts and not args.dry else None
     if why:

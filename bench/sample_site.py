@@ -27,6 +27,9 @@ for p in (str(ROOT), str(TESTS), str(TESTS / "testhost")):
         sys.path.insert(0, p)
 
 SAMPLE = ROOT / "answers" / "centos7-https-whatsapp.yaml"
+# the wizard the CLI runs are timed with: this checkout, or another one (BENCH_WIZARD_ROOT, e.g.
+# an older commit exported with `git archive`) to compare two versions with the same bench
+WIZARD_ROOT = Path(os.environ.get("BENCH_WIZARD_ROOT") or ROOT).resolve()
 HAPROXY_CFG = TESTS / "data" / "haproxy" / "portal_lb.cfg"
 DB_PASSWORD = "db r00t&%+# 'x\"$\\"
 TYNTEC_KEY = "tt-Key-bench-7f3a9c2e51d04b88"
@@ -96,7 +99,7 @@ class Engineer:
                          CHATWIZARD_LOG_DIR=str(self.logs), CHATWIZARD_KEYRING="file",
                          CHATWIZARD_KEYRING_FILE=str(folder / "keyring.json"),
                          CHATWIZARD_KEYRING_PASSWORD="bench-master-password",
-                         XDG_DATA_HOME=str(folder / "data"), PYTHONPATH=str(ROOT))
+                         XDG_DATA_HOME=str(folder / "data"), PYTHONPATH=str(WIZARD_ROOT))
         self.vars.pop("SSH_AUTH_SOCK", None)
 
     def authorize(self, th) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import resource
@@ -37,19 +38,21 @@ SIZE = (110, 36)
 
 def first_screen_tmux(env: dict, work: Path, args: tuple[str, ...] = (), timeout: float = 20) -> float:
     """Seconds from starting `chatwizard ARGS` in a tmux pane until the hosts page is drawn."""
-    session = f"chatwizard-bench-{os.getpid()}"
+    # a tmux server of its own (-L): never the engineer's, and no race with a server that is
+    # still going away after the previous measurement
+    sock = f"chatwizard-bench-{os.getpid()}-{next(_runs)}"
+    tmux = ["tmux", "-L", sock, "-f", "/dev/null"]
     cmd = " ".join([sys.executable, "-m", "wizard.cli", *args])
     env_args = []
     for k in ("HOME", "PYTHONPATH", "CHATWIZARD_STATE_DIR", "CHATWIZARD_LOG_DIR"):
         env_args += ["-e", f"{k}={env[k]}"]
-    subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
-    subprocess.run(["tmux", "new-session", "-d", "-s", session, "-x", str(SIZE[0]), "-y", str(SIZE[1]),
+    subprocess.run([*tmux, "new-session", "-d", "-s", "bench", "-x", str(SIZE[0]), "-y", str(SIZE[1]),
                     *env_args, "-c", str(work), "cat"], check=True)
     try:
         t0 = time.perf_counter()
-        subprocess.run(["tmux", "respawn-pane", "-k", "-t", session, cmd], check=True)
+        subprocess.run([*tmux, "respawn-pane", "-k", "-t", "bench", cmd], check=True)
         while True:
-            screen = subprocess.run(["tmux", "capture-pane", "-p", "-t", session], capture_output=True,
+            screen = subprocess.run([*tmux, "capture-pane", "-p", "-t", "bench"], capture_output=True,
                                     text=True).stdout
             if "Add host (a)" in screen and "Test connection (t)" in screen and "palette" in screen:
                 return time.perf_counter() - t0
@@ -57,7 +60,10 @@ def first_screen_tmux(env: dict, work: Path, args: tuple[str, ...] = (), timeout
                 raise RuntimeError("the first screen did not show within %g s:\n%s" % (timeout, screen))
             time.sleep(0.005)
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", session], capture_output=True)
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+_runs = itertools.count()
 
 
 def stream(lines: int, out: Path, log: Path, rate: float = 20_000) -> dict:
