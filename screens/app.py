@@ -270,7 +270,7 @@ class WizardApp(App[int]):
         prompt = what if what.endswith(": ") else f"Secret {what}" + (f" ({keypath})" if keypath else "") + ":"
         answer: Future[str | None] = Future()
         self.call_from_thread(self.push_screen, SecretDialog(prompt.rstrip()), answer.set_result)
-        value = answer.result()
+        value = self.wait_for_answer(answer)
         if not value:
             raise SecretError(f"{what.rstrip(': ')}: not given")
         return value
@@ -284,7 +284,17 @@ class WizardApp(App[int]):
         answer: Future[bool] = Future()
         self.call_from_thread(self.push_screen, HostKeyDialog(err.host, err.fingerprint, str(err)),
                               answer.set_result)
-        return bool(answer.result())
+        return bool(self.wait_for_answer(answer))
+
+    def wait_for_answer(self, answer: Future):
+        """A dialog's answer, in a worker thread; None when the app closes first."""
+        from concurrent.futures import TimeoutError as Pending
+        while True:
+            try:
+                return answer.result(timeout=0.2)
+            except Pending:
+                if not self.is_running:
+                    return None
 
     # -- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

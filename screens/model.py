@@ -57,9 +57,12 @@ def load(path: str | Path) -> tuple[dict, list[str]]:
             problems = e.problems
     else:
         problems = []
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+        raise AnswersError(problems or [f"{path}: {e}"]) from None
     if not isinstance(raw, dict):
-        raise AnswersError(f"{path}: not a YAML mapping")
+        raise AnswersError(problems or [f"{path}: not a YAML mapping"])
     return raw, problems
 
 

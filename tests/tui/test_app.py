@@ -34,6 +34,7 @@ async def test_starts_on_hosts_and_walks_every_page_in_order(tmp_path):
     app = make_app(answers=write_site(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
+        app.engine.store_secret("db/root", "walk-db-password")   # detection would ask for it
         seen = [app.screen.PAGE]
         for _ in PAGES[1:]:
             await pilot.press("ctrl+n")
@@ -329,3 +330,32 @@ async def test_training_without_the_sample_file_uses_a_built_in_inventory(tmp_pa
         await goto(pilot, "detection")
         await wait_for(pilot, lambda: app.facts is not None, what="detection")
         assert list(app.facts) == ["sim"]
+
+
+def test_an_unreadable_answers_file_is_an_answers_error(tmp_path):
+    import pytest
+
+    from wizard.errors import AnswersError
+
+    bad = tmp_path / "broken.yaml"
+    bad.write_text("inventory: [unclosed\n")
+    with pytest.raises(AnswersError) as e:
+        make_app(answers=bad)
+    assert "broken.yaml" in str(e.value)
+
+
+async def test_closing_the_app_while_a_dialog_waits_frees_the_worker(tmp_path):
+    import threading
+
+    from wizard.errors import HostKeyError
+
+    app = make_app(answers=write_site(tmp_path))
+    answers = []
+    err = HostKeyError("unknown host key", host="chat1", fingerprint="SHA256:" + "B" * 43, changed=False)
+    t = threading.Thread(target=lambda: answers.append(app.ask_host_key(err)))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        t.start()
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "HostKeyDialog", what="dialog")
+    t.join(5)
+    assert not t.is_alive() and answers == [False]
