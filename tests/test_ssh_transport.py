@@ -23,8 +23,11 @@ from wizard.errors import ConnectError, HostKeyError
 from wizard.transport import hostkeys
 from wizard.transport.base import BACKUP_ROOT, CommandResult, HostSpec, TransportError
 from wizard.transport.fake import FakeTransport
-from wizard.transport.ssh import (CommandTimeout, SSHTransport, SudoPasswordError, _LineSink,
-                                  _Refused, _SudoGate)
+from paramiko.sftp_file import SFTPFile
+
+from wizard.transport.ssh import (DEAD_PEER_SECONDS, CommandTimeout, ConnectionLost, SSHTransport,
+                                  SudoPasswordError, _LineSink, _Refused, _SudoGate,
+                                  dead_peer_seconds)
 
 STAMP_RE = r"\d{8}T\d{6}Z(\.\d+)?"
 
@@ -40,7 +43,7 @@ def _masking_restored():
 
 
 def make(th, tmp_path, *, user="root", become="root", password=None, name=None, key=True,
-         **kw) -> SSHTransport:
+         cls=SSHTransport, **kw) -> SSHTransport:
     """An SSHTransport to test host `th`, isolated from ~/.ssh and the real tool dirs."""
     spec = HostSpec(name=name or f"chat-{th.flavor}", address=th.host, port=th.port, user=user,
                     key_file=th.key_path if key else None, become=become, password_ref="test/pw")
@@ -50,7 +53,7 @@ def make(th, tmp_path, *, user="root", become="root", password=None, name=None, 
     kw.setdefault("allow_agent", False)
     kw.setdefault("connect_timeout", 5)
     pw = th.password if password is None else password
-    return SSHTransport(spec, password_provider=lambda ref: pw, **kw)
+    return cls(spec, password_provider=lambda ref: pw, **kw)
 
 
 def host_cmdlines(th) -> list[str]:
@@ -561,12 +564,360 @@ def test_connect_errors_name_host_and_address(centos7, tmp_path):
         assert t.run("true").ok
 
 
+def restart_sshd(th):
+    """th.start_sshd() once the host's init has seen the killed sshd go (it drops a start
+    request that comes before that)."""
+    pidfile = th.path("/run/testhost-sshd.pid")
+    end = time.monotonic() + 5
+    while os.path.exists(pidfile) and time.monotonic() < end:
+        time.sleep(0.02)
+    th.start_sshd()
+
+
 @pytest.mark.timeout(120)
 def test_reconnects_after_the_connection_dropped(centos7, tmp_path):
     th = centos7
     with make(th, tmp_path) as t:
         assert t.run("echo 1").stdout == "1\n"
         th.kill_sshd(sessions=True)
-        th.start_sshd()
+        restart_sshd(th)
         time.sleep(0.3)
         assert t.run("echo 2").stdout == "2\n"
+
+
+# ================================================= lost connections, dead-peer check ====
+# A connection cut in the middle of an operation: TransportError (ConnectionLost) at once,
+# naming the host; no reconnect and no cleanup on the dead link (the next apply's resume
+# removes what is left); the target file untouched. DEAD is the dead-peer check's time in
+# these tests, CONNECT_TIMEOUT what one reconnect attempt to a pulled cable would wait.
+
+DEAD = 2.0
+CONNECT_TIMEOUT = 10
+QUICK = 8.0             # well under one connect timeout: nothing waited for a reconnect
+
+
+class Watched(SSHTransport):
+    """SSHTransport that counts its connection attempts (connect() and TCP connects) and
+    temp file removals, and calls hook(phase, detail) before each command ("exec", what it
+    displays)."""
+
+    def __init__(self, *a, **kw):
+        self.connects = self.tcp_connects = 0
+        self.removals: list[str] = []
+        self.hook = None
+        super().__init__(*a, **kw)
+
+    def _remove_quietly(self, path):
+        self.removals.append(path)
+        super()._remove_quietly(path)
+
+    def connect(self):
+        self.connects += 1
+        super().connect()
+
+    def _open_sock(self, hop, via):
+        self.tcp_connects += 1
+        return super()._open_sock(hop, via)
+
+    def _exec(self, command, **kw):
+        if self.hook is not None:
+            self.hook("exec", kw.get("display") or command)
+        return super()._exec(command, **kw)
+
+
+class Cut:
+    """Cuts test host th ("link": pulled cable, "kill": sshd and its sessions killed) once,
+    the first time it is called, and remembers when."""
+
+    def __init__(self, th, how="link"):
+        self.th, self.how, self.at = th, how, None
+
+    def __call__(self, *args):
+        if self.at is not None:
+            return
+        if self.how == "link":
+            self.th.link_down()
+        else:
+            self.th.kill_sshd(sessions=True)
+        self.at = time.monotonic()
+
+    def when(self, phase, prefix):
+        """A Watched.hook that cuts before the command whose display starts with prefix."""
+        return lambda ph, detail: self() if ph == phase and detail.startswith(prefix) else None
+
+
+def watched(th, tmp_path, **kw) -> Watched:
+    kw.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    kw.setdefault("dead_peer_after", DEAD)
+    return make(th, tmp_path, cls=Watched, **kw)
+
+
+def after_sftp_chunks(monkeypatch, n, action):
+    """Call action() after the n-th SFTP write request of a file (mid-transfer)."""
+    real = SFTPFile._write
+    count = [0]
+
+    def _write(self, data):
+        written = real(self, data)
+        count[0] += 1
+        if count[0] == n:
+            action()
+        return written
+    monkeypatch.setattr(SFTPFile, "_write", _write)
+
+
+def assert_lost_at_once(excinfo, t, cut, *, how="link", connects=1):
+    """The failure: ConnectionLost naming the host and cause, soon after the cut, with no
+    connection attempt after it; the dead connection is closed."""
+    took = time.monotonic() - cut.at
+    e = excinfo.value
+    assert isinstance(e, TransportError) and isinstance(e, ConnectionLost), repr(e)
+    msg = str(e)
+    assert msg.startswith(f"{t.label}: connection lost while "), msg
+    if how == "link":
+        assert f"no answer from the host for {DEAD:g} s (dead-peer check)" in msg, msg
+    else:
+        assert "the host closed the connection" in msg, msg
+    assert took < QUICK, f"reported {took:.1f} s after the cut: {msg}"
+    assert (t.connects, t.tcp_connects) == (connects, connects), "reconnected after the failure"
+    assert not t.paramiko_transport.is_active()
+    return msg
+
+
+WRITE_CASES = [      # (flavor, login, the moment of the cut)
+    ("centos7", "root", "upload"),     # half of the temp file's data sent over SFTP
+    ("centos7", "root", "install"),    # temp file complete, its install script not yet run
+    ("centos7", "root", "rename"),     # installed beside the target, not yet renamed over it
+    ("centos6", "sudo", "upload"),     # half of the upload to the home folder sent
+    ("centos6", "sudo", "install"),    # upload complete, `sudo sh` not yet run
+]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("flavor,login,moment", WRITE_CASES)
+def test_link_cut_during_write_file_fails_at_once_without_reconnect(
+        host_factory, tmp_path, monkeypatch, flavor, login, moment):
+    th = host_factory(flavor)
+    target = "/etc/chatwiz/app.conf" if login == "root" else "/etc/init.d/jtel-clientmessenger"
+    th.write(target, "old content\n", mode=0o640, owner="jtel")
+    before = (th.read(target, binary=True), th.stat(target).st_mode, th.stat(target).st_uid)
+    home = "/root" if login == "root" else "/home/tester"
+    kw = {} if login == "root" else dict(user="tester", become="sudo")
+    cut = Cut(th)
+    data = os.urandom(3 * 1024 * 1024)
+    t = watched(th, tmp_path, **kw)
+    try:
+        assert t.run("true").ok                         # the connection is used, then cut
+        if moment == "upload":
+            after_sftp_chunks(monkeypatch, 4, cut)
+        elif moment == "install":
+            t.hook = cut.when("exec", f"install {target}")
+        else:
+            real = paramiko.SFTPClient.posix_rename
+            monkeypatch.setattr(paramiko.SFTPClient, "posix_rename",
+                                lambda sftp, old, new: (cut(), real(sftp, old, new))[1])
+        commands = []
+        hook = t.hook
+        t.hook = lambda ph, detail: (commands.append(detail), hook and hook(ph, detail))
+        with pytest.raises(TransportError) as ei:
+            t.write_file(target, data, mode=0o644)
+        assert cut.at is not None, "the cut never came"
+        msg = assert_lost_at_once(ei, t, cut)
+        assert f"while writing {target}" in msg
+        # nothing was tried after the failure: no cleanup command, no removal over SFTP
+        assert not [c for c in commands if c.startswith("rm ")] and not t.removals, commands
+    finally:
+        th.link_up()
+    assert (th.read(target, binary=True), th.stat(target).st_mode, th.stat(target).st_uid) == before
+    # the temp/upload file stays for the next apply's resume (wizard/journal.py)
+    left = [n for d in (os.path.dirname(th.path(target)), th.path(home)) for n in os.listdir(d)
+            if "chatwizard" in n]
+    if moment in ("upload", "install"):
+        assert left, "expected the interrupted write's temp file"
+    # the next operation connects again and works
+    wait_reachable(th)
+    t.write_file(target, b"new\n", mode=0o644)
+    assert th.read(target) == "new\n" and t.connects == 2
+    t.close()
+
+
+@pytest.mark.timeout(120)
+def test_sshd_killed_during_write_file_fails_at_once_without_reconnect(any_host, tmp_path,
+                                                                        monkeypatch):
+    """The host closes the connection (sshd and its sessions killed): the failure is reported
+    at once and no reconnect is tried (it would be refused, or log in again to clean up)."""
+    th = any_host
+    target = "/etc/chatwiz/app.conf"
+    th.write(target, "old content\n", mode=0o640)
+    cut = Cut(th, "kill")
+    kw = dict(user="tester", become="sudo") if th.flavor == "centos6" else {}
+    before = th.read(target, binary=True), th.stat(target).st_mode
+    with watched(th, tmp_path, **kw) as t:
+        after_sftp_chunks(monkeypatch, 4, cut)
+        with pytest.raises(TransportError) as ei:
+            t.write_file(target, os.urandom(3 * 1024 * 1024))
+        assert_lost_at_once(ei, t, cut, how="kill")
+        assert not t.removals
+        assert (th.read(target, binary=True), th.stat(target).st_mode) == before
+        monkeypatch.undo()
+        with pytest.raises(ConnectError, match="refused"):   # the next operation reconnects
+            t.stat(target)
+        assert t.connects == 2
+
+
+@pytest.mark.timeout(120)
+def test_link_cut_during_read_file_and_stat(any_host, tmp_path, monkeypatch):
+    th = any_host
+    th.write("/root/secret.bin", os.urandom(1024 * 1024), mode=0o600)
+    th.write("/etc/chatwiz/big.bin", os.urandom(2 * 1024 * 1024), mode=0o644)
+    originals = {p: th.read(p, binary=True) for p in ("/root/secret.bin", "/etc/chatwiz/big.bin")}
+
+    # read over SFTP: the cut comes once the file is open, before its data
+    cut = Cut(th)
+    real = SFTPFile.prefetch
+    monkeypatch.setattr(SFTPFile, "prefetch", lambda f, *a, **kw: (cut(), real(f, *a, **kw))[1])
+    t = watched(th, tmp_path)
+    try:
+        with pytest.raises(TransportError) as ei:
+            t.read_file("/etc/chatwiz/big.bin")
+        assert "while reading /etc/chatwiz/big.bin" in assert_lost_at_once(ei, t, cut)
+    finally:
+        th.link_up()
+        monkeypatch.undo()
+    wait_reachable(th)
+    assert t.read_file("/etc/chatwiz/big.bin") == originals["/etc/chatwiz/big.bin"]
+    assert t.connects == 2
+    t.close()
+
+    # stat: the cut comes before its command
+    cut = Cut(th)
+    t = watched(th, tmp_path)
+    t.hook = cut.when("exec", "stat ")
+    try:
+        with pytest.raises(TransportError) as ei:
+            t.stat("/etc/chatwiz/big.bin")
+        assert "while looking at /etc/chatwiz/big.bin" in assert_lost_at_once(ei, t, cut)
+    finally:
+        th.link_up()
+    t.close()
+
+    # read as root through sudo (a sudo user): the cut comes before `sudo base64`
+    wait_reachable(th)
+    cut = Cut(th)
+    t = watched(th, tmp_path, user="tester", become="sudo")
+    t.hook = cut.when("exec", "sudo base64")
+    try:
+        with pytest.raises(TransportError) as ei:
+            t.read_file("/root/secret.bin", sudo=True)
+        assert "while reading /root/secret.bin" in assert_lost_at_once(ei, t, cut)
+    finally:
+        th.link_up()
+    t.close()
+    assert all(th.read(p, binary=True) == data for p, data in originals.items())
+
+
+@pytest.mark.timeout(120)
+def test_dead_peer_check_quiet_command_lives_pulled_cable_fails(any_host, tmp_path):
+    """A command that is quiet for longer than the dead-peer time runs on (the host answers
+    the keepalives, OpenSSH 5.3 too); a pulled cable fails a long quiet command within the
+    dead-peer time, as a lost connection (not as its 120 s timeout)."""
+    th = any_host
+    with watched(th, tmp_path) as t:
+        r = t.run(f"sleep {2.5 * DEAD:g}; echo done", timeout=60)
+        assert r.stdout == "done\n" and t.paramiko_transport.is_active()
+        with make(th, tmp_path, user="tester", become="sudo", dead_peer_after=DEAD) as s:
+            assert s.run(f"sleep {1.5 * DEAD:g}; id -un", sudo=True, timeout=60).stdout == "root\n"
+        cut = Cut(th)
+        threading.Timer(1.0, cut).start()
+        try:
+            with pytest.raises(TransportError) as ei:
+                t.run("sleep 100", timeout=120)
+            took = time.monotonic() - cut.at
+        finally:
+            th.link_up()
+        assert not isinstance(ei.value, CommandTimeout)
+        assert isinstance(ei.value, ConnectionLost) and "while running: sleep 100" in str(ei.value)
+        assert f"no answer from the host for {DEAD:g} s (dead-peer check)" in str(ei.value)
+        assert took < DEAD + 3, took
+        assert t.connects == 1
+
+
+@pytest.mark.timeout(120)
+def test_dead_peer_check_is_set_by_connect(centos7, tmp_path, monkeypatch):
+    th = centos7
+    monkeypatch.delenv("CHATWIZARD_DEAD_PEER_SECONDS", raising=False)
+    assert dead_peer_seconds() == DEAD_PEER_SECONDS == 30
+    for value, expected in (("7.5", 7.5), ("0", 0.0), ("soon", 30.0), ("-3", 30.0)):
+        monkeypatch.setenv("CHATWIZARD_DEAD_PEER_SECONDS", value)
+        assert dead_peer_seconds() == expected, value
+
+    def user_timeout(t):
+        sock = t.paramiko_transport.sock
+        return sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT)
+
+    monkeypatch.setenv("CHATWIZARD_DEAD_PEER_SECONDS", "12")
+    with make(th, tmp_path) as t:                    # the environment's value
+        assert t.dead_peer_after == 12 and t.paramiko_transport.dead_after == 12
+        assert user_timeout(t) == 12000
+        t.set_dead_peer_after(4)                     # changed on the live connection
+        assert t.paramiko_transport.dead_after == 4 and user_timeout(t) == 4000
+        th.kill_sshd(sessions=True)
+        restart_sshd(th)
+        time.sleep(0.3)
+        assert t.run("true").ok                      # a new connection: armed by connect()
+        assert t.paramiko_transport.dead_after == 4 and user_timeout(t) == 4000
+    monkeypatch.delenv("CHATWIZARD_DEAD_PEER_SECONDS")
+    with make(th, tmp_path) as t:                    # the default
+        assert t.paramiko_transport.dead_after == 30 and user_timeout(t) == 30000
+    with make(th, tmp_path, dead_peer_after=0) as t:  # off
+        assert t.paramiko_transport.dead_after == 0 and user_timeout(t) == 0
+        assert t.run("true").ok
+
+    # the runner's dead_peer_after reaches the SSH connections; None leaves theirs
+    from wizard.plan import Plan
+    from wizard.runner import Runner
+    with make(th, tmp_path, dead_peer_after=9) as t:
+        Runner(Plan([]), {"chat1": t}, emit=lambda e: None)
+        assert t.paramiko_transport.dead_after == 9
+        Runner(Plan([]), {"chat1": t}, emit=lambda e: None, dead_peer_after=1.5)
+        assert t.paramiko_transport.dead_after == 1.5 and user_timeout(t) == 1500
+
+
+@pytest.mark.timeout(120)
+def test_dead_peer_check_through_a_jump_host(host_factory, tmp_path):
+    """Behind a jump host the target's cable is pulled: the connection to the jump host stays
+    up (TCP sees nothing wrong), the read deadline still fails the command in time."""
+    jump = host_factory("centos7")
+    target = host_factory("centos7")
+    rc, out, _ = jump.run(f"timeout 3 bash -c 'exec 3<>/dev/tcp/{target.host}/22 && echo open'")
+    if "open" not in out:
+        pytest.skip("the jump test host cannot reach the target test host (no mesh route)")
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(jump.ssh_config_block("jumpbox") + target.ssh_config_block("chat-via-jump")
+                   + "    ProxyJump jumpbox\n")
+    t = Watched(HostSpec(name="chat1", address="chat-via-jump"), ssh_config_path=str(cfg),
+                known_hosts_paths=[str(tmp_path / "empty")], tool_known_hosts=str(tmp_path / "tk"),
+                allow_agent=False, connect_timeout=CONNECT_TIMEOUT, dead_peer_after=DEAD)
+    try:
+        assert t.negotiated["via"] == ["jumpbox"]
+        assert not isinstance(t.paramiko_transport.sock, socket.socket)   # a channel
+        cut = Cut(target)
+        threading.Timer(0.5, cut).start()
+        with pytest.raises(ConnectionLost, match=r"dead-peer check"):
+            t.run("sleep 100", timeout=120)
+        assert time.monotonic() - cut.at < DEAD + 3
+        assert t.connects == 1 and t._jumps[0].is_active()   # the jump host is fine
+    finally:
+        target.link_up()
+        t.close()
+
+
+def wait_reachable(th, timeout=15):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection((th.host, th.port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"{th}: sshd not reachable again")

@@ -6,9 +6,10 @@ other hosts have finished, the whole run: later sections build on earlier ones. 
 host gets its own result (`RunResult.hosts`) and, with `host_logs`, its own log file.
 
 A lost connection is reported as such ("connection to HOST lost"), whether it broke
-before, during or after an action: SSH connections get a dead-peer check (TCP user
-timeout plus keepalives) so that a pulled cable fails the step within
-`dead_peer_after` seconds instead of hanging until the command's timeout.
+before, during or after an action. SSH connections carry their own dead-peer check
+(wizard.transport.ssh: CHATWIZARD_DEAD_PEER_SECONDS, default 30 s), so a pulled cable
+fails the step within that time instead of hanging until the command's timeout;
+`dead_peer_after` overrides it for this run's SSH connections.
 
 Every finished action is journalled, and so is every file write before it begins and
 every section a host finishes, so that an interrupted apply resumes where it stopped:
@@ -24,7 +25,6 @@ import os
 import posixpath
 import re
 import shlex
-import socket
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -41,8 +41,6 @@ from .transport.base import CommandResult, Transport, TransportError
 
 Emit = Callable[[ev.Event], None]
 log = logging.getLogger("wizard.runner")
-
-DEAD_PEER_SECONDS = 30.0     # CHATWIZARD_DEAD_PEER_SECONDS overrides
 
 
 class _Failed(Exception):
@@ -144,9 +142,12 @@ class Runner:
         self.http = http
         self.cancelled = cancelled
         self.host_logs = Path(host_logs) if host_logs else None    # a folder: HOST.log per host
-        if dead_peer_after is None:
-            dead_peer_after = float(os.environ.get("CHATWIZARD_DEAD_PEER_SECONDS") or DEAD_PEER_SECONDS)
-        self.dead_peer_after = dead_peer_after
+        self.dead_peer_after = dead_peer_after     # None: each connection's own setting
+        if dead_peer_after is not None:
+            for t in transports.values():
+                set_dead_peer = getattr(t, "set_dead_peer_after", None)   # SSH connections
+                if set_dead_peer is not None:
+                    set_dead_peer(dead_peer_after)
         self.total = sum(1 for _, _, a in plan.actions() if executable(a))
         self._index = 0
         self._logs: dict[str, object] = {}
@@ -211,7 +212,6 @@ class Runner:
                 continue
             hr = self.result.hosts.setdefault(host, HostResult(host))
             try:
-                self._arm(t)
                 why = j.check(t)
                 if why:
                     self._log(host, f"the interrupted run's journal is set aside: {why}")
@@ -242,7 +242,6 @@ class Runner:
             return
         hr = self.result.hosts.setdefault(hp.host, HostResult(hp.host))
         j = self.journals.get(hp.host)
-        t = self.transports.get(hp.host)
         start = time.monotonic()
         try:
             for action in hp.actions:
@@ -265,8 +264,6 @@ class Runner:
                 self.emit(ev.StepStarted(hp.host, section.name, action.description, display, index, self.total))
                 t0 = time.monotonic()
                 try:
-                    if t is not None:
-                        self._arm(t)
                     if j is not None and action.changes:
                         j.begin(action.id, section.name,
                                 action.path if isinstance(action, FileChange) else None)
@@ -367,24 +364,6 @@ class Runner:
             for f in self._logs.values():
                 f.close()
             self._logs.clear()
-
-    # -- connections -----------------------------------------------------------------------
-    def _arm(self, t: Transport) -> None:
-        """Make an SSH connection notice a dead peer within dead_peer_after seconds: data
-        unacknowledged that long aborts the socket (TCP_USER_TIMEOUT), and keepalives
-        make sure there is data in flight while a command runs quietly."""
-        pt = getattr(t, "paramiko_transport", None)
-        if pt is None or getattr(pt, "_chatwizard_dead_peer", None) == self.dead_peer_after:
-            return
-        try:
-            sock = pt.sock
-            if isinstance(sock, socket.socket) and hasattr(socket, "TCP_USER_TIMEOUT"):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
-                                int(self.dead_peer_after * 1000))
-            pt.set_keepalive(max(1, int(self.dead_peer_after / 3)))
-            pt._chatwizard_dead_peer = self.dead_peer_after
-        except (OSError, AttributeError) as e:       # best effort: the timeouts still apply
-            log.debug("dead-peer check not set on %s: %s", t.spec.name, e)
 
     # -- one action ------------------------------------------------------------------------
     def _execute(self, host: str, action) -> dict[str, str]:

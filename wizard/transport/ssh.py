@@ -36,6 +36,31 @@ does not say"):
 * **Files**: read via SFTP (fallback for root-only files: ``sudo base64``); written
   atomically (temp file in the same folder, owner/mode set, backup to
   BACKUP_ROOT/<UTC timestamp>/<path>, rename); data travels only over SFTP.
+* **Dead-peer check** (set by connect() on the connection and on every jump host's): a
+  pulled cable or a host that froze fails the current step within ``dead_peer_after``
+  seconds instead of hanging until a long command timeout (or for ever, on an SFTP
+  transfer). Default 30 s; the environment variable ``CHATWIZARD_DEAD_PEER_SECONDS``
+  overrides it, so does the ``dead_peer_after=`` argument or set_dead_peer_after();
+  0 turns the check off. How: a keepalive that asks for an answer
+  (``keepalive@openssh.com``, as ``ssh -o ServerAliveInterval`` sends; every SSH server
+  answers it, also OpenSSH 5.3) goes out after dead_peer_after/3 s without traffic, and
+  a read deadline closes the connection when nothing at all came from the host for
+  dead_peer_after s (it also covers a connection through a jump host, whose own TCP
+  connection stays up). On a direct TCP connection, TCP_USER_TIMEOUT
+  (unacknowledged data for dead_peer_after s aborts the socket) backs this up in the
+  kernel, for a send that is stuck.
+* **Lost connections.** Every public method raises TransportError for what goes wrong
+  with the connection: ConnectionLost (a TransportError) names the host, what was being
+  done and the cause ("no answer from the host for 30 s (dead-peer check)", "the host
+  closed the connection", ...), never paramiko's or the socket's own exceptions. File
+  errors keep their own messages (TransportError: permission denied, folder does not
+  exist; read_file returns None for a missing file). A method that finds the connection
+  already lost reconnects once, before it does anything (connect() errors: ConnectError /
+  HostKeyError); once it has begun, it never reconnects: after a connection-level
+  failure nothing more is tried on the host, not even the removal of a temp or upload
+  file (the next apply's resume removes those, wizard.journal), so the failure is
+  reported at once. What failed for another reason (a refused chown, a missing folder)
+  is cleaned up over the live connection.
 
 Everything shown to a person (on_output lines, CommandResult fields, log lines, error
 messages) passes through wizard.masking.mask().
@@ -43,6 +68,7 @@ messages) passes through wizard.masking.mask().
 from __future__ import annotations
 
 import codecs
+import errno
 import getpass
 import logging
 import os
@@ -54,10 +80,13 @@ import shlex
 import socket
 import threading
 import time
+import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Iterator
 
 import paramiko
+from paramiko.common import cMSG_GLOBAL_REQUEST
 from paramiko.sftp import CMD_HANDLE, CMD_OPEN, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL, SFTP_FLAG_WRITE
 from paramiko.sftp_attr import SFTPAttributes
 from paramiko.sftp_file import SFTPFile
@@ -76,10 +105,38 @@ _LEGACY_HOSTKEY_ALGOS = ("ssh-rsa", "ssh-dss")
 _RSA_SHA2 = ["rsa-sha2-512", "rsa-sha2-256"]
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\$?$")
 
+DEAD_PEER_SECONDS = 30.0                      # CHATWIZARD_DEAD_PEER_SECONDS overrides
+DEAD_PEER_ENV = "CHATWIZARD_DEAD_PEER_SECONDS"
+_KEEPALIVE_REQUEST = "keepalive@openssh.com"
+# what paramiko and the socket raise when a transfer or a command meets trouble
+_IO_ERRORS = (OSError, EOFError, paramiko.SSHException, paramiko.SFTPError)
+
+
+def dead_peer_seconds() -> float:
+    """The dead-peer check's default: CHATWIZARD_DEAD_PEER_SECONDS, else 30 (0: off)."""
+    text = os.environ.get(DEAD_PEER_ENV, "").strip()
+    if not text:
+        return DEAD_PEER_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        log.warning("%s=%r is not a number of seconds; using %g", DEAD_PEER_ENV, text,
+                    DEAD_PEER_SECONDS)
+        return DEAD_PEER_SECONDS
+    return value
+
 
 class SudoPasswordError(ConnectError, TransportError):
     """sudo refused the password, or needs one and none is configured.
     Both a ConnectError (exit code 4: a credential problem) and a TransportError."""
+
+
+class ConnectionLost(TransportError):
+    """The connection to the host broke during an operation (closed by the host, or no
+    answer within the dead-peer check's time). Nothing more was tried on the host; the next
+    operation connects again."""
 
 
 class CommandTimeout(TransportError):
@@ -94,9 +151,74 @@ class CommandTimeout(TransportError):
 # --------------------------------------------------------------------------- helpers
 
 class _Transport(paramiko.Transport):
-    """paramiko.Transport that remembers what the server offered in its KEXINIT."""
+    """paramiko.Transport that remembers what the server offered in its KEXINIT and
+    carries the dead-peer check (arm())."""
 
     server_offer: dict[str, list[str]] | None = None
+    label = ""                         # the hop's label, for log lines
+    dead_after = 0.0                   # the dead-peer check's seconds (0: off)
+    dead_reason: str | None = None     # set when the check closed the connection
+    ended_at: float | None = None      # when paramiko's transport thread ended
+
+    def __init__(self, sock, *args, **kwargs):
+        super().__init__(sock, *args, **kwargs)
+        # when the last packet came from the peer (the read deadline's clock); a list, so
+        # the wrapper below holds no reference to the transport
+        heard = self._heard = [time.monotonic()]
+        read = self.packetizer.read_message
+
+        def read_message():
+            message = read()
+            heard[0] = time.monotonic()
+            return message
+        self.packetizer.read_message = read_message
+        self._watch_stop = threading.Event()
+        self._watcher: threading.Thread | None = None
+
+    def arm(self, seconds: float) -> None:
+        """Turn the dead-peer check on (seconds > 0) or off (0) on this live connection."""
+        self.dead_after = seconds
+        self._heard[0] = time.monotonic()       # the deadline runs from now
+        sock = self.sock
+        if isinstance(sock, socket.socket) and hasattr(socket, "TCP_USER_TIMEOUT"):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT,
+                                int(seconds * 1000) if seconds > 0 else 0)
+            except OSError as e:                # best effort: the read deadline still applies
+                log.debug("%s: TCP_USER_TIMEOUT not set: %s", self.label, e)
+        if seconds <= 0:
+            self.packetizer.set_keepalive(0, None)
+            return
+        ref = weakref.ref(self)
+        self.packetizer.set_keepalive(seconds / 3, lambda: _send_keepalive(ref))
+        if self._watcher is None or not self._watcher.is_alive():
+            self._watcher = threading.Thread(target=_watch_peer, args=(ref, self._watch_stop, self._heard),
+                                             name=f"dead-peer check {self.label}", daemon=True)
+            self._watcher.start()
+
+    def close(self) -> None:
+        self._watch_stop.set()
+        super().close()
+
+    def run(self) -> None:                      # paramiko's transport thread
+        try:
+            super().run()
+        finally:
+            self.ended_at = time.monotonic()
+
+    def peer_silent(self) -> bool:
+        """Whether the connection ended (or is ending) because the host stopped answering:
+        the read deadline fired, or the kernel gave up on unacknowledged data
+        (TCP_USER_TIMEOUT; paramiko reports that as a plain EOF) after as long a silence."""
+        if self.dead_reason:
+            return True
+        if self.dead_after <= 0:
+            return False
+        end = self.ended_at if self.ended_at is not None else time.monotonic()
+        if end - self._heard[0] >= 0.9 * self.dead_after:
+            self.dead_reason = f"no answer from the host for {self.dead_after:g} s (dead-peer check)"
+            return True
+        return False
 
     def _really_parse_kex_init(self, m):  # noqa: D401 - paramiko hook
         parsed = super()._really_parse_kex_init(m)
@@ -108,6 +230,47 @@ class _Transport(paramiko.Transport):
                 "mac": list(parsed["client_mac_algo_list"]),
             }
         return parsed
+
+
+def _send_keepalive(ref: "weakref.ref[_Transport]") -> None:
+    """Ask the peer for an answer (called by paramiko's transport thread after dead_after/3 s
+    without sending); the answer keeps the read deadline from firing while the host is
+    merely quiet (a long command without output)."""
+    t = ref()
+    # during a key exchange (which only the transport thread itself starts or answers) its
+    # own packets do the job; sending now would wait for the exchange this thread runs
+    if t is None or not t.active or not t.clear_to_send.is_set():
+        return
+    m = paramiko.Message()
+    m.add_byte(cMSG_GLOBAL_REQUEST)
+    m.add_string(_KEEPALIVE_REQUEST)
+    m.add_boolean(True)                 # want_reply: the server answers (REQUEST_FAILURE)
+    t._send_user_message(m)
+
+
+def _watch_peer(ref: "weakref.ref[_Transport]", stop: threading.Event, heard: list[float]) -> None:
+    """The read deadline: close the connection once nothing came from the peer for
+    dead_after seconds. Its own thread, so that it works while paramiko's thread or the
+    caller's is stuck in a send that cannot complete."""
+    while True:
+        t = ref()
+        if t is None or not t.active:
+            return
+        step = min(max(t.dead_after / 10, 0.05), 2.0) if t.dead_after > 0 else 2.0
+        del t
+        if stop.wait(step):
+            return
+        t = ref()
+        if t is None or not t.active:
+            return
+        quiet = time.monotonic() - heard[0]
+        if t.dead_after > 0 and quiet > t.dead_after:
+            t.dead_reason = f"no answer from the host for {t.dead_after:g} s (dead-peer check)"
+            log.warning("%s: nothing heard for %.1f s: connection closed (dead-peer check)",
+                        t.label, quiet)
+            t.close()
+            return
+        del t
 
 
 def _is_sha1(kind: str, algo: str | None) -> bool:
@@ -245,6 +408,9 @@ class SSHTransport:
     password_provider(ref) returns the login/sudo password for spec.password_ref (default:
     wizard.secrets.get). It is asked only when needed: password login after every key
     failed, or a sudo prompt. The value is registered with wizard.masking.
+
+    dead_peer_after: seconds of silence after which the connection counts as lost (see
+    "Dead-peer check" above); None: CHATWIZARD_DEAD_PEER_SECONDS, else 30; 0: off.
     """
 
     training = False
@@ -252,7 +418,8 @@ class SSHTransport:
     def __init__(self, spec: HostSpec, *, password_provider: PasswordProvider | None = None,
                  ssh_config_path: str | None = None, known_hosts_paths: list[str] | None = None,
                  tool_known_hosts: str | None = None, accept_fingerprint: str | None = None,
-                 connect_timeout: float = 10, allow_agent: bool = True, connect: bool = True):
+                 connect_timeout: float = 10, allow_agent: bool = True, connect: bool = True,
+                 dead_peer_after: float | None = None):
         self.spec = spec
         self._password_provider = password_provider
         self._password_cache: str | None = None
@@ -263,6 +430,8 @@ class SSHTransport:
         self.accept_fingerprint = accept_fingerprint
         self.connect_timeout = connect_timeout
         self.allow_agent = allow_agent
+        self.dead_peer_after = dead_peer_seconds() if dead_peer_after is None else max(0.0, dead_peer_after)
+        self._tls = threading.local()        # the operation under way in this thread
         self._t: _Transport | None = None
         self._jumps: list[_Transport] = []
         self._sftp: paramiko.SFTPClient | None = None
@@ -302,8 +471,17 @@ class SSHTransport:
 
     @property
     def paramiko_transport(self) -> paramiko.Transport | None:
-        """The underlying paramiko Transport (diagnostics and tests)."""
+        """The underlying paramiko Transport (diagnostics and tests); after a lost
+        connection, the dead one (is_active() False) until the next operation reconnects."""
         return self._t
+
+    def set_dead_peer_after(self, seconds: float) -> None:
+        """Change the dead-peer check's time (0: off), on the live connection too."""
+        with self._lock:
+            self.dead_peer_after = max(0.0, float(seconds))
+            for t in [self._t, *self._jumps]:
+                if t is not None and t.is_active():
+                    t.arm(self.dead_peer_after)
 
     def connect(self) -> None:
         """Open the connection (again). Raises ConnectError / HostKeyError."""
@@ -325,13 +503,14 @@ class SSHTransport:
                         t = self._handshake(sock, hop)
                         self._jumps.append(t)
                         self._authenticate(t, hop, password_ok=False)
+                        t.arm(self.dead_peer_after)
                         via.append(hop.alias)
                         prev = t
                 sock = self._open_sock(target, prev)
                 self._t = self._handshake(sock, target)
                 t = self._t
                 self._authenticate(t, target, password_ok=True)
-                t.set_keepalive(30)
+                t.arm(self.dead_peer_after)
                 self._negotiated["via"] = via
                 self._log_negotiated(target)
             except BaseException:
@@ -416,6 +595,7 @@ class SSHTransport:
     def _handshake(self, sock, hop: _Hop) -> _Transport:
         """Key exchange and host key check; nothing secret has been sent when this raises."""
         t = _Transport(sock)
+        t.label = hop.label
         t.banner_timeout = self.connect_timeout
         t.auth_timeout = max(self.connect_timeout, 15)   # password hashing can be slow
         known = self._known_hosts(hop)
@@ -646,7 +826,14 @@ class SSHTransport:
             log.warning("host %s: SHA-1 %s %s used: %s", self.spec.name, what[kind], algo, why)
         n["sha1"] = sha1
 
-    def _transport(self) -> _Transport:
+    # ---- lost connections -------------------------------------------------------------
+    # A public method runs as one _operation(): it reconnects at its start when the
+    # connection is known to be lost; inside it, _transport() never reconnects, and a
+    # connection-level failure becomes ConnectionLost at once (the dead connection is
+    # closed, nothing more is tried on it: no cleanup, no reconnect).
+
+    def _ensure(self) -> _Transport:
+        """The live connection; connects again first when it is gone."""
         with self._lock:
             if self._t is None or not self._t.is_active():
                 if self._t is not None:
@@ -654,13 +841,93 @@ class SSHTransport:
                 self.connect()
             return self._t
 
+    @contextmanager
+    def _operation(self, what: str) -> Iterator[_Transport]:
+        """One public operation (`what`: "writing /etc/x", for messages). Raises ConnectionLost
+        for a connection-level failure, TransportError for other I/O errors that got this far."""
+        t = self._ensure()
+        outer = getattr(self._tls, "what", None)
+        self._tls.what, self._tls.fresh = what, outer is None
+        try:
+            yield t
+        except (TransportError, ConnectError):   # ours; ConnectError: a reconnect that failed
+            raise
+        except Exception as e:
+            if self._is_lost(e, t):
+                raise self._lost(e, t) from e
+            if isinstance(e, _IO_ERRORS):
+                raise TransportError(mask(f"{self.label}: {what} failed: "
+                                          f"{e or type(e).__name__}")) from e
+            raise
+        finally:
+            self._tls.what = outer
+            if outer is None:
+                self._tls.fresh = False
+
+    def _alive(self, t: _Transport | None) -> bool:
+        """Whether `t` is still this host's connection and up (cleanup may use it)."""
+        return t is not None and t is self._t and t.is_active()
+
+    @staticmethod
+    def _is_lost(e: BaseException | None, t: _Transport | None) -> bool:
+        """Whether `e` means the connection itself failed (not a file or command error)."""
+        if t is None or not t.is_active():
+            return True
+        if isinstance(e, paramiko.ChannelException):       # the server refused one channel
+            return False
+        return isinstance(e, (paramiko.SSHException, EOFError, TimeoutError, ConnectionError))
+
+    def _cause(self, e: BaseException | None, t: _Transport | None) -> str:
+        """Why the connection was lost, in words."""
+        if t is not None and t.peer_silent():
+            return t.dead_reason
+        saved = getattr(t, "saved_exception", None) if t is not None else None
+        for x in (saved, e):
+            if isinstance(x, OSError) and x.errno in (errno.ETIMEDOUT, errno.EHOSTUNREACH,
+                                                      errno.ENETUNREACH):
+                seconds = t.dead_after if t is not None else 0
+                return (f"no answer from the host for {seconds:g} s (dead-peer check)"
+                        if x.errno == errno.ETIMEDOUT and seconds else
+                        f"no answer from the host ({x.strerror or x})")
+            if isinstance(x, (EOFError, ConnectionResetError, BrokenPipeError)) or (
+                    x is not None and re.search(r"Socket is closed|connection dropped|"
+                                                r"Connection reset", str(x))):
+                return "the host closed the connection"
+        if isinstance(e, (TimeoutError, paramiko.SSHException)) and str(e):
+            return str(e)
+        if e is None:
+            return "the connection is closed"
+        return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
+
+    def _lost(self, e: BaseException | None, t: _Transport | None, what: str | None = None) -> ConnectionLost:
+        """ConnectionLost for `e`; closes the dead connection `t` (the next operation
+        reconnects) without trying anything more on it."""
+        cause = self._cause(e, t)
+        if t is not None and t.is_active():
+            t.close()                    # a failure like this one leaves nothing to trust
+        what = getattr(self._tls, "what", None) or what
+        log.info("%s: connection lost%s: %s", self.label, f" while {what}" if what else "", cause)
+        return ConnectionLost(mask(f"{self.label}: connection lost{f' while {what}' if what else ''}: "
+                                   f"{cause}"))
+
+    def _transport(self) -> _Transport:
+        """The live connection; ConnectionLost when it is gone (never reconnects: only
+        _ensure(), at the start of an operation, does)."""
+        t = self._t
+        if t is None or not t.is_active():
+            raise self._lost(None, t)
+        return t
+
     def _sftp_client(self) -> paramiko.SFTPClient:
         with self._lock:
             t = self._transport()
+            self._tls.fresh = False
             if self._sftp is None or self._sftp.sock.closed or self._sftp.sock.get_transport() is not t:
                 try:
                     self._sftp = paramiko.SFTPClient.from_transport(t)
-                except (paramiko.SSHException, OSError) as e:
+                except _IO_ERRORS as e:
+                    if self._is_lost(e, t):
+                        raise self._lost(e, t, "opening SFTP") from e
                     raise TransportError(f"{self.label}: cannot open SFTP: {e}") from e
             return self._sftp
 
@@ -678,8 +945,9 @@ class SSHTransport:
         connection fails."""
         shown = display if display is not None else mask(command)
         log.debug("%s: run%s: %s", self.label, " (sudo)" if sudo else "", shown)
-        raw = self._exec(command, sudo=sudo, stdin=stdin, timeout=timeout, on_output=on_output,
-                         display=shown)
+        with self._operation(f"running: {shown}"):
+            raw = self._exec(command, sudo=sudo, stdin=stdin, timeout=timeout, on_output=on_output,
+                             display=shown)
         result = CommandResult(command=shown, exit_code=raw.exit_code, stdout=mask(raw.stdout),
                                stderr=mask(raw.stderr), duration_s=raw.duration_s)
         if raw.timed_out:
@@ -713,35 +981,59 @@ class SSHTransport:
         out = _LineSink("out", on_output, pty=False)
         err = _LineSink("err", on_output, pty=False, drop=drop)
         chan = self._open_channel()
+        t = chan.get_transport()
         start = time.monotonic()
         timed_out = False
         try:
             chan.exec_command(wrapped)
             timed_out = self._pump(chan, out.feed, err.feed, stdin=stdin, timeout=timeout)
-            if timed_out:
+            if timed_out and t.is_active():
                 self._kill(pid[0] if pid else None)
                 chan.close()
-        except (paramiko.SSHException, OSError, EOFError) as e:
-            raise TransportError(f"{self.label}: connection failed while running: {display}: {e}") from e
+        except _IO_ERRORS as e:
+            if self._is_lost(e, t):
+                raise self._lost(e, t, f"running: {display}") from e
+            raise TransportError(f"{self.label}: running failed: {display}: {e}") from e
         finally:
             out.feed(b"", final=True)
             err.feed(b"", final=True)
             chan.close()
         code = -1 if timed_out else chan.recv_exit_status()
+        self._check_finished(chan, t, timed_out, display)
         return _Raw(code, out.text, err.text, time.monotonic() - start, timed_out)
 
+    def _check_finished(self, chan: paramiko.Channel, t: _Transport, timed_out: bool,
+                        display: str) -> None:
+        """ConnectionLost when the command's channel ended because the connection did
+        (no exit status came): its outcome on the host is unknown."""
+        if (timed_out or chan.exit_status == -1) and not t.is_active():
+            raise self._lost(None, t, f"running: {display}")
+
     def _open_channel(self) -> paramiko.Channel:
-        """A new session channel; when the connection turns out to be dead (nothing has
-        run on it yet), reconnect once."""
+        """A new session channel. At the very start of an operation (nothing has run yet), a
+        connection the host has just closed is replaced once; otherwise, and when the host
+        stopped answering, the failure is reported (no reconnect, no second wait)."""
+        fresh, self._tls.fresh = getattr(self._tls, "fresh", False), False
+        t = self._transport()
         for attempt in (1, 2):
-            t = self._transport()
             try:
                 return t.open_session(timeout=max(self.connect_timeout, 15))
-            except (paramiko.SSHException, OSError, EOFError) as e:
-                if attempt == 1 and not t.is_active():
+            except paramiko.ChannelException as e:
+                raise TransportError(f"{self.label}: the host refused a new channel: {e}") from e
+            except _IO_ERRORS as e:
+                if attempt == 1 and fresh and not t.is_active() and self._closed_by_host(t):
+                    t = self._ensure()
                     continue
-                raise TransportError(f"{self.label}: cannot open a channel: {e}") from e
+                raise self._lost(e, t, "opening a channel") from e
         raise AssertionError("unreachable")
+
+    @staticmethod
+    def _closed_by_host(t: _Transport) -> bool:
+        """Whether the host closed the connection (e.g. sshd restarted: reconnecting is
+        quick), rather than stopped answering (reconnecting would wait for nothing)."""
+        saved = getattr(t, "saved_exception", None)
+        return not t.peer_silent() and not (isinstance(saved, OSError) and saved.errno in (
+            errno.ETIMEDOUT, errno.EHOSTUNREACH, errno.ENETUNREACH))
 
     def _pump(self, chan: paramiko.Channel, feed_out, feed_err, *, stdin: bytes | None,
               timeout: float | None, keep_stdin_open: bool = False) -> bool:
@@ -791,7 +1083,7 @@ class SSHTransport:
                 select.select([fd], [], [], wait)
 
     def _kill(self, pid: int | None) -> None:
-        if not pid or pid <= 1:
+        if not pid or pid <= 1 or not self._alive(self._t):
             return
         try:
             c = self._open_channel()
@@ -818,7 +1110,13 @@ class SSHTransport:
         inner = f"printf '%s\\n' {shlex.quote(begin)}; {redirect}; exec sh -c {shlex.quote(command)}"
         full = f"sudo -S -p {shlex.quote(marker)} -- sh -c {shlex.quote(inner)}"
         out = _LineSink("out", on_output, pty=True)
-        chan = self._open_channel()
+        try:
+            chan = self._open_channel()
+        except BaseException:
+            if upload is not None and self._alive(self._t):
+                self._remove_quietly(upload)
+            raise
+        t = chan.get_transport()
 
         def send_password() -> None:
             pw = self._password()
@@ -842,14 +1140,19 @@ class SSHTransport:
             chan.close()
             raise SudoPasswordError(f"sudo on host {self.spec.name} asks user {self.user} for a "
                                     f"password, but the inventory gives none (password_ref)") from None
-        except (paramiko.SSHException, OSError, EOFError) as e:
-            raise TransportError(f"{self.label}: connection failed while running: {display}: {e}") from e
+        except _IO_ERRORS as e:
+            if self._is_lost(e, t):
+                raise self._lost(e, t, f"running: {display}") from e
+            raise TransportError(f"{self.label}: running failed: {display}: {e}") from e
         finally:
             out.feed(b"", final=True)
             chan.close()  # on a timeout this closes the pty: the command gets SIGHUP
-            if upload is not None:
+            if upload is not None and self._alive(t):
+                # (on a lost connection the file stays: the next apply removes it, and the
+                # command's own `rm` has removed it if the command started)
                 self._remove_quietly(upload)
         code = -1 if timed_out else chan.recv_exit_status()
+        self._check_finished(chan, t, timed_out, display)
         stdout = out.text
         if not gate.begun:
             chatter = gate.chatter
@@ -863,31 +1166,43 @@ class SSHTransport:
         return _Raw(code, stdout, "", time.monotonic() - start, timed_out, gate.chatter)
 
     # ---- files ------------------------------------------------------------------------
-    def _sftp_create_private(self, sftp: paramiko.SFTPClient, path: str, data: bytes) -> None:
+    def _sftp_create_private(self, sftp: paramiko.SFTPClient, path: str, data: bytes,
+                             created: Callable[[], None] | None = None) -> None:
         """Create `path` exclusively with mode 0600 from the start (no window in which
-        another user could open it) and write `data`."""
+        another user could open it) and write `data`; `created()` is called once the file
+        exists (a failure after that leaves it behind)."""
         attrs = SFTPAttributes()
         attrs.st_mode = 0o600
         t, msg = sftp._request(CMD_OPEN, path, SFTP_FLAG_WRITE | SFTP_FLAG_CREATE | SFTP_FLAG_EXCL, attrs)
         if t != CMD_HANDLE:
             raise paramiko.SFTPError("Expected handle")
         f = SFTPFile(sftp, msg.get_binary(), "wb", -1)
+        if created is not None:
+            created()
         with f:
             f.set_pipelined(True)
             f.write(data)
 
     def _upload_private(self, data: bytes, token: str) -> str:
+        """Upload `data` to a private (0600) file in the login user's home; its path."""
         sftp = self._sftp_client()
+        t = self._t
+        path, made = None, []
         try:
             home = sftp.normalize(".")
             path = posixpath.join(home, f".chatwizard-upload-{token}")
-            self._sftp_create_private(sftp, path, data)
-        except OSError as e:
+            self._sftp_create_private(sftp, path, data, created=lambda: made.append(path))
+        except _IO_ERRORS as e:
+            if self._is_lost(e, t):
+                raise self._lost(e, t, "uploading a temporary file") from e
+            if made:
+                self._remove_quietly(path)
             raise TransportError(f"{self.label}: cannot upload a temporary file to the home "
                                  f"folder of {self.user}: {e}") from e
         return path
 
     def _remove_quietly(self, path: str) -> None:
+        """Remove a temp/upload file over the live connection (never reconnects)."""
         try:
             self._sftp_client().remove(path)
         except FileNotFoundError:
@@ -898,20 +1213,23 @@ class SSHTransport:
     def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
         """The file's bytes (None when absent). Read over SFTP; when that is denied and
         sudo=True with become == "sudo", read as root via `sudo base64` (binary-safe
-        through the pty)."""
-        sftp = self._sftp_client()
-        try:
-            with sftp.open(path, "rb") as f:
-                f.prefetch()
-                return f.read()
-        except FileNotFoundError:
-            return None
-        except PermissionError as e:
-            if not (sudo and self._needs_sudo()):
-                raise TransportError(f"{self.label}: cannot read {path}: permission denied") from e
-        except OSError as e:
-            raise TransportError(f"{self.label}: cannot read {path}: {e}") from e
-        return self._read_via_sudo(path)
+        through the pty). ConnectionLost when the connection breaks."""
+        with self._operation(f"reading {path}") as t:
+            sftp = self._sftp_client()
+            try:
+                with sftp.open(path, "rb") as f:
+                    f.prefetch()
+                    return f.read()
+            except FileNotFoundError:
+                return None
+            except PermissionError as e:
+                if not (sudo and self._needs_sudo()):
+                    raise TransportError(f"{self.label}: cannot read {path}: permission denied") from e
+            except _IO_ERRORS as e:
+                if self._is_lost(e, t):
+                    raise self._lost(e, t) from e
+                raise TransportError(f"{self.label}: cannot read {path}: {e}") from e
+            return self._read_via_sudo(path)
 
     def _read_via_sudo(self, path: str) -> bytes | None:
         import base64
@@ -933,11 +1251,13 @@ class SSHTransport:
 
     def stat(self, path: str) -> FileStat:
         """Type, mode and owner (following symlinks; a dangling link counts as absent).
-        A path behind a folder the user cannot enter is looked at with sudo."""
+        A path behind a folder the user cannot enter is looked at with sudo.
+        ConnectionLost when the connection breaks."""
         cmd = f"LC_ALL=C stat -L -c '%U %G %a %F' -- {shlex.quote(path)}"
-        raw = self._exec(cmd, display=f"stat {path}")
-        if raw.exit_code != 0 and "Permission denied" in raw.stderr and self._needs_sudo():
-            raw = self._exec(cmd, sudo=True, display=f"sudo stat {path}")
+        with self._operation(f"looking at {path} (stat)"):
+            raw = self._exec(cmd, display=f"stat {path}")
+            if raw.exit_code != 0 and "Permission denied" in raw.stderr and self._needs_sudo():
+                raw = self._exec(cmd, sudo=True, display=f"sudo stat {path}")
         if raw.exit_code != 0:
             text = raw.stderr or raw.stdout
             if "No such file or directory" in text or "Not a directory" in text:
@@ -965,84 +1285,111 @@ class SSHTransport:
         token = _random.token_hex(8)
         tmp = f"{folder}/.{name}.chatwizard-tmp-{token}"
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        via_sudo = self._needs_sudo()
         done_tag = f"__chatwizard_written_{token}__"
-        sftp = self._sftp_client()
-        upload = None
-        created = False
-        finished = False
-        try:
-            if via_sudo:
-                upload = self._upload_private(data, token)
-            else:
-                try:
-                    self._sftp_create_private(sftp, tmp, data)
-                    created = True
-                except FileNotFoundError as e:
-                    raise TransportError(f"{self.label}: cannot write {path}: folder {folder} "
-                                         f"does not exist") from e
-                except OSError as e:
-                    raise TransportError(f"{self.label}: cannot write {path}: {e}") from e
-            q = shlex.quote
-            lines = ["set -e", "umask 077", f"dst={q(path)}", f"tmp={q(tmp)}"]
-            if via_sudo:
-                lines += [
-                    f"src={q(upload)}",
-                    "trap 'rm -f -- \"$tmp\" \"$src\"' EXIT",
-                    f'[ -d {q(folder)} ] || {{ echo "folder {folder} does not exist" >&2; exit 3; }}',
-                    "cp -- \"$src\" \"$tmp\"",
-                    "rm -f -- \"$src\"",
-                ]
-            lines.append('if [ -d "$dst" ] && [ ! -L "$dst" ]; then echo "$dst is a folder" >&2; exit 3; fi')
-            if owner is not None:
-                lines.append(f"chown -- {q(owner)}:{q(group) if group else ''} \"$tmp\"")
-            elif group is not None:
-                lines.append(f"chgrp -- {q(group)} \"$tmp\"")
-            else:
-                lines.append('if [ -e "$dst" ]; then chown --reference="$dst" -- "$tmp"; fi')
-            lines.append(f"chmod {mode:o} \"$tmp\"")
-            if backup:
-                lines += [
-                    'if [ -e "$dst" ]; then',
-                    f"  b={q(BACKUP_ROOT)}/{stamp}; n=0",
-                    '  while [ -e "$b$dst" ]; do n=$((n+1)); b=' + q(BACKUP_ROOT) + f'/{stamp}.$n; done',
-                    '  mkdir -p -- "$(dirname -- "$b$dst")"',
-                    '  cp -p -- "$dst" "$b$dst"',
-                    '  printf "BACKUP=%s\\n" "$b$dst"',
-                    "fi",
-                ]
-            if via_sudo:
-                lines.append('mv -f -T -- "$tmp" "$dst"')
-            lines.append(f"echo {done_tag}")
-            script = "\n".join(lines)
-            raw = self._exec(script, sudo=via_sudo, timeout=300, display=f"install {path}")
-            out_lines = (raw.stdout + "\n" + raw.stderr).splitlines()
-            if raw.exit_code != 0 or done_tag not in out_lines:
-                why = "\n".join(l for l in out_lines if l.strip() and done_tag not in l)
-                raise TransportError(mask(f"{self.label}: writing {path} failed: {why or raw.exit_code}"))
-            backup_path = next((l[len("BACKUP="):] for l in out_lines if l.startswith("BACKUP=")), None)
-            if not via_sudo:
-                try:
-                    sftp.posix_rename(tmp, path)
-                except OSError as e:
-                    raise TransportError(f"{self.label}: cannot rename {tmp} to {path}: {e}") from e
-                created = False
-            finished = True
-            log.info("%s: wrote %s (%d bytes, mode %o%s)%s", self.label, path, len(data), mode,
-                     f", owner {owner}" if owner else "", f", backup {backup_path}" if backup_path else "")
-            return WriteResult(path=path, backup=backup_path)
-        finally:
-            if created:
-                self._remove_quietly(tmp)
-            if upload is not None:
-                self._remove_quietly(upload)
-            if via_sudo and not finished:
-                # the script's trap removes its temp file; this covers a connection lost mid-way
-                try:
-                    self._exec(f"rm -f -- {shlex.quote(tmp)}", sudo=True, timeout=30,
-                               display=f"rm -f {tmp}")
-                except Exception:
-                    pass
+        with self._operation(f"writing {path}") as t:
+            via_sudo = self._needs_sudo()
+            sftp = None if via_sudo else self._sftp_client()
+            upload = None
+            created: list[str] = []              # the temp file, once it exists
+            finished = False
+            try:
+                if via_sudo:
+                    upload = self._upload_private(data, token)
+                else:
+                    try:
+                        self._sftp_create_private(sftp, tmp, data, created=lambda: created.append(tmp))
+                    except FileNotFoundError as e:
+                        raise TransportError(f"{self.label}: cannot write {path}: folder {folder} "
+                                             f"does not exist") from e
+                    except _IO_ERRORS as e:
+                        if self._is_lost(e, t):
+                            raise self._lost(e, t) from e
+                        raise TransportError(f"{self.label}: cannot write {path}: {e}") from e
+                script = self._install_script(path, folder, tmp, upload, mode, owner, group, backup,
+                                              stamp, done_tag)
+                raw = self._exec(script, sudo=via_sudo, timeout=300, display=f"install {path}")
+                out_lines = (raw.stdout + "\n" + raw.stderr).splitlines()
+                if raw.exit_code != 0 or done_tag not in out_lines:
+                    why = "\n".join(l for l in out_lines if l.strip() and done_tag not in l)
+                    raise TransportError(mask(f"{self.label}: writing {path} failed: {why or raw.exit_code}"))
+                backup_path = next((l[len("BACKUP="):] for l in out_lines if l.startswith("BACKUP=")), None)
+                if not via_sudo:
+                    try:
+                        sftp.posix_rename(tmp, path)
+                    except _IO_ERRORS as e:
+                        if self._is_lost(e, t):
+                            raise self._lost(e, t) from e
+                        raise TransportError(f"{self.label}: cannot rename {tmp} to {path}: {e}") from e
+                    created.clear()
+                finished = True
+                log.info("%s: wrote %s (%d bytes, mode %o%s)%s", self.label, path, len(data), mode,
+                         f", owner {owner}" if owner else "", f", backup {backup_path}" if backup_path else "")
+                return WriteResult(path=path, backup=backup_path)
+            finally:
+                if not finished:
+                    self._after_failed_write(t, tmp, created, upload, via_sudo)
+
+    @staticmethod
+    def _install_script(path: str, folder: str, tmp: str, upload: str | None, mode: int,
+                        owner: str | None, group: str | None, backup: bool, stamp: str,
+                        done_tag: str) -> str:
+        """The sh script that sets owner and mode of the temp file, backs up the old file and
+        (via sudo: copies the upload to the temp file and) renames it into place."""
+        q = shlex.quote
+        lines = ["set -e", "umask 077", f"dst={q(path)}", f"tmp={q(tmp)}"]
+        if upload is not None:
+            lines += [
+                f"src={q(upload)}",
+                "trap 'rm -f -- \"$tmp\" \"$src\"' EXIT",
+                f'[ -d {q(folder)} ] || {{ echo "folder {folder} does not exist" >&2; exit 3; }}',
+                "cp -- \"$src\" \"$tmp\"",
+                "rm -f -- \"$src\"",
+            ]
+        lines.append('if [ -d "$dst" ] && [ ! -L "$dst" ]; then echo "$dst is a folder" >&2; exit 3; fi')
+        if owner is not None:
+            lines.append(f"chown -- {q(owner)}:{q(group) if group else ''} \"$tmp\"")
+        elif group is not None:
+            lines.append(f"chgrp -- {q(group)} \"$tmp\"")
+        else:
+            lines.append('if [ -e "$dst" ]; then chown --reference="$dst" -- "$tmp"; fi')
+        lines.append(f"chmod {mode:o} \"$tmp\"")
+        if backup:
+            lines += [
+                'if [ -e "$dst" ]; then',
+                f"  b={q(BACKUP_ROOT)}/{stamp}; n=0",
+                '  while [ -e "$b$dst" ]; do n=$((n+1)); b=' + q(BACKUP_ROOT) + f'/{stamp}.$n; done',
+                '  mkdir -p -- "$(dirname -- "$b$dst")"',
+                '  cp -p -- "$dst" "$b$dst"',
+                '  printf "BACKUP=%s\\n" "$b$dst"',
+                "fi",
+            ]
+        if upload is not None:
+            lines.append('mv -f -T -- "$tmp" "$dst"')
+        lines.append(f"echo {done_tag}")
+        return "\n".join(lines)
+
+    def _after_failed_write(self, t: _Transport, tmp: str, created: list[str], upload: str | None,
+                            via_sudo: bool) -> None:
+        """Remove what a failed write left, over the live connection only: after a lost
+        connection nothing is tried (no reconnect, no wait); the next apply's resume removes
+        the temp and upload files (wizard.journal)."""
+        if not self._alive(t):
+            left = [p for p in (*created, upload) if p] or ([tmp] if via_sudo else [])
+            if left:
+                log.info("%s: connection lost; left for the next apply to remove: %s", self.label,
+                         ", ".join(left))
+            return
+        for p in created:
+            self._remove_quietly(p)
+        if upload is not None:
+            self._remove_quietly(upload)
+        if via_sudo and self._alive(t):
+            # the script's trap removes its temp file; this covers a script that was killed
+            try:
+                self._exec(f"rm -f -- {shlex.quote(tmp)}", sudo=True, timeout=30,
+                           display=f"rm -f {tmp}")
+            except Exception as e:
+                log.warning("%s: could not remove temporary file %s: %s", self.label, tmp, e)
 
 
 class _NoPassword(Exception):
