@@ -77,6 +77,9 @@ def main():
         if info is None or info.si_signo == signal.SIGCHLD:
             continue
         if info.si_signo == signal.SIGUSR1:
+            # SIGUSR1 (10) is taken before a pending SIGCHLD (17): reap first, or a restart
+            # right after a kill would see the dead sshd as running and do nothing
+            reap()
             start_sshd()
         elif info.si_signo == signal.SIGUSR2:
             if sshd_pid is not None:
