@@ -17,7 +17,7 @@ from textual.worker import get_current_worker
 from . import messages as m
 from .base import WizardScreen, describe_error
 from .model import to_answers
-from .pages import DONE, FAILED, PREVIEWED, RUNNING, SECTIONS, TITLES
+from .pages import DONE, FAILED, PREVIEWED, RUNNING, TITLES
 from .report import RunRecord
 from .widgets.logview import LogView
 from .widgets.planview import PlanView, render_plan
@@ -142,6 +142,9 @@ class RunScreen(WizardScreen):
     # -- running ---------------------------------------------------------------------------
     def action_run(self) -> None:
         if self.plan is None or self.running:
+            return
+        if self.failures:
+            self.notify("A step failed: Retry (r), Skip it (s) or Abort (a).", severity="warning")
             return
         self.start(self.plan)
 
