@@ -116,7 +116,8 @@ class EncryptedFileKeyring(KeyringBackend):
         pw = self._password or os.environ.get(ENV_PASSWORD)
         if not pw and self._ask is not None:
             pw = self._ask(f"Master password for {self.path}: ")
-        if not pw and _interactive():
+        # with an ask callback (the TUI) the terminal belongs to the app: never getpass there
+        if not pw and self._ask is None and _interactive():
             pw = getpass.getpass(f"Master password for the keyring file {self.path}: ")
             if creating and pw and getpass.getpass("The same master password again: ") != pw:
                 raise SecretError("the two master passwords differ; nothing was stored")
