@@ -27,11 +27,29 @@ def each_host(hosts: list, fn, transports: dict[str, Transport]) -> list:
     return [f.result() for f in futures]
 
 
+def edited_paths(answers, roles: tuple[str, ...]) -> tuple[str, ...]:
+    """The files and folders the sections read or change on a host of these roles, so that
+    detection can say which exist (the steps themselves look again while planning)."""
+    shared = answers.section("portal").get("shared_dir") or facts_mod.SHARED
+    cm = answers.section("clientmessenger")
+    paths: list[str] = []
+    if "CHAT" in roles:
+        service = answers.section("daemon").get("service", "jtel-clientmessenger")
+        paths += [cm["source"], cm["target"], f"{cm['target']}/conf/hazelcast.xml",
+                  f"/etc/init.d/{service}", answers.section("update_script")["path"]]
+    if set(roles) & {"DATA", "TEL", "WEB"}:
+        paths.append(f"{shared}/hazelcast.xml")
+    if "LB" in roles:
+        paths.append(answers.section("load_balancer")["config"])
+    return tuple(dict.fromkeys(paths))
+
+
 def detect(answers, transports: dict[str, Transport]) -> dict[str, facts_mod.HostFacts]:
     """Facts of every host in the inventory (the hosts read in parallel)."""
     shared = answers.section("portal").get("shared_dir") or facts_mod.SHARED
     hosts = list(answers.hosts)
-    facts = each_host(hosts, lambda h: facts_mod.gather(transports[h.name], roles=h.roles, shared=shared),
+    facts = each_host(hosts, lambda h: facts_mod.gather(transports[h.name], roles=h.roles, shared=shared,
+                                                        paths=edited_paths(answers, h.roles)),
                       transports)
     return {h.name: f for h, f in zip(hosts, facts)}
 
