@@ -290,7 +290,8 @@ class Runner:
         with self._lock:
             self.result.failed[hr.host] = failed
         hr.failed = failed
-        hr.lost = failed.reason.startswith(f"connection to {hr.host} lost")
+        hr.lost = failed.reason.startswith(f"connection to {hr.host} lost") or (
+            hr.host not in self.transports and failed.reason.startswith(f"connection to {hr.host} failed"))
 
     def _failure(self, host: str, section: str, description: str, display: str,
                  e: Exception) -> ev.StepFailed:
@@ -311,7 +312,10 @@ class Runner:
             result = getattr(e, "result", None)               # a timed-out command
             if isinstance(result, CommandResult):
                 code, tail = result.exit_code, result.tail()
-            reason = str(e) if alive else f"{lost}: {e}"
+            if host not in self.transports:    # an HTTP call from this machine: no session
+                reason = f"connection to {host} failed: {e}"
+            else:
+                reason = str(e) if alive else f"{lost}: {e}"
         elif isinstance(e, WizardError):
             reason = str(e)                                  # e.g. a secret missing at run time
         else:

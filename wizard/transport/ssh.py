@@ -78,6 +78,7 @@ import secrets as _random
 import select
 import shlex
 import socket
+import struct
 import threading
 import time
 import weakref
@@ -200,6 +201,18 @@ class _Transport(paramiko.Transport):
         self._watch_stop.set()
         super().close()
 
+    def abort(self) -> None:
+        """Close a connection we gave up on with a reset: the kernel drops what is still
+        queued instead of retransmitting it once the link is back, so a request reported
+        as failed (say, the rename that puts a file in place) cannot happen later."""
+        sock = self.sock
+        if isinstance(sock, socket.socket):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        self.close()
+
     def run(self) -> None:                      # paramiko's transport thread
         try:
             super().run()
@@ -268,7 +281,7 @@ def _watch_peer(ref: "weakref.ref[_Transport]", stop: threading.Event, heard: li
             t.dead_reason = f"no answer from the host for {t.dead_after:g} s (dead-peer check)"
             log.warning("%s: nothing heard for %.1f s: connection closed (dead-peer check)",
                         t.label, quiet)
-            t.close()
+            t.abort()
             return
         del t
 
@@ -903,8 +916,8 @@ class SSHTransport:
         """ConnectionLost for `e`; closes the dead connection `t` (the next operation
         reconnects) without trying anything more on it."""
         cause = self._cause(e, t)
-        if t is not None and t.is_active():
-            t.close()                    # a failure like this one leaves nothing to trust
+        if t is not None:
+            t.abort()                    # a failure like this one leaves nothing to trust
         what = getattr(self._tls, "what", None) or what
         log.info("%s: connection lost%s: %s", self.label, f" while {what}" if what else "", cause)
         return ConnectionLost(mask(f"{self.label}: connection lost{f' while {what}' if what else ''}: "
