@@ -39,6 +39,10 @@ from wizard.steps import Context, clientmessenger, firewall
 from wizard.transport.base import HostSpec, TransportError
 from wizard.transport.fake import FakeTransport
 
+# Connection cuts race the kernel and sshd on a shared 2-core machine: one rerun, shown as
+# "rerun" in pytest's summary, so a rare timing loss does not hide the suite's result.
+pytestmark = pytest.mark.flaky(reruns=1)
+
 REPO = Path(__file__).resolve().parent.parent
 INIT = "/etc/init.d/jtel-clientmessenger"
 UPDATESC = "/usr/local/bin/updatesc.sh"
