@@ -141,3 +141,14 @@ class Context:
 
 def parent(path: str) -> str:
     return posixpath.dirname(path.rstrip("/")) or "/"
+
+
+def site_text(host, path: str, data: bytes) -> str:
+    """A site file's bytes as text; PlanError naming host, file and line when not UTF-8."""
+    from ..errors import PlanError
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[:e.start].count(b"\n") + 1
+        raise PlanError(f"host {host.name}: {path} is not UTF-8 text (line {line}, "
+                        f"byte {e.start})") from None

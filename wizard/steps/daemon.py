@@ -19,6 +19,7 @@ from ..initscript import (CONNECTION_PROPERTY, InitScriptError, configure, datad
                           percent_encode)
 from ..initscript import _secret_forms as _initscript_secret_forms
 from ..plan import Action, Command, NoOp
+from . import site_text
 
 NAME = "daemon"
 TITLE = "4. ClientMessenger as a daemon"
@@ -164,12 +165,7 @@ def plan(ctx, host) -> list[Action]:
     read_from, mirrored = ctx.overlay(host).redirect(source)
     shown = read_from if planned and mirrored else source
     datadir, datadir_why = _datadir(ctx, host, cfg)
-    try:
-        text = src_data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = src_data[:e.start].count(b"\n") + 1
-        raise PlanError(f"host {host.name}: {shown} is not UTF-8 text (line {line}, "
-                        f"byte {e.start})") from None
+    text = site_text(host, shown, src_data)
     try:
         conf = configure(text, url=url, datadir=datadir, source=f"host {host.name}: {shown}")
     except InitScriptError as e:

@@ -16,6 +16,7 @@ import shlex
 from ..errors import PlanError
 from ..haproxy_cfg import ChatServer, HaproxyConfigError, edit
 from ..plan import Action, Command, NoOp
+from . import site_text
 
 NAME = "load_balancer"
 TITLE = "7. Load balancer (haproxy)"
@@ -140,12 +141,7 @@ def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) ->
     portal = ctx.section("portal")
     cert = ctx.section(NAME).get("cert") or DEFAULT_CERT
     old, planned = require_haproxy(ctx, host, path)
-    try:
-        text = old.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line = old[:e.start].count(b"\n") + 1
-        raise PlanError(f"host {host.name}: {path} is not UTF-8 text (line {line}, "
-                        f"byte {e.start})") from None
+    text = site_text(host, path, old)
     servers = chat_servers(ctx, notes=False)
     try:
         result = edit(text, scheme=portal["scheme"], servers=servers, whatsapp=whatsapp,
