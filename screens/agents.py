@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import SectionScreen
-from .fields import Field, IntRange
+from .fields import Field
 
 
 class AgentsScreen(SectionScreen):
@@ -12,9 +12,8 @@ class AgentsScreen(SectionScreen):
         "is above 0 (the portal's default 0 means no chats at all). These are set in the "
         "portal's web UI; the wizard adds them to the checklist.")
     FIELDS = (
-        Field("chat_status", "Agent status for chat", default="Chat"),
-        Field("max_parallel_chats", "Parallel chats per agent", "int", validators=(IntRange(1, 100),), default=3),
-    )
+        Field("chat_status", "Agent status for chat"),
+        Field("max_parallel_chats", "Parallel chats per agent", "int"))
 
 
 SCREEN = AgentsScreen

@@ -1,8 +1,9 @@
 """The wizard application: owns the answers, the page order and the page states.
 
-`run_app()` is what `chatwizard` (without a subcommand) calls. Pages are imported
-when first shown, and the engine's heavy parts only inside workers, so the first
-screen comes up fast.
+`run_app()` is what `chatwizard` (without a subcommand) calls. The app gets its
+`wizard.session.Session` injected (training or real): connections, detection, plans,
+runs and reports are the core's, the same as the CLI's. Pages are imported when first
+shown, and the core's heavy parts only inside workers, so the first screen comes up fast.
 """
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from wizard.session import Session
+
 from . import model
-from .engine import Engine
 from .messages import PageLeft
-from .pages import DONE, PAGES, SECTIONS, SKIPPED, TITLES, TODO
+from .pages import DONE, PAGES, PROBLEM_PAGE, SECTIONS, SKIPPED, TITLES, TODO
 
 log = logging.getLogger("screens.app")
 
@@ -43,21 +45,26 @@ class WizardApp(App[int]):
         Binding("ctrl+q", "quit", "Quit", show=False),
     ]
 
-    def __init__(self, *, answers: str | Path | None = None, training: bool = False,
-                 keyring_mode: str | None = None, data: dict | None = None,
+    def __init__(self, *, session: Session | None = None, answers: str | Path | None = None,
+                 training: bool = False, keyring_mode: str | None = None, data: dict | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__()
-        self.training = training
-        self.engine = Engine(training=training, keyring_mode=keyring_mode, ask_secret=self.ask_secret)
+        if session is None:
+            session = Session(training=training, keyring_mode=keyring_mode, clock=clock)
+        session.ask_secret = session.ask_secret or self.ask_secret
+        session.ask_host_key = session.ask_host_key or self.ask_host_key
+        self.session = session
+        self.training = session.training
         self.clock = clock
-        self.problems: list[str] = []
+        self.problems: list[str] = []           # what loading the file said (shown once)
+        self.issues: list = []                  # wizard.session.Problem: the answers as they are now
         self.path: Path | None = Path(answers) if answers else None
         if data is not None:
             self.data, self.source = copy.deepcopy(data), str(self.path or "new answers")
         elif self.path is not None and self.path.exists():
             self.data, self.problems = model.load(self.path)
             self.source = str(self.path)
-        elif training:
+        elif self.training:
             self.data, self.source = model.training_sample()
         else:                                   # a new file: saved there on ctrl+s
             self.data, self.source = model.blank(), str(self.path or "new answers")
@@ -69,7 +76,40 @@ class WizardApp(App[int]):
         self.report_text: str | None = None
         self.report_path: Path | None = None
         self.started = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(clock()))
+        self.saved = model.clean(copy.deepcopy(self.data))     # what the file on disk says
+        self.revalidate()
         self.sub_title = self.subtitle()
+
+    # -- unsaved changes and problems ------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        """The answers differ from the file they were loaded from or saved to."""
+        return model.clean(copy.deepcopy(self.data)) != self.saved
+
+    def revalidate(self) -> None:
+        """Check the whole answers (schema and cross-section checks, the same as the CLI's)
+        and mark every page that has a problem."""
+        _, self.issues = self.session.validate(model.clean(copy.deepcopy(self.data)), "answers")
+        from .base import WizardScreen
+        if self.is_running and isinstance(self.screen, WizardScreen):
+            self.screen.states_changed()
+
+    def problem_pages(self) -> dict[str, list]:
+        """{page: [problems]} of the answers as they are now."""
+        out: dict[str, list] = {}
+        for p in self.issues:
+            out.setdefault(PROBLEM_PAGE.get(p.section, p.section if p.section in PAGES else "hosts"), []).append(p)
+        return out
+
+    def refuse_with_problems(self, what: str) -> bool:
+        """True (and the problems shown until closed) when the answers have problems."""
+        self.collect_current()
+        if not self.issues:
+            return False
+        from .dialogs import ChoiceDialog
+        lines = [f"{TITLES.get(page, page)}: {p}" for page, ps in self.problem_pages().items() for p in ps]
+        self.push_screen(ChoiceDialog(f"{what}: fix these first", "\n".join(lines), [("ok", "Close", "primary")]))
+        return True
 
     def subtitle(self) -> str:
         where = Path(self.source).name if self.path or Path(self.source).is_absolute() else self.source
@@ -79,8 +119,13 @@ class WizardApp(App[int]):
     def on_mount(self) -> None:
         self.show_page("hosts")
         if self.problems:
-            self.notify("\n".join(self.problems[:8]), title="The answers file has problems",
-                        severity="warning", timeout=15)
+            self.show_load_problems(self.problems)
+
+    def show_load_problems(self, problems: list[str]) -> None:
+        """Every problem of a file just loaded, in a dialog that stays until closed."""
+        from .dialogs import ChoiceDialog
+        self.push_screen(ChoiceDialog("The answers file has problems", "\n".join(problems),
+                                      [("ok", "Close", "primary")]))
 
     def page_screen(self, name: str) -> Screen:
         module = importlib.import_module(f"screens.{name}")
@@ -116,10 +161,34 @@ class WizardApp(App[int]):
         if key == "inventory" and data != self.data.get("inventory"):
             self.facts = None                       # another inventory: detect again
         self.data[key] = copy.deepcopy(data)
+        self.revalidate()
 
     def snapshot(self) -> dict:
         """A copy of the answers for a worker."""
         return copy.deepcopy(self.data)
+
+    def detectable(self, data: dict, source: str):
+        """(Answers without the hosts whose own entry has a problem, {host: why}): those
+        hosts are left out of detection, the others are still read. A problem elsewhere
+        (AnswersError) stops it, with every problem listed."""
+        from wizard.errors import AnswersError
+        data = model.clean(copy.deepcopy(data))
+        _, problems = self.session.validate(data, source)
+        hosts = (data.get("inventory") or {}).get("hosts") or {}
+        skipped: dict[str, str] = {}
+        for p in problems:
+            for name in hosts:
+                if p.key.startswith(f"inventory.hosts.{name}.") or p.key == f"inventory.hosts.{name}":
+                    skipped.setdefault(name, f"not detected: {p}")
+        for name in skipped:
+            hosts.pop(name, None)
+        if skipped and not hosts:
+            raise AnswersError([why for why in skipped.values()])
+        return model.to_answers(data, source), skipped
+
+    def answers_for(self, data: dict, source: str):
+        """The core's Answers for `data` (validated; AnswersError lists every problem)."""
+        return model.to_answers(data, source)
 
     def roles(self) -> dict[str, list[str]]:
         hosts = (self.data.get("inventory") or {}).get("hosts") or {}
@@ -148,6 +217,7 @@ class WizardApp(App[int]):
             self.notify(f"{TITLES[section]} is skipped (ctrl+t takes it back).")
         skip = [s for s in SECTIONS if s in skip]
         self.data.setdefault("sections", {})["skip"] = skip
+        self.revalidate()
 
     def collect_current(self) -> None:
         """Take the current page's inputs into the answers (before save, preview, run)."""
@@ -177,6 +247,7 @@ class WizardApp(App[int]):
             self.notify(f"{path}: {e.strerror}", title="Not saved", severity="error")
             return
         self.path, self.source = path, str(path)
+        self.saved = model.clean(copy.deepcopy(self.data))
         self.sub_title = self.subtitle()
         self.notify(f"Saved to {shown(path)}", title="Answers saved")
         if problems:
@@ -196,6 +267,8 @@ class WizardApp(App[int]):
             self.notify(str(e), title="Not loaded", severity="error")
             return
         self.data, self.path, self.source, self.problems = data, path, str(path), problems
+        self.saved = model.clean(copy.deepcopy(self.data))
+        self.revalidate()
         self.facts, self.portal = None, None
         self.states = {p: TODO for p in PAGES}
         for name in self.skipped():
@@ -203,8 +276,7 @@ class WizardApp(App[int]):
         self.sub_title = self.subtitle()
         self.notify(f"Loaded {path}", title="Answers loaded")
         if problems:
-            self.notify("\n".join(problems[:8]), title="The answers file has problems", severity="warning",
-                        timeout=15)
+            self.show_load_problems(problems)
         self.reshow(keep=False)
 
     def reshow(self, keep: bool) -> None:
@@ -234,23 +306,45 @@ class WizardApp(App[int]):
         from wizard.logs import log_dir
         return log_dir() / f"{self.started}-tui-{host.replace('/', '_')}.log"
 
-    def report_file(self) -> Path:
-        if self.path is not None:
-            return self.path.with_name(f"{self.path.stem}.report.md")
-        return Path.cwd() / ("training.report.md" if self.training else "chatwizard.report.md")
-
-    def write_report(self, record) -> None:
-        from .report import build_report
-        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.clock()))
-        self.report_text = build_report(record, source=self.source, training=self.training, when=when)
-        self.report_path = self.report_file()
+    def write_report(self, outcome: str) -> None:
+        """The run's report, written by the session to a new timestamped file."""
         try:
-            self.report_path.write_text(self.report_text, encoding="utf-8")
+            self.report_path, self.report_text = self.session.write_report(outcome)
         except OSError as e:
-            self.notify(f"{self.report_path}: {e.strerror}", title="Report not saved", severity="error")
+            self.notify(f"{e.filename}: {e.strerror}", title="Report not saved", severity="error")
             return
         self.set_state("report", DONE)
         self.notify(f"Saved as {shown(self.report_path)}", title="Install report")
+
+    def save_before_run(self, then: Callable[[], None]) -> None:
+        """The answers on disk must be what runs (the report names the file): saved first,
+        or the run is refused. Training's own sample is saved in the state folder."""
+        self.collect_current()
+        if not self.dirty and (self.path is not None or self.training):
+            then()
+            return
+        if self.path is not None and not self.session._builtin(self.path):
+            self.save_to(self.path)
+            if not self.dirty:
+                then()
+            return
+        if self.training:
+            from wizard.journal import state_dir
+            self.save_to(state_dir() / "training-answers.yaml")
+            if not self.dirty:
+                then()
+            return
+        from .dialogs import PathDialog
+
+        def chosen(p: str | None) -> None:
+            if not p:
+                self.notify("Not run: save the answers first, so that the report and the file agree.",
+                            severity="warning")
+                return
+            self.save_to(Path(p).expanduser())
+            if not self.dirty:
+                then()
+        self.push_screen(PathDialog("Save the answers before the run, as", "site.yaml", "Save"), chosen)
 
     # -- secrets -----------------------------------------------------------------------------
     def store_secret(self, key: str, value: str) -> str:
@@ -258,7 +352,7 @@ class WizardApp(App[int]):
         def failed(text: str) -> None:
             self.call_from_thread(self.notify, text, title="Not stored in the keyring", severity="error",
                                   timeout=15)
-        return self.engine.store_secret_later(key, value, failed)
+        return self.session.store_secret_later(key, value, failed)
 
     def ask_secret(self, what: str, keypath: str | None = None) -> str:
         """The keyring needs a secret now (prompt mode, a keyring file's master password):
@@ -322,20 +416,51 @@ class WizardApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reset")
     def reset_training(self) -> None:
-        from wizard.transport.sim import SimHost
-        with self.engine.lock:
-            self.engine.close()
-            SimHost.shared().reset()
+        self.session.reset_training()           # the host and its journals: a fresh plan next
         self.call_from_thread(self.training_reset)
 
     def training_reset(self) -> None:
         self.facts, self.portal = None, None
         self.states = {p: SKIPPED if p in self.skipped() else TODO for p in PAGES}
-        self.reshow(keep=True)
+        from .run import RunScreen
+        if isinstance(self.screen, RunScreen):
+            self.screen.action_build()
+        else:
+            self.reshow(keep=True)
         self.notify("The simulated host is as freshly installed again.", title="Training host reset")
 
+    # -- quitting --------------------------------------------------------------------------
+    async def action_quit(self) -> None:
+        """Quit; with unsaved changes, ask first (save, discard, or stay)."""
+        from .run import RunScreen
+        if isinstance(self.screen, RunScreen) and self.screen.running:
+            self.notify("A run is in progress: stop it first (ctrl+x), then quit.", severity="warning")
+            return
+        self.collect_current()
+        if not self.dirty:
+            self.exit(0)
+            return
+        from .dialogs import ChoiceDialog
+
+        def answered(choice: str | None) -> None:
+            if choice == "discard":
+                self.exit(0)
+            elif choice == "save":
+                if self.path is None or self.session._builtin(self.path):
+                    self.action_save_as()
+                    return
+                self.save_to(self.path)
+                if not self.dirty:
+                    self.exit(0)
+        where = shown(self.path) if self.path else "no file yet"
+        self.push_screen(ChoiceDialog("Unsaved changes",
+                                      f"The answers have changes that are not saved ({where}).",
+                                      [("save", "Save and quit", "primary"),
+                                       ("discard", "Quit without saving", "error"),
+                                       ("cancel", "Stay", "default")], focus="cancel"), answered)
+
     def on_unmount(self) -> None:
-        self.engine.close()
+        self.session.close()
 
 
 def shown(path: Path) -> str:
@@ -350,6 +475,7 @@ def run_app(answers: str | None = None, training: bool = False, keyring_mode: st
     """Start the TUI; returns the process exit code."""
     from wizard.logs import start_run_log
     start_run_log("tui-training" if training else "tui")     # masked; the core logs there
-    app = WizardApp(answers=answers, training=training, keyring_mode=keyring_mode)
+    session = Session(training=training, keyring_mode=keyring_mode)
+    app = WizardApp(session=session, answers=answers)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

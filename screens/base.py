@@ -28,11 +28,9 @@ log = logging.getLogger("screens")
 
 
 def describe_error(e: BaseException) -> str:
-    """A masked, one-paragraph message for an exception from the engine."""
-    from wizard import masking
-    from wizard.errors import WizardError
-    text = str(e) if isinstance(e, WizardError) else f"{type(e).__name__}: {e}"
-    return masking.mask(text)
+    """A masked, one-paragraph message for an exception from the core."""
+    from wizard.session import describe_error as describe
+    return describe(e)
 
 
 class WizardScreen(Screen[PageLeft]):
@@ -52,8 +50,9 @@ class WizardScreen(Screen[PageLeft]):
         if self.app.training:
             yield TrainingBanner()
         with Horizontal(id="frame"):
-            yield Sidebar(self.PAGE, self.app.states, id="sidebar")
+            yield Sidebar(self.PAGE, self.app.states, set(self.app.problem_pages()), id="sidebar")
             with Vertical(id="main"):
+                yield Static("", id="problems", markup=False)
                 yield from self.compose_main()
         yield Footer(compact=True)
 
@@ -77,9 +76,21 @@ class WizardScreen(Screen[PageLeft]):
     def page_chosen(self, event: Sidebar.PageChosen) -> None:
         self.leave(event.page)
 
+    def on_screen_resume(self) -> None:
+        self.states_changed()
+
     def states_changed(self) -> None:
-        """The app changed a page's state: redraw the sidebar."""
-        self.query_one(Sidebar).show(self.app.states)
+        """The app changed a page's state or the answers' problems: redraw the sidebar and
+        the problems list (every problem of the answers, on every page, until fixed)."""
+        pages = self.app.problem_pages()
+        try:
+            self.query_one(Sidebar).show(self.app.states, set(pages))
+            box = self.query_one("#problems", Static)
+        except Exception:               # not composed yet
+            return
+        lines = [f"! {TITLES.get(page, page)}: {p}" for page, ps in pages.items() for p in ps]
+        box.update("\n".join(lines))
+        box.set_class(bool(lines), "-shown")
 
 
 class SectionScreen(WizardScreen):
@@ -96,7 +107,6 @@ class SectionScreen(WizardScreen):
     def __init__(self, data: dict | None = None) -> None:
         super().__init__()
         self.data: dict = dict(data or {})
-        self.invalid: list[str] = []
 
     @property
     def section(self) -> str:
@@ -104,7 +114,7 @@ class SectionScreen(WizardScreen):
 
     def value(self, f: Field) -> object:
         v = self.data.get(f.key)
-        return f.default if v is None else v
+        return f.default(self.section) if v is None else v
 
     # -- layout ----------------------------------------------------------------------------
     def compose_main(self) -> ComposeResult:
@@ -132,13 +142,14 @@ class SectionScreen(WizardScreen):
                 if f.kind == "bool":
                     yield Switch(bool(value), id=f.id)
                 elif f.kind == "choice":
-                    yield Select([(c, c) for c in f.choices], value=value if value in f.choices else f.choices[0],
+                    choices = f.options(self.section)
+                    yield Select([(c, c) for c in choices], value=value if value in choices else choices[0],
                                  allow_blank=False, id=f.id, compact=True)
                 elif f.kind == "secret":
                     yield Input(password=True, id=f.id, placeholder=self.secret_placeholder(f), compact=True)
                 else:
-                    yield Input("" if value is None else str(value), id=f.id, validators=list(f.validators),
-                                valid_empty=f.optional, placeholder=f.placeholder, compact=True)
+                    yield Input("" if value is None else str(value), id=f.id,
+                                placeholder=f.placeholder or ("" if f.optional else "required"), compact=True)
             if f.help:
                 yield Static(f.help, classes="field-help", markup=False)
             yield Static("", classes="field-error", id=f"{f.id}-error", markup=False)
@@ -157,21 +168,14 @@ class SectionScreen(WizardScreen):
         first = next(iter(self.query("#form Input, #form Select, #form Switch")), None)
         if first is not None:               # keyboard first: type at once, ctrl+n when done
             first.focus()
-        for f in self.FIELDS:
-            if f.kind in ("text", "int"):
-                w = self.query_one(f"#{f.id}", Input)
-                if w.value:
-                    self.show_validation(w, w.validate(w.value))
+        self.states_changed()
 
-    # -- validation ------------------------------------------------------------------------
+    # -- validation: the whole answers as typed, the same checks as the CLI's ----------------
     @on(Input.Changed)
-    def input_changed(self, event: Input.Changed) -> None:
-        self.show_validation(event.input, event.validation_result)
-        self.edited()
-
     @on(Select.Changed)
     @on(Switch.Changed)
-    def choice_changed(self) -> None:
+    def input_changed(self) -> None:
+        self.app.store(self.PAGE, self.collect(store_secrets=False))     # revalidates
         self.edited()
 
     def edited(self) -> None:
@@ -179,19 +183,30 @@ class SectionScreen(WizardScreen):
         if self.app.states.get(self.PAGE) == PREVIEWED:
             self.app.set_state(self.PAGE, TODO)
 
-    def show_validation(self, widget: Input, result) -> None:
-        try:
-            err = self.query_one(f"#{widget.id}-error", Static)
-        except Exception:          # an input outside the declared fields
-            return
-        text = "" if result is None or result.is_valid else "; ".join(result.failure_descriptions)
-        err.update(text)
-        err.set_class(bool(text), "-shown")
+    def states_changed(self) -> None:
+        super().states_changed()
+        key = self.answers_key
+        mine = {p.key: p.text for p in self.app.issues}
+        for f in self.FIELDS:
+            try:
+                err = self.query_one(f"#{f.id}-error", Static)
+            except Exception:          # not composed yet
+                return
+            text = mine.get(f"{key}.{f.key}", "")
+            err.update(text)
+            err.set_class(bool(text), "-shown")
+
+    @property
+    def answers_key(self) -> str:
+        from .app import SLICES
+        return SLICES.get(self.PAGE, self.PAGE)
 
     # -- answers ---------------------------------------------------------------------------
-    def collect(self) -> dict:
+    def collect(self, store_secrets: bool = True) -> dict:
+        """The page's slice as typed: an invalid value is kept (and reported), never dropped
+        in favour of an older one."""
+        from .fields import subschema, typed
         out = dict(self.data)
-        self.invalid = []
         for f in self.FIELDS:
             if f.kind == "bool":
                 out[f.key] = self.query_one(f"#{f.id}", Switch).value
@@ -199,22 +214,14 @@ class SectionScreen(WizardScreen):
                 out[f.key] = self.query_one(f"#{f.id}", Select).value
             elif f.kind == "secret":
                 w = self.query_one(f"#{f.id}", Input)
-                if w.value:
+                if w.value and store_secrets:
                     ref = out.get(f.key) or f"keyring:{f.secret_key}"
                     out[f.key] = self.app.store_secret(ref.split(":", 1)[1], w.value)
                     w.value = ""
                     w.placeholder = f"{out[f.key]} (type to replace)"
             else:
-                w = self.query_one(f"#{f.id}", Input)
-                text = w.value.strip()
-                if not text:
-                    out[f.key] = None
-                    continue
-                result = w.validate(text)
-                if result is not None and not result.is_valid:
-                    self.invalid.append(f"{f.label}: {'; '.join(result.failure_descriptions)}")
-                    continue
-                out[f.key] = int(text) if f.kind == "int" else text
+                text = self.query_one(f"#{f.id}", Input).value.strip()
+                out[f.key] = typed(text, subschema(self.answers_key, f.key)) if text else None
         self.data = out
         return out
 
@@ -224,19 +231,18 @@ class SectionScreen(WizardScreen):
             self.notify("This page has no preview: its values are used by the sections' previews.")
             return
         self.app.store(self.PAGE, self.collect())
-        if self.invalid:
-            self.notify("\n".join(self.invalid), title="Fix these first", severity="error")
+        if self.app.refuse_with_problems("Preview"):
             return
         self.query_one("#preview", PlanView).show("Building the preview…")
         self.build_preview(self.app.snapshot(), self.app.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
     def build_preview(self, data: dict, source: str) -> None:
-        from .model import to_answers
         try:
-            answers = to_answers(data, source)
+            session = self.app.session
+            session.use(self.app.answers_for(data, source))
             only = set(SECTIONS[:SECTIONS.index(self.section) + 1])
-            plan = self.app.engine.build(answers, self.app.ask_host_key, only=only)
+            plan = session.plan(only=only)
         except Exception as e:          # shown to the engineer; the log keeps the traceback
             log.info("preview of %s failed", self.section, exc_info=True)
             self.post_message(WorkFailed("preview", describe_error(e)))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import SectionScreen
-from .fields import PATH_V, UNIX_NAME_V, Field
+from .fields import Field
 
 
 class ClientMessengerScreen(SectionScreen):
@@ -13,12 +13,11 @@ class ClientMessengerScreen(SectionScreen):
         "when DEST already exists (DEST/ClientMessenger on a re-run); the wizard copies only when "
         "DEST is absent, so running it twice is safe.")
     FIELDS = (
-        Field("source", "Copy from", validators=(PATH_V,), optional=True,
+        Field("source", "Copy from", optional=True,
               placeholder="<shared>/JTELCarrierPortal/Utils/Install/ClientMessenger"),
-        Field("target", "Copy to", validators=(PATH_V,), default="/home/jtel/ClientMessenger"),
-        Field("owner", "Owner", validators=(UNIX_NAME_V,), default="jtel"),
-        Field("group", "Group", validators=(UNIX_NAME_V,), default="jtel"),
-    )
+        Field("target", "Copy to"),
+        Field("owner", "Owner"),
+        Field("group", "Group"))
 
 
 SCREEN = ClientMessengerScreen

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import SectionScreen
-from .fields import ADDRESS_V, DB_NAME, SERVICE, TIMEZONE, Field, pattern
+from .fields import Field
 
 
 class DaemonScreen(SectionScreen):
@@ -15,18 +15,14 @@ class DaemonScreen(SectionScreen):
         "file holds only its reference. Windows-hosted repositories get their CR characters "
         "stripped first. Then: /etc/init.d, mode 755, chkconfig on, service start.")
     FIELDS = (
-        Field("service", "Service name", validators=(pattern(SERVICE, "not a service name"),),
-              default="jtel-clientmessenger"),
-        Field("db_host", "Database host", validators=(ADDRESS_V,), default="acd-dbm"),
-        Field("db_schema", "Database", validators=(pattern(DB_NAME, "not a database name"),), default="JTELWeb"),
-        Field("db_user", "Database user", validators=(pattern(SERVICE, "not a database user name"),),
-              default="root"),
+        Field("service", "Service name"),
+        Field("db_host", "Database host"),
+        Field("db_schema", "Database"),
+        Field("db_user", "Database user"),
         Field("db_password", "Database password", "secret", secret_key="db/root"),
-        Field("timezone", "serverTimezone (portal 3.25 and later)",
-              validators=(pattern(TIMEZONE, "not a time zone like Europe/Berlin"),), default="Europe/Berlin"),
-        Field("datadir", "WhatsApp data folder", "choice", choices=("auto", "local", "mounted"), default="auto",
-              help="local: /srv/jtel/shared/Data/Clients/; mounted: /home/jtel/shared/Data/clients/"),
-    )
+        Field("timezone", "serverTimezone (portal 3.25 and later)"),
+        Field("datadir", "WhatsApp data folder", "choice", choices=("auto", "local", "mounted"),
+              help="local: /srv/jtel/shared/Data/Clients/; mounted: /home/jtel/shared/Data/clients/"))
 
 
 SCREEN = DaemonScreen

@@ -10,9 +10,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
 from .base import WizardScreen, describe_error
-from .fields import VERSION_V
+from .fields import subschema, typed
 from .messages import HostsDetected, WorkFailed
-from .model import to_answers
 from .pages import DONE, FAILED, TITLES
 
 EXPLANATION = (
@@ -42,8 +41,8 @@ class DetectionScreen(WizardScreen):
                 yield Label("Corrections", classes="preview-title")
                 with Horizontal(classes="field-row"):
                     yield Label("Portal version (empty: the detected one)", classes="field-label")
-                    yield Input(self.portal.get("version") or "", id="portal-version", validators=[VERSION_V],
-                                valid_empty=True, placeholder="detected", compact=True)
+                    yield Input(self.portal.get("version") or "", id="portal-version",
+                                placeholder="detected", compact=True)
                 yield Static("", classes="field-error", id="portal-version-error")
                 yield Static("", id="portal-source", markup=False)
                 yield Static("Windows-hosted repositories need no correction: the daemon section strips CR "
@@ -65,18 +64,29 @@ class DetectionScreen(WizardScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detect")
     def detect(self, data: dict, source: str) -> None:
+        """Every host whose inventory entry is usable is detected; one that is not (no
+        address, a refused login) is named with why, and does not stop the others."""
         try:
-            answers = to_answers(data, source)
-            facts, portal = self.app.engine.detect(answers, self.app.ask_host_key)
+            session = self.app.session
+            answers, skipped = self.app.detectable(data, source)
+            session.use(answers)
+            found = session.detect()
         except Exception as e:          # shown on screen
             self.post_message(WorkFailed("detection", describe_error(e)))
             return
-        self.post_message(HostsDetected(facts, portal))
+        self.post_message(HostsDetected(found.facts, found.portal, {**skipped, **found.errors}))
 
     @on(HostsDetected)
     def hosts_detected(self, event: HostsDetected) -> None:
-        self.app.facts, self.app.portal = event.facts, event.portal
+        self.app.facts = event.facts if not event.errors else None
+        self.app.portal = event.portal
         self.show_facts(event.facts, event.portal)
+        if event.errors:
+            lines = [f"✗ {host}: {why}" for host, why in event.errors.items()]
+            self.query_one("#detect-status", Static).update(
+                f"{len(event.facts)} host(s) detected; not detected:\n" + "\n".join(lines))
+            self.app.set_state(self.PAGE, FAILED)
+            return
         self.app.set_state(self.PAGE, DONE)
         self.app.set_state("hosts", DONE)
 
@@ -107,19 +117,22 @@ class DetectionScreen(WizardScreen):
             f"in use: {portal.version or 'unknown'} (from {portal.source})" if portal else "")
     @on(Input.Changed, "#portal-version")
     def version_changed(self, event: Input.Changed) -> None:
-        err = self.query_one("#portal-version-error", Static)
-        r = event.validation_result
-        text = "" if r is None or r.is_valid else "; ".join(r.failure_descriptions)
+        self.app.store(self.PAGE, self.collect())          # revalidates: the error comes back
+
+    def states_changed(self) -> None:
+        super().states_changed()
+        try:
+            err = self.query_one("#portal-version-error", Static)
+        except Exception:               # not composed yet
+            return
+        text = next((p.text for p in self.app.issues if p.key == "portal.version"), "")
         err.update(text)
         err.set_class(bool(text), "-shown")
 
     def collect(self) -> dict:
-        w = self.query_one("#portal-version", Input)
-        value = w.value.strip()
-        result = w.validate(value) if value else None
+        value = self.query_one("#portal-version", Input).value.strip()
         portal = dict(self.portal)
-        if result is None or result.is_valid:
-            portal["version"] = value or None
+        portal["version"] = typed(value, subschema("portal", "version")) if value else None
         self.portal = portal
         return portal
 

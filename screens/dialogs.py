@@ -99,3 +99,37 @@ class SecretDialog(ModalScreen[str | None]):
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class ChoiceDialog(ModalScreen[str | None]):
+    """A question with a few answers (buttons); Escape answers None. The text scrolls, so
+    a long list (the problems of a broken answers file) is never cut off, and it stays until
+    the engineer closes it."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, text: str, choices: list[tuple[str, str, str]],
+                 focus: str | None = None) -> None:
+        super().__init__()
+        self.title_text, self.text, self.choices = title, text, choices
+        self.focus_id = focus or choices[-1][0]
+
+    def compose(self) -> ComposeResult:
+        from textual.containers import VerticalScroll
+        with Vertical(id="dialog", classes="dialog"):
+            yield Label(self.title_text, id="dialog-title")
+            with VerticalScroll(id="dialog-body"):
+                yield Static(self.text, id="dialog-text", markup=False)
+            with Horizontal(classes="buttons"):
+                for cid, label, variant in self.choices:
+                    yield Button(label, id=f"choice-{cid}", variant=variant, compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one(f"#choice-{self.focus_id}", Button).focus()
+
+    @on(Button.Pressed)
+    def pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id.removeprefix("choice-"))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

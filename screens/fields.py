@@ -1,84 +1,56 @@
-"""Declarative form fields for section screens, with inline validators.
+"""Declarative form fields for section screens.
 
-The patterns follow answers/schema.json so that what a screen accepts is what
-the answers loader accepts.
+What a field accepts, its default and its choices come from answers/schema.json (the
+same file the answers loader validates against); its errors come from validating the
+whole answers as typed (wizard.session.Session.validate), so a screen never re-types a
+pattern and shows exactly what the CLI would say about the same value.
 """
 from __future__ import annotations
 
-import re
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
-from textual.validation import Function, ValidationResult, Validator
-
-HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-                      r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$")
-ADDRESS = re.compile(r"^(?:(?=.{1,253}$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-                     r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?"
-                     r"|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?)$")
-INVENTORY_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-UNIX_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?$")
-PORTAL_VERSION = re.compile(r"^3\.\d+(\.\d+)?$")
-ABS_PATH = re.compile(r"^/[^\x00\n]*$")
-URL = re.compile(r"^(https?|ftp)://\S+$")
-HTTPS_BASE = re.compile(r"^https://\S+[^/\s]$")
-HTTPS_PORTAL = re.compile(r"^https://[^\s/]+(:[0-9]+)?/?$")
-LANGUAGE = re.compile(r"^[a-z]{2}([_-][A-Z]{2})?$")
-TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
-SERVICE = re.compile(r"^[A-Za-z0-9_.@-]+$")
-DB_NAME = re.compile(r"^[A-Za-z0-9_$]+$")
+SCHEMA = Path(__file__).resolve().parent.parent / "answers" / "schema.json"
 
 
-def pattern(regex: re.Pattern, message: str) -> Validator:
-    """A validator that accepts what `regex` matches."""
-    return Function(lambda v: bool(regex.match(v)), message)
+@lru_cache(maxsize=1)
+def schema() -> dict:
+    return json.loads(SCHEMA.read_text(encoding="utf-8"))
 
 
-class Port(Validator):
-    """A TCP port, 1-65535."""
-
-    def validate(self, value: str) -> ValidationResult:
-        if value.isdigit() and 1 <= int(value) <= 65535:
-            return self.success()
-        return self.failure("not a port: a number from 1 to 65535")
+def _resolve(sub: dict) -> dict:
+    ref = sub.get("$ref")
+    if ref and ref.startswith("#/$defs/"):
+        return {**schema()["$defs"][ref.split("/")[-1]], **{k: v for k, v in sub.items() if k != "$ref"}}
+    return sub
 
 
-class IntRange(Validator):
-    """An integer in [low, high]."""
-
-    def __init__(self, low: int, high: int) -> None:
-        super().__init__()
-        self.low, self.high = low, high
-
-    def validate(self, value: str) -> ValidationResult:
-        if value.lstrip("-").isdigit() and self.low <= int(value) <= self.high:
-            return self.success()
-        return self.failure(f"not a number from {self.low} to {self.high}")
-
-
-class E164(Validator):
-    """A phone number in E.164 (+ country code and number, no spaces) that phonenumbers accepts."""
-
-    def validate(self, value: str) -> ValidationResult:
-        if not re.fullmatch(r"\+[1-9][0-9]{1,14}", value):
-            return self.failure("not E.164: + country code and number, no spaces, e.g. +4989123456789")
-        import phonenumbers            # lazy: its metadata takes a moment to load
-        try:
-            number = phonenumbers.parse(value, None)
-        except phonenumbers.NumberParseException as e:
-            if e.error_type == phonenumbers.NumberParseException.INVALID_COUNTRY_CODE:
-                return self.failure("unknown country code")
-            return self.failure("not a phone number")
-        if not phonenumbers.is_valid_number(number):
-            return self.failure("not a valid number for its country code")
-        return self.success()
+def subschema(*path: str) -> dict:
+    """The schema of `section.key` (or deeper: "*" for any name of a mapping)."""
+    node = schema()
+    for part in path:
+        node = _resolve(node)
+        props = node.get("properties", {})
+        if part in props:
+            node = props[part]
+        elif isinstance(node.get("additionalProperties"), dict):
+            node = node["additionalProperties"]
+        else:
+            pats = node.get("patternProperties") or {}
+            node = next(iter(pats.values()), {})
+    return _resolve(node)
 
 
-HOSTNAME_V = pattern(HOSTNAME, "not a valid host name")
-ADDRESS_V = pattern(ADDRESS, "not a valid host name or IP address")
-PATH_V = pattern(ABS_PATH, "not an absolute path")
-VERSION_V = pattern(PORTAL_VERSION, 'not a portal release like 3.26 or 3.11.2')
-UNIX_NAME_V = pattern(UNIX_NAME, "not a user or group name")
-INVENTORY_NAME_V = pattern(INVENTORY_NAME, "letters, digits, _ . - (starting with a letter or digit)")
+def typed(text: str, sub: dict) -> object:
+    """The value a typed text stands for: an integer where the schema wants one (kept as
+    typed when it is not a number, so the problem is reported, never silently dropped)."""
+    kind = sub.get("type")
+    kinds = kind if isinstance(kind, list) else [kind]
+    if "integer" in kinds and text.lstrip("-").isdigit():
+        return int(text)
+    return text
 
 
 @dataclass(frozen=True)
@@ -89,9 +61,7 @@ class Field:
     label: str
     kind: str = "text"              # text | int | choice | bool | secret
     help: str = ""
-    default: object = None
-    choices: tuple[str, ...] = ()
-    validators: tuple[Validator, ...] = ()
+    choices: tuple[str, ...] = ()   # () -> the schema's enum
     optional: bool = False          # empty input means "not set" (None)
     secret_key: str = ""            # keyring key for kind "secret"
     placeholder: str = ""
@@ -99,3 +69,9 @@ class Field:
     @property
     def id(self) -> str:
         return self.key.replace("_", "-")
+
+    def default(self, section: str) -> object:
+        return subschema(section, self.key).get("default")
+
+    def options(self, section: str) -> tuple[str, ...]:
+        return self.choices or tuple(subschema(section, self.key).get("enum") or ())

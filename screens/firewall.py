@@ -11,7 +11,7 @@ class FirewallScreen(SectionScreen):
         "The chat server needs 5701-5801/tcp (Hazelcast) and 3000/tcp (the load balancer talks to "
         "it there); each load balancer needs 3000/tcp (http) or 3003/tcp (https). CentOS 7 uses "
         "firewall-cmd, CentOS 6 iptables; rules that exist already are not added twice.")
-    FIELDS = (Field("enabled", "Open the ports", "bool", default=True),)
+    FIELDS = (Field("enabled", "Open the ports", "bool"),)
 
 
 SCREEN = FirewallScreen

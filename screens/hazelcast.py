@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import SectionScreen
-from .fields import ADDRESS_V, Field
+from .fields import Field
 
 
 class HazelcastScreen(SectionScreen):
@@ -15,12 +15,10 @@ class HazelcastScreen(SectionScreen):
         "edited in place: the diff holds only those lines, and the result is checked against "
         "the site's Hazelcast XSD.")
     FIELDS = (
-        Field("layout", "Layout", "choice", choices=("auto", "shared", "legacy"), default="auto",
+        Field("layout", "Layout", "choice", choices=("auto", "shared", "legacy"),
               help="shared: master copy in <shared>/hazelcast.xml; legacy: each host's own copy"),
-        Field("fix_conflicts", "Rewrite a CHAT ringbuffer / map whose settings differ", "bool", default=False),
-        Field("member_address", "Address other members use for the chat server", validators=(ADDRESS_V,),
-              optional=True, placeholder="its inventory address"),
-    )
+        Field("fix_conflicts", "Rewrite a CHAT ringbuffer / map whose settings differ", "bool"),
+        Field("member_address", "Address other members use for the chat server", optional=True, placeholder="its inventory address"))
 
 
 SCREEN = HazelcastScreen

@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Select, SelectionList, Static
 
 from .base import WizardScreen, describe_error
-from .fields import ADDRESS_V, INVENTORY_NAME_V, UNIX_NAME_V, Port
+from .fields import subschema, typed
 from .messages import ConnectionTested
 from .model import REF, ROLES, host_spec
 from .pages import TITLES, TODO
@@ -58,16 +58,15 @@ class HostsScreen(WizardScreen):
             yield Static("", id="test-result", markup=False)
             with Vertical(id="host-form"):
                 yield Label("Selected host", classes="preview-title")
-                for key, label, validators, placeholder in (
-                        ("name", "Inventory name", [INVENTORY_NAME_V], "chat1"),
-                        ("address", "Address (IP, DNS name or ssh config alias)", [ADDRESS_V], "10.0.0.21"),
-                        ("port", "SSH port", [Port()], "ssh config, else 22"),
-                        ("user", "Login user", [UNIX_NAME_V], "ssh config, else the local user"),
-                        ("key_file", "Private key file", [], "ssh config / agent")):
+                for key, label, placeholder in (
+                        ("name", "Inventory name", "required, e.g. chat1"),
+                        ("address", "Address (IP, DNS name or ssh config alias)", "required, e.g. 10.0.0.21"),
+                        ("port", "SSH port", "ssh config, else 22"),
+                        ("user", "Login user", "ssh config, else the local user"),
+                        ("key_file", "Private key file", "ssh config / agent")):
                     with Horizontal(classes="field-row"):
                         yield Label(label, classes="field-label")
-                        yield Input(id=f"host-{key.replace('_', '-')}", validators=validators, compact=True,
-                                    valid_empty=key not in ("name", "address"), placeholder=placeholder)
+                        yield Input(id=f"host-{key.replace('_', '-')}", compact=True, placeholder=placeholder)
                     yield Static("", classes="field-error", id=f"host-{key.replace('_', '-')}-error")
                 with Horizontal(classes="field-row"):
                     yield Label("Become root by", classes="field-label")
@@ -114,7 +113,6 @@ class HostsScreen(WizardScreen):
             for key in ("name", "address", "port", "user", "key_file"):
                 w = self.query_one(f"#host-{key.replace('_', '-')}", Input)
                 w.value = "" if h.get(key) is None else str(h[key])
-                self.show_error(w.id, w.validate(w.value) if w.value else None)
             self.query_one("#host-become", Select).value = h.get("become") or "default"
             pw = self.query_one("#host-password", Input)
             pw.value = ""
@@ -125,12 +123,23 @@ class HostsScreen(WizardScreen):
             for r in h.get("roles") or ():
                 roles.select(r)
         self.check_roles()
+        self.states_changed()
 
-    def show_error(self, widget_id: str, result) -> None:
-        text = "" if result is None or result.is_valid else "; ".join(result.failure_descriptions)
-        err = self.query_one(f"#{widget_id}-error", Static)
-        err.update(text)
-        err.set_class(bool(text), "-shown")
+    def states_changed(self) -> None:
+        """The answers were checked again: each field of the selected host shows its problem."""
+        super().states_changed()
+        if self.current is None or self.current >= len(self.hosts):
+            return
+        name = self.hosts[self.current]["name"]
+        mine = {p.key: p.text for p in self.app.issues}
+        for key in ("name", "address", "port", "user", "key_file"):
+            try:
+                err = self.query_one(f"#host-{key.replace('_', '-')}-error", Static)
+            except Exception:           # not composed yet
+                return
+            text = mine.get(f"inventory.hosts.{name}" if key == "name" else f"inventory.hosts.{name}.{key}", "")
+            err.update(text)
+            err.set_class(bool(text), "-shown")
 
     def check_roles(self) -> None:
         roles = self.query_one("#host-roles", SelectionList).selected
@@ -151,21 +160,17 @@ class HostsScreen(WizardScreen):
             return
         key = event.input.id.removeprefix("host-").replace("-", "_")
         value = event.value.strip()
-        result = event.validation_result
-        if key == "name" and any(h["name"] == value for i, h in enumerate(self.hosts) if i != self.current):
+        if key == "name" and (not value or any(h["name"] == value for i, h in enumerate(self.hosts)
+                                               if i != self.current)):
             err = self.query_one("#host-name-error", Static)
-            err.update(f"{value} is already in the inventory")
+            err.update(f"{value} is already in the inventory" if value else "a host needs a name")
             err.set_class(True, "-shown")
-            return
-        self.show_error(event.input.id, result)
-        if result is not None and not result.is_valid:
             return
         h = self.hosts[self.current]
         if not value:
-            if key != "name":
-                h.pop(key, None)
-        else:
-            h[key] = int(value) if key == "port" else value
+            h.pop(key, None)
+        else:               # kept as typed: the answers' checks say what is wrong with it
+            h[key] = value if key == "name" else typed(value, subschema("inventory", "hosts", "*", key))
         self.edited()
 
     @on(Select.Changed, "#host-become")
@@ -186,7 +191,8 @@ class HostsScreen(WizardScreen):
             self.edited()
 
     def edited(self) -> None:
-        """The inventory changed: refresh its row; detection must run again."""
+        """The inventory changed: refresh its row, check it; detection must run again."""
+        self.app.store(self.PAGE, self.collect(store=False))
         table = self.query_one(HostTable)
         for c, v in zip(COLUMNS, self.row(self.hosts[self.current])):
             table.update_cell(str(self.current), c, v)
@@ -225,6 +231,7 @@ class HostsScreen(WizardScreen):
         self.current = min(self.current, len(self.hosts) - 1) if self.hosts else None
         self.refresh_table()
         self.load_form()
+        self.app.store(self.PAGE, self.collect(store=False))
 
     def action_test_host(self) -> None:
         if self.current is None:
@@ -253,7 +260,7 @@ class HostsScreen(WizardScreen):
     @work(thread=True, exclusive=True, exit_on_error=False, group="test")
     def test_connection(self, name: str, host: dict) -> None:
         try:
-            text, ok = self.app.engine.test_connection(host_spec(name, host), self.app.ask_host_key), True
+            text, ok = self.app.session.test_connection(host_spec(name, host)), True
         except Exception as e:          # reported on screen: the engineer fixes the inventory
             text, ok = describe_error(e), False
         self.post_message(ConnectionTested(name, ok, text))
@@ -267,8 +274,9 @@ class HostsScreen(WizardScreen):
         self.notify(event.text, title="Connection test", severity="information" if event.ok else "error")
 
     # -- answers ---------------------------------------------------------------------------
-    def collect(self) -> dict:
-        self.store_password()
+    def collect(self, store: bool = True) -> dict:
+        if store:
+            self.store_password()
         return {"hosts": {h["name"]: {k: v for k, v in h.items() if k != "name"} for h in self.hosts}}
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import SectionScreen
-from .fields import PATH_V, URL, Field, pattern
+from .fields import Field
 
 
 class JavaScreen(SectionScreen):
@@ -13,13 +13,11 @@ class JavaScreen(SectionScreen):
         "server first and install it from that path. When a Java 8 is already installed "
         "(rpm -q, java -version) the section does nothing.")
     FIELDS = (
-        Field("source", "Install from", "choice", choices=("url", "rpm"), default="url",
+        Field("source", "Install from", "choice", choices=("url", "rpm"),
               help="url: yum downloads it; rpm: a file already on the chat server"),
-        Field("url", "RPM URL", validators=(pattern(URL, "not an http(s) URL"),),
-              default="https://cdn.jtel.de/downloads/java/jdk-8u202-linux-x64.rpm"),
-        Field("rpm_path", "RPM path on the chat server", validators=(PATH_V,), optional=True,
-              placeholder="/root/jdk-8u202-linux-x64.rpm"),
-    )
+        Field("url", "RPM URL"),
+        Field("rpm_path", "RPM path on the chat server", optional=True,
+              placeholder="/root/jdk-8u202-linux-x64.rpm"))
 
 
 SCREEN = JavaScreen

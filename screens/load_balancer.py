@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import SectionScreen
-from .fields import PATH_V, Field
+from .fields import Field
 
 
 class LoadBalancerScreen(SectionScreen):
@@ -13,9 +13,8 @@ class LoadBalancerScreen(SectionScreen):
         "The rest of haproxy.cfg stays as it is. The candidate is checked with haproxy -c "
         "before it replaces the live file; a rejected config is never reloaded.")
     FIELDS = (
-        Field("config", "haproxy.cfg", validators=(PATH_V,), default="/etc/haproxy/haproxy.cfg"),
-        Field("cert", "Certificate (https)", validators=(PATH_V,), default="/etc/haproxy/haproxy.pem"),
-    )
+        Field("config", "haproxy.cfg"),
+        Field("cert", "Certificate (https)"))
 
 
 SCREEN = LoadBalancerScreen

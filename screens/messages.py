@@ -30,17 +30,17 @@ class ConnectionTested(Message):
 class HostsDetected(Message):
     """Detection finished: facts per host and the portal version in use."""
 
-    def __init__(self, facts: dict, portal) -> None:
+    def __init__(self, facts: dict, portal, errors: dict | None = None) -> None:
         super().__init__()
-        self.facts, self.portal = facts, portal
+        self.facts, self.portal, self.errors = facts, portal, dict(errors or {})
 
 
 class PlanBuilt(Message):
     """A plan (or a preview of some sections of it) is ready."""
 
-    def __init__(self, plan, sections: list[str] | None) -> None:
+    def __init__(self, plan, sections: list[str] | None, resume: list[str] | None = None) -> None:
         super().__init__()
-        self.plan, self.sections = plan, sections
+        self.plan, self.sections, self.resume = plan, sections, list(resume or ())
 
 
 class WorkFailed(Message):

@@ -28,9 +28,15 @@ TITLES: dict[str, str] = {
 
 PAGES: list[str] = ["hosts", "portal", "detection", *SECTIONS, "run", "report"]
 
-# the states a page can be in; the sidebar shows each with its mark
+# the states a page can be in; the sidebar shows each with its mark. PROBLEM is not a
+# state of its own: a page whose answers have a problem shows it over its state.
 TODO, PREVIEWED, RUNNING, DONE, SKIPPED, FAILED = "to do", "previewed", "running", "done", "skipped", "failed"
-MARKS = {TODO: "○", PREVIEWED: "◐", RUNNING: "▶", DONE: "●", SKIPPED: "–", FAILED: "✗"}
+STOPPED, PROBLEM = "stopped", "fix input"
+MARKS = {TODO: "○", PREVIEWED: "◐", RUNNING: "▶", DONE: "●", SKIPPED: "–", FAILED: "✗", STOPPED: "■",
+         PROBLEM: "!"}
+
+# the page where the answers' top-level key is edited (sections: their own page)
+PROBLEM_PAGE = {"inventory": "hosts", "version": "hosts", "portal": "portal", "sections": "run", "": "hosts"}
 
 
 def next_page(name: str, step: int = 1) -> str:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import SectionScreen
-from .fields import HOSTNAME_V, PATH_V, VERSION_V, Field
+from .fields import Field
 
 
 class PortalScreen(SectionScreen):
@@ -14,14 +14,12 @@ class PortalScreen(SectionScreen):
         "its URLs, firewall ports and haproxy frontend from these answers. Leave the version "
         "empty to read it from the chat server (the detection screen shows where it was found).")
     FIELDS = (
-        Field("scheme", "Scheme", "choice", choices=("https", "http"), default="https",
+        Field("scheme", "Scheme", "choice", choices=("https", "http"),
               help="https: wss on 3003 (needed for WhatsApp); http: ws on 3000"),
-        Field("load_balancer", "Load balancer name (as browsers use it)", validators=(HOSTNAME_V,),
-              placeholder="jtel-portal"),
-        Field("version", "Portal version", validators=(VERSION_V,), optional=True,
+        Field("load_balancer", "Load balancer name (as browsers use it)", placeholder="jtel-portal"),
+        Field("version", "Portal version", optional=True,
               placeholder="detected", help="e.g. 3.26; >= 3.25 adds serverTimezone to the JDBC URL"),
-        Field("shared_dir", "Shared folder", validators=(PATH_V,), default="/home/jtel/shared"),
-    )
+        Field("shared_dir", "Shared folder"))
 
 
 SCREEN = PortalScreen

@@ -14,11 +14,11 @@ from textual.widgets import (Button, ContentSwitcher, Label, ProgressBar, Static
                              TabPane)
 from textual.worker import get_current_worker
 
+from wizard.report import RunRecord
+
 from . import messages as m
 from .base import WizardScreen, describe_error
-from .model import to_answers
-from .pages import DONE, FAILED, PREVIEWED, RUNNING, TITLES
-from .report import RunRecord
+from .pages import DONE, FAILED, PREVIEWED, RUNNING, STOPPED, TITLES
 from .widgets.logview import LogView
 from .widgets.planview import PlanView, render_plan
 
@@ -53,6 +53,10 @@ class RunScreen(WizardScreen):
         self.running = False
         self.stop_requested = threading.Event()
         self.record: RunRecord | None = None
+        self.stale = False              # a run ended since the plan was built: plan again first
+        self.run_after_build = False    # F9 asked for a run while the plan was being built
+        self.skip_failed: list = []     # failed steps the engineer chose to skip
+        self.resume: list[str] = []     # what the journals said when the plan was built
 
     def compose_main(self) -> ComposeResult:
         yield Static(TITLES[self.PAGE], classes="page-title")
@@ -85,7 +89,7 @@ class RunScreen(WizardScreen):
         if action in ("retry", "skip_step", "abort"):
             return failed
         if action == "run":
-            return self.plan is not None and not self.running and not self.failures
+            return (self.plan is not None or self.stale) and not self.running and not self.failures
         if action == "stop":
             return self.running
         if action == "build":
@@ -94,35 +98,48 @@ class RunScreen(WizardScreen):
 
     # -- the plan --------------------------------------------------------------------------
     def action_build(self) -> None:
+        """Plan again (always from the journals: an interrupted run is resumed)."""
         self.plan = None
         self.refresh_bindings()
+        if self.app.issues:
+            self.query_one("#run-summary", Static).update(
+                "✗ The answers have problems (listed above): fix them, then F5 plans again.")
+            self.run_after_build = False
+            self.app.refuse_with_problems("Run")
+            return
         self.query_one("#run-summary", Static).update("Connecting and building the plan…")
         self.build_plan(self.app.snapshot(), self.app.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
     def build_plan(self, data: dict, source: str) -> None:
         try:
-            plan = self.app.engine.build(to_answers(data, source), self.app.ask_host_key)
+            session = self.app.session
+            session.use(self.app.answers_for(data, source))
+            plan = session.plan()
+            resume = session.resume_lines()
         except Exception as e:          # shown on screen
             self.post_message(m.WorkFailed("plan", describe_error(e)))
             return
-        self.post_message(m.PlanBuilt(plan, None))
+        self.post_message(m.PlanBuilt(plan, None, resume))
 
     @on(m.PlanBuilt)
     def plan_built(self, event: m.PlanBuilt) -> None:
+        self.stale = False
         self.plan = event.plan
-        self.record = RunRecord(self.plan)
+        self.resume = list(event.resume or ())
+        if self.skip_failed:
+            self.plan = without_failed(self.plan, self.skip_failed)
+            for e in self.skip_failed:
+                if self.record is not None:
+                    self.record.mark(e.section, e.host, e.description, "skipped by the engineer after it failed")
+            self.skip_failed = []
+        if self.record is None:
+            self.record = RunRecord(self.plan, resumed=list(self.resume))
         self.query_one("#plan-view", PlanView).show(render_plan(self.plan))
         self.query_one("#run-switcher", ContentSwitcher).current = "plan-view"
         self.totals = {s.name: sum(1 for hp in s.hosts for a in hp.actions if executable(a))
                        for s in self.plan.sections}
-        hosts = sorted({hp.host for s in self.plan.sections for hp in s.hosts
-                        if any(executable(a) for a in hp.actions)})
-        n = self.plan.changing_count
-        self.query_one("#run-summary", Static).update(
-            f"{n} changing action{'s' if n != 1 else ''} in {len(self.plan.sections)} sections on "
-            f"{len(hosts)} host(s). F9 runs exactly this plan." if n else
-            "Nothing to change: every step is already done. F9 still runs the read-only checks.")
+        self.query_one("#run-summary", Static).update(self.summary_text())
         progress = self.query_one("#progress", VerticalScroll)
         progress.remove_children()
         progress.mount_all([Horizontal(Label(s.title, classes="progress-label"),
@@ -133,20 +150,73 @@ class RunScreen(WizardScreen):
             if self.app.states.get(s.name) not in (DONE,):
                 self.app.set_state(s.name, PREVIEWED)
         self.refresh_bindings()
+        if self.run_after_build:
+            self.run_after_build = False
+            self.confirm()
+
+    def hosts_with_work(self) -> list[str]:
+        """Inventory hosts the plan changes something on (TynTec, called from here, is none)."""
+        from wizard.plan import HttpRequest
+        return sorted({hp.host for s in self.plan.sections for hp in s.hosts
+                       if any(executable(a) and not isinstance(a, HttpRequest) for a in hp.actions)})
+
+    def summary_text(self) -> str:
+        n, hosts = self.plan.changing_count, self.hosts_with_work()
+        text = ""
+        if self.resume:
+            text = "Resuming an interrupted run:\n" + "\n".join(f"  {line}" for line in self.resume) + "\n"
+        if n:
+            return text + (f"{n} changing action{'s' if n != 1 else ''} in {len(self.plan.sections)} sections "
+                           f"on {len(hosts)} host{'s' if len(hosts) != 1 else ''}. F9 runs exactly this plan.")
+        return text + "Nothing to change: every step is already done."
 
     @on(m.WorkFailed)
     def work_failed(self, event: m.WorkFailed) -> None:
+        self.run_after_build = False
         self.query_one("#run-summary", Static).update(f"✗ The plan could not be built: {event.text}")
         self.notify(event.text, title=f"{event.what} failed", severity="error", timeout=10)
 
     # -- running ---------------------------------------------------------------------------
     def action_run(self) -> None:
-        if self.plan is None or self.running:
+        """F9: save the answers (the report names the file), plan again if a run ended since
+        the plan was shown, ask once, then run exactly the plan shown."""
+        if self.running:
             return
         if self.failures:
             self.notify("A step failed: Retry (r), Skip it (s) or Abort (a).", severity="warning")
             return
-        self.start(self.plan)
+        if self.app.refuse_with_problems("Run"):
+            return
+        self.app.save_before_run(self.prepare_run)
+
+    def prepare_run(self) -> None:
+        if self.plan is None or self.stale:
+            self.run_after_build = True
+            self.action_build()
+        else:
+            self.confirm()
+
+    def confirm(self) -> None:
+        """One question before anything runs, like the CLI's: changes × hosts."""
+        from .app import shown
+        from .dialogs import ChoiceDialog
+        if self.plan.changing_count == 0:
+            self.start(self.plan)           # nothing changes: closes an interrupted record, reports
+            return
+        n, hosts = self.plan.changing_count, self.hosts_with_work()
+        text = (f"Apply {n} change{'s' if n != 1 else ''} on {len(hosts)} host{'s' if len(hosts) != 1 else ''} "
+                f"({', '.join(hosts)})?\n")
+        if self.resume:
+            text += "\n".join(self.resume) + "\n"
+        if self.app.path is not None:
+            text += f"The answers are saved in {shown(self.app.path)}."
+
+        def answered(choice: str | None) -> None:
+            if choice == "run":
+                self.start(self.plan)
+        self.app.push_screen(ChoiceDialog("Run the plan?", text, [("run", "Run (F9 again)", "warning"),
+                                                                   ("cancel", "Cancel", "primary")],
+                                          focus="cancel"), answered)
 
     def start(self, plan) -> None:
         self.plan = plan
@@ -162,7 +232,7 @@ class RunScreen(WizardScreen):
         self.query_one("#run-summary", Static).update("Running… (ctrl+x stops after the current step)")
         self.app.set_state(self.PAGE, RUNNING)
         self.refresh_bindings()
-        self.run_plan(plan, self.app.snapshot(), self.app.source)
+        self.run_plan(plan)
 
     def ensure_logs(self, plan) -> None:
         """One log tab per host that has something to run (kept across retries)."""
@@ -202,11 +272,12 @@ class RunScreen(WizardScreen):
             self.post_message(message)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="run")
-    def run_plan(self, plan, data: dict, source: str) -> None:
+    def run_plan(self, plan) -> None:
         worker = get_current_worker()
         try:
-            result = self.app.engine.run(plan, to_answers(data, source), emit=self.emit,
-                                         cancelled=lambda: worker.is_cancelled or self.stop_requested.is_set())
+            result = self.app.session.run(
+                plan, emit=self.emit, record=self.record,
+                cancelled=lambda: worker.is_cancelled or self.stop_requested.is_set())
         except Exception as e:          # the run could not start or broke: shown as a failure
             self.post_message(m.RunFinished(None, describe_error(e)))
             return
@@ -231,24 +302,12 @@ class RunScreen(WizardScreen):
             bar.progress = self.counts[e.section]
         if self.counts[e.section] >= self.totals.get(e.section, 0) and self.app.states.get(e.section) == RUNNING:
             self.app.set_state(e.section, DONE)
-        if self.record is not None:
-            status = "done" if isinstance(message, m.StepFinished) else f"done earlier ({e.reason})"
-            self.record.mark(e.section, e.host, e.description, status)
-
-    @on(m.FileWritten)
-    def file_written(self, message: m.FileWritten) -> None:
-        e = message.event
-        if e.backup and self.record is not None:
-            self.record.backups.append((e.host, e.path, e.backup))
 
     @on(m.StepFailed)
     def step_failed(self, message: m.StepFailed) -> None:
         e = message.event
         self.failures.append(e)
         self.app.set_state(e.section, FAILED)
-        if self.record is not None:
-            self.record.mark(e.section, e.host, e.description,
-                             f"FAILED: {e.reason}" + (f" (exit code {e.exit_code})" if e.exit_code is not None else ""))
         self.show_failures()
 
     def show_failures(self) -> None:
@@ -264,6 +323,7 @@ class RunScreen(WizardScreen):
     @on(m.RunFinished)
     def run_finished(self, message: m.RunFinished) -> None:
         self.running = False
+        self.stale = True                   # the hosts changed: F9 plans again from the journal
         for view in self.logs.values():
             view.flush()
         result = message.result
@@ -282,9 +342,10 @@ class RunScreen(WizardScreen):
             summary.update("✗ A step failed: Retry (r), Skip the step (s) or Abort (a).")
             self.app.set_state(self.PAGE, FAILED)
         else:
-            summary.update("Stopped. F9 runs again from where it stopped (the journal skips finished steps).")
+            summary.update("■ Stopped, as asked. F9 plans again from where it stopped (the journal "
+                           "skips the finished steps) and asks before it runs.")
             self.failures = []
-            self.app.set_state(self.PAGE, FAILED)
+            self.app.set_state(self.PAGE, STOPPED)
             self.finish("stopped by the engineer")
         if self.plan is not None and not self.failures:
             for s in self.plan.sections:          # a stopped run: finished sections are done
@@ -294,23 +355,24 @@ class RunScreen(WizardScreen):
         self.refresh_bindings()
 
     def finish(self, outcome: str) -> None:
-        if self.record is not None:           # its plan stays the one previewed (skips are marked)
-            self.record.outcome = outcome
-            self.app.write_report(self.record)
+        """The run is over: its report (one file per run), and a fresh record for the next."""
+        self.app.write_report(outcome)
+        self.record = None
 
     # -- after a failure -------------------------------------------------------------------
     def action_retry(self) -> None:
+        """Plan again from the journal (the finished steps are skipped), ask, run."""
         if self.failures and not self.running:
-            self.start(self.plan)
+            self.failures = []
+            self.query_one("#failure").display = False
+            self.prepare_run()
 
     def action_skip_step(self) -> None:
+        """As Retry, with the failed steps left out (recorded as skipped)."""
         if self.failures and not self.running:
-            plan = without_failed(self.plan, self.failures)
-            for e in self.failures:
-                if self.record is not None:
-                    self.record.mark(e.section, e.host, e.description, "skipped by the engineer after it failed")
-                self.app.set_state(e.section, RUNNING)
-            self.start(plan)
+            self.skip_failed, self.failures = list(self.failures), []
+            self.query_one("#failure").display = False
+            self.prepare_run()
 
     def action_abort(self) -> None:
         if self.failures and not self.running:

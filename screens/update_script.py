@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import SectionScreen
-from .fields import PATH_V, Field
+from .fields import Field
 
 
 class UpdateScriptScreen(SectionScreen):
@@ -12,7 +12,7 @@ class UpdateScriptScreen(SectionScreen):
         "new bin/ and public/ from the shared repository, give the folder to jtel, start the "
         "service. The English page garbles the chown line; the wizard writes the French page's "
         "correct body.")
-    FIELDS = (Field("path", "Script path", validators=(PATH_V,), default="/usr/local/bin/updatesc.sh"),)
+    FIELDS = (Field("path", "Script path"),)
 
 
 SCREEN = UpdateScriptScreen

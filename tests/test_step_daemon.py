@@ -415,7 +415,7 @@ def e2e_answers(chat, *, sudo=False, lb=None, whatsapp=False, **sections):
 
 
 def e2e_connect(answers, hosts: dict, tmp_path) -> dict:
-    from wizard import session
+    from wizard import connect as session
     return {spec.name: session.connect_one(
                 spec, known_hosts_paths=[hosts[spec.name].known_hosts_path],
                 tool_known_hosts=str(tmp_path / "known_hosts"),

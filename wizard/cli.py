@@ -74,8 +74,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from screens.app import run_app            # lazy: the core runs without textual
             return run_app(answers=args.answers, training=args.training, keyring_mode=args.keyring)
         if args.command == "reset-training":
-            from .transport.sim import SimHost
-            SimHost.shared().reset()
+            from .session import Session
+            Session(training=True).reset_training()
             print("The training host is back to its starting state.")
             return errors.EXIT_OK
         if args.command == "secret":
@@ -98,6 +98,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("\ninterrupted: nothing more will run; `apply` again resumes from the journal",
               file=sys.stderr)
         return 130
+    except Exception:                   # a bug: one line here, the traceback (masked) in the log
+        log.exception("internal error")
+        where = getattr(args, "log_path", None)
+        print(f"internal error: please report it with the log file {where or '(no log file)'}",
+              file=sys.stderr)
+        return errors.EXIT_INTERNAL
 
 
 def _ask_host_key(err: errors.HostKeyError) -> bool:
@@ -108,50 +114,44 @@ def _ask_host_key(err: errors.HostKeyError) -> bool:
     return sys.stdin.readline().strip().lower() == "yes"
 
 
-def _open(args, hosts: list[str] | None = None):
+def _session(args, hosts: list[str] | None = None):
     """Log file, answers, secrets, then connections (to `hosts` only, when given)."""
-    from . import answers as answers_mod, secrets, session
     from .logs import start_run_log
+    from .session import Session, UsageError, check_sections
 
     log_path = start_run_log(args.command)
     args.log_path = log_path
     print(f"log: {log_path}", file=sys.stderr)
-    ans = answers_mod.load(args.answers)
-    log.info("%s %s (training=%s)", args.command, ans.source, args.training)
-    secrets.configure_backend(args.keyring if not args.training else "training")
-    if not args.training:
-        secrets.resolve_all(ans)          # a missing secret is reported before any connection
     bad = [f for f in args.accept_host_key if not re.fullmatch(r"SHA256:[A-Za-z0-9+/]{43}", f)]
     if bad:
-        raise WizardError(f"--accept-host-key {bad[0]}: expected SHA256: and 43 base64 characters")
+        raise UsageError(f"--accept-host-key {bad[0]}: expected SHA256: and 43 base64 characters")
+    if getattr(args, "only", None):
+        check_sections(args.only, "--only")
+    session = Session(training=args.training, keyring_mode=args.keyring, ask_host_key=_ask_host_key,
+                      accept=tuple(args.accept_host_key), parallel=getattr(args, "parallel", 4))
+    ans = session.load(args.answers)
+    log.info("%s %s (training=%s)", args.command, ans.source, args.training)
     specs = ans.hosts
     if hosts:
         unknown = sorted(set(hosts) - {h.name for h in specs})
         if unknown:
             raise WizardError(f"--host {unknown[0]}: not in the inventory of {ans.source}")
         specs = [h for h in specs if h.name in hosts]
-    transports = session.connect_all(specs, training=args.training, accept=tuple(args.accept_host_key),
-                                      ask=_ask_host_key)
-    return ans, transports
+    session.connect(specs)
+    return session
 
 
 def _plan_or_apply(args) -> int:
-    from . import planner, preview, session
+    from . import preview
 
-    from .journal import open_all
-
-    training = args.training
-    ans, transports = _open(args)
+    session = _session(args)
     try:
-        # an interrupted apply is resumed only while its hosts still hold what it wrote
-        journals = open_all(ans.source + (".training" if training else ""), transports)
-        resume = [line for h, j in journals.items() if (line := j.describe(h))]
-        facts = planner.detect(ans, transports)
-        portal = planner.portal_version(ans, facts)
+        session.ensure_facts()
+        portal = session.portal()
         if portal.version is None and sys.stdin.isatty():
             portal = _ask_portal_version(portal)
-        plan = planner.build(ans, transports, training=training, facts=facts, portal=portal,
-                             only=set(args.only) if args.only else None, journals=journals)
+        plan = session.plan(only=set(args.only) if args.only else None, portal=portal)
+        resume = session.resume_lines()
         colour = sys.stdout.isatty() and not args.no_colour
         if resume:
             print("== Interrupted apply (journal)\n" + "\n".join(f"-- {line}" for line in resume) + "\n")
@@ -160,9 +160,9 @@ def _plan_or_apply(args) -> int:
         log.info("preview:\n%s", preview.render(plan))
         if args.command == "plan":
             return errors.EXIT_OK
-        return _apply(args, ans, plan, transports, journals=journals)
+        return _apply(args, session, plan)
     finally:
-        session.close_all(transports)
+        session.shutdown()
 
 
 def _ask_portal_version(portal):
@@ -178,32 +178,29 @@ def _ask_portal_version(portal):
 
 
 def _backups(args) -> int:
-    from . import backups, preview, session
+    from . import backups, preview
 
-    ans, transports = _open(args, args.host if args.command == "backups" else [args.host])
+    session = _session(args, args.host if args.command == "backups" else [args.host])
     try:
+        transports = session.transports
         if args.command == "backups":
             for name, t in transports.items():
                 print(f"== {name}\n" + backups.describe(backups.list_backups(t)))
             return errors.EXIT_OK
         plan = backups.restore_plan(transports[args.host], args.stamp, args.path, training=args.training)
         print(preview.render(plan, colour=sys.stdout.isatty() and not args.no_colour))
-        return _apply(args, ans, plan, transports, journal=False)
+        return _apply(args, session, plan, journal=False)
     finally:
-        session.close_all(transports)
+        session.shutdown()
 
 
-def _apply(args, ans, plan, transports, journal: bool = True, journals=None) -> int:
-    from .journal import Journal
+def _apply(args, session, plan, journal: bool = True) -> int:
     from .runner import Runner
 
     if plan.changing_count == 0:
         print("Nothing to do.")
-        if journals and any(j.interrupted for j in journals.values()):
-            # the interrupted apply's work is all there: tidy what it left, close its record
-            from .plan import Plan
-            Runner(Plan(training=plan.training), transports, emit=lambda e: log.info("%s", e),
-                   journals=journals).run()
+        if journal:
+            session.run(plan, emit=lambda e: log.info("%s", e))     # closes an interrupted record
         return errors.EXIT_OK
     if not args.yes:
         if not sys.stdin.isatty():
@@ -213,14 +210,13 @@ def _apply(args, ans, plan, transports, journal: bool = True, journals=None) -> 
         if sys.stdin.readline().strip().lower() not in ("y", "yes"):
             print("Nothing was changed.")
             return errors.EXIT_DECLINED
-    if journal and journals is None:
-        journals = {h: Journal.open(ans.source + (".training" if plan.training else ""), h)
-                    for h in transports}
     log_path = getattr(args, "log_path", None)
-    runner = Runner(plan, transports, emit=_print_event, journals=journals if journal else None,
-                    max_parallel=args.parallel, http=http_client(plan.training),
-                    host_logs=log_path.with_suffix("") if log_path else None)   # RUN/HOST.log
-    result = runner.run()
+    host_logs = log_path.with_suffix("") if log_path else None     # RUN/HOST.log
+    if journal:
+        result = session.run(plan, emit=_print_event, host_logs=host_logs)
+    else:                               # a restore: no journal, no report
+        result = Runner(plan, session.transports, emit=_print_event, max_parallel=args.parallel,
+                        http=session.http_client(), host_logs=host_logs).run()
     if result.backups:
         print("backups:")
         for host, path, backup in result.backups:
@@ -230,21 +226,13 @@ def _apply(args, ans, plan, transports, journal: bool = True, journals=None) -> 
         width = max(len(h) for h in result.hosts)
         for host, hr in result.hosts.items():
             print(f"  {host.ljust(width)}  {hr.summary()}" + (f"  (log {hr.log})" if hr.log else ""))
+    if journal:
+        path, _ = session.write_report("success" if result.ok else "failed")
+        print(f"report: {path}")
     if not result.ok:
         return errors.EXIT_STEP
     print(f"Done: {result.done} actions.")
     return errors.EXIT_OK
-
-
-def http_client(training: bool):
-    """The callable the runner sends HTTP requests with; training mode sends nothing."""
-    if training:
-        def simulated(req):
-            print(f"TRAINING: {req.method} {req.url} not sent (would change the provider's settings)")
-            return 204, ""
-        return simulated
-    from .tyntec import make_http
-    return make_http()
 
 
 def _print_event(e) -> None:

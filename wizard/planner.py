@@ -44,14 +44,28 @@ def edited_paths(answers, roles: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(paths))
 
 
+def _gather(answers, transports: dict[str, Transport], h) -> facts_mod.HostFacts:
+    shared = answers.section("portal").get("shared_dir") or facts_mod.SHARED
+    return facts_mod.gather(transports[h.name], roles=h.roles, shared=shared,
+                            paths=edited_paths(answers, h.roles))
+
+
 def detect(answers, transports: dict[str, Transport]) -> dict[str, facts_mod.HostFacts]:
     """Facts of every host in the inventory (the hosts read in parallel)."""
-    shared = answers.section("portal").get("shared_dir") or facts_mod.SHARED
     hosts = list(answers.hosts)
-    facts = each_host(hosts, lambda h: facts_mod.gather(transports[h.name], roles=h.roles, shared=shared,
-                                                        paths=edited_paths(answers, h.roles)),
-                      transports)
+    facts = each_host(hosts, lambda h: _gather(answers, transports, h), transports)
     return {h.name: f for h, f in zip(hosts, facts)}
+
+
+def detect_each(answers, transports: dict[str, Transport], hosts: list) -> list:
+    """Facts of each of `hosts`, or the exception that stopped its detection: one host
+    that cannot be read does not hide what the others are."""
+    def one(h):
+        try:
+            return _gather(answers, transports, h)
+        except Exception as e:          # reported per host by the caller
+            return e
+    return each_host(hosts, one, transports)
 
 
 def _plan_host(mod, ctx: Context, host) -> tuple[list, list[str]]:

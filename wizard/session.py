@@ -1,95 +1,454 @@
-"""Open one connection per inventory host (real SSH, or the simulated host in training)."""
+"""One wizard session, the same for both faces: answers, secrets, connections, detection,
+plans (always with the journals), runs, the install report.
+
+Headless and blocking: the CLI calls it directly, the TUI from thread workers (it gets
+its session injected, training or real). One lock serialises host work, so a preview, a
+detection and a run never share a connection at the same time.
+"""
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from concurrent.futures import ThreadPoolExecutor
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
-from .errors import HostKeyError
-from .transport.base import HostSpec, Transport
+from . import masking
+from .errors import EXIT_USAGE, AnswersError, PlanError, WizardError
 
 log = logging.getLogger("wizard.session")
 
-# ask(host_error) -> True to trust the shown fingerprint (interactive), False to refuse
-AskHostKey = Callable[[HostKeyError], bool]
+AskSecret = Callable[[str, "str | None"], str]          # (key or prompt, answers key path) -> secret
+AskHostKey = Callable[[object], bool]                  # (HostKeyError) -> trust it?
 
-# connections are opened in parallel: questions to the engineer (host keys, passwords from a
-# prompting keyring) are asked one at a time
-_interactive = threading.Lock()
-
-
-def connect_one(spec: HostSpec, *, training: bool = False, accept: tuple[str, ...] = (),
-                ask: AskHostKey | None = None, **ssh_kw) -> Transport:
-    """A live transport to one host; an unknown host key is accepted only when its SHA256
-    fingerprint is in `accept` or `ask` says yes; a changed key is always refused."""
-    if training:
-        from .transport.sim import SimTransport
-        return SimTransport(spec)
-    from . import secrets
-    from .transport.ssh import SSHTransport
-
-    def provider(ref):
-        if not ref:
-            return None
-        with _interactive:
-            return secrets.get(ref)
-
-    try:
-        return SSHTransport(spec, password_provider=provider, **ssh_kw)    # connects
-    except HostKeyError as e:
-        if e.changed:
-            raise
-        if e.fingerprint in accept or (ask is not None and _ask(ask, e)):
-            return SSHTransport(spec, password_provider=provider, accept_fingerprint=e.fingerprint, **ssh_kw)
-        raise
+# how an answers problem names its key: "SOURCE[:LINE]: KEY: PROBLEM"
+_PROBLEM = re.compile(r"^(?P<src>.*?)(?::(?P<line>\d+))?: (?P<key>[A-Za-z_][\w.\-\[\]\"' ]*?): (?P<text>.*)$",
+                      re.S)
 
 
-def _ask(ask: AskHostKey, e: HostKeyError) -> bool:
-    with _interactive:
-        return ask(e)
+@dataclass(frozen=True)
+class Problem:
+    """One problem of the answers: the key path it is about ("" for the whole file) and what."""
+
+    key: str
+    text: str
+
+    @property
+    def section(self) -> str:
+        """The answers' top-level key the problem belongs to (inventory, portal, java, …)."""
+        return self.key.split(".", 1)[0].split("[", 1)[0] if self.key else ""
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.text}" if self.key else self.text
 
 
-def connect_all(hosts: list[HostSpec], *, parallel: int = 8, **kw) -> dict[str, Transport]:
-    """Connect to every host, or to none: on a failure the open ones are closed and the
-    error of the first failed host (inventory order) is raised. Up to `parallel` handshakes
-    run at once: each mostly waits for its server, and one after another they cost a run
-    with five hosts about a second (docs/benchmarks.md)."""
-    out: dict[str, Transport] = {}
-    if len(hosts) <= 1 or parallel <= 1 or kw.get("training"):
+def problems_of(error: AnswersError, source: str) -> list[Problem]:
+    """The structured problems of an AnswersError (its messages name source, line and key)."""
+    out = []
+    for p in error.problems:
+        text = p[len(source):] if p.startswith(source) else p
+        m = _PROBLEM.match("X" + text)
+        out.append(Problem(m["key"], m["text"]) if m else Problem("", p))
+    return out
+
+
+def section_names() -> list[str]:
+    from .steps import ORDER
+    return list(ORDER)
+
+
+def check_sections(names, what: str) -> None:
+    """Unknown section names (a typo in --only / sections.skip) are refused with the list."""
+    valid = section_names()
+    bad = [n for n in names if n not in valid]
+    if bad:
+        raise UsageError(f"{what} {bad[0]}: no such section; the sections are: {', '.join(valid)}")
+
+
+class UsageError(WizardError):
+    """A bad command-line value (exit code 2)."""
+
+    exit_code = EXIT_USAGE
+
+
+@dataclass
+class Detection:
+    """What detection found: facts per host, and why a host could not be detected."""
+
+    facts: dict = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    portal: object = None
+
+
+class Session:
+    """Connections, facts, plans, runs and reports of one wizard session."""
+
+    def __init__(self, *, training: bool = False, keyring_mode: str | None = None,
+                 ask_secret: AskSecret | None = None, ask_host_key: AskHostKey | None = None,
+                 accept: tuple[str, ...] = (), parallel: int = 4, clock: Callable[[], float] = time.time,
+                 connect_kw: dict | None = None) -> None:
+        self.training = training
+        self.keyring_mode = keyring_mode
+        self.ask_secret = ask_secret
+        self.ask_host_key = ask_host_key
+        self.accept = tuple(accept)
+        self.parallel = parallel
+        self.clock = clock
+        self.connect_kw = dict(connect_kw or {})
+        self.lock = threading.RLock()
+        self.answers = None                     # wizard.answers.Answers
+        self.transports: dict = {}
+        self._connected_to: tuple = ()
+        self.facts: dict | None = None
+        self.journals: dict = {}
+        self.record = None                      # wizard.report.RunRecord of the last run
+        self.host_logs: Path | None = None
+        self._stores = ThreadPoolExecutor(1, thread_name_prefix="keyring")
+        self._pending: list[Future] = []
+        self._secrets_ready = False
+
+    # -- answers ---------------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        return self.answers.source if self.answers is not None else "<none>"
+
+    def load(self, path: str | Path):
+        """Read and validate an answers file (AnswersError names file, line and key)."""
+        from . import answers
+        self.use(answers.load(str(path)))
+        return self.answers
+
+    def use(self, answers) -> None:
+        """Work with these answers from now on; another inventory means other connections."""
+        with self.lock:
+            if self.answers is None or [h for h in answers.hosts] != [h for h in self.answers.hosts]:
+                self.close()
+            elif answers.data != self.answers.data:
+                self.facts = None               # other paths may be read: detect again
+            self.answers = answers
+
+    def validate(self, data: dict, source: str):
+        """(Answers, []) for a valid dict (as the TUI holds it), else (None, problems)."""
+        from . import answers
         try:
-            for spec in hosts:
-                out[spec.name] = connect_one(spec, **kw)
-        except BaseException:
-            close_all(out)
-            raise
-        return out
-    failed: dict[str, BaseException] = {}
+            return answers.Answers.from_data(data, source), []
+        except AnswersError as e:
+            return None, problems_of(e, source)
 
-    def one(spec: HostSpec) -> None:
+    def save(self, path: str | Path | None = None) -> Path:
+        """Write the answers (temp file + rename); returns where."""
+        if self.answers is None:
+            raise WizardError("no answers to save")
+        written = self.answers.save(str(path) if path is not None else None)
+        if str(written) != self.answers.source:
+            self.load(written)              # the answers now come from there (lines, journals)
+        return written
+
+    # -- secrets ---------------------------------------------------------------------------
+    def secrets_ready(self) -> None:
+        """Choose the keyring backend once (training: an in-memory one)."""
+        if self._secrets_ready:
+            return
+        from . import secrets
+        if self.training:
+            try:
+                secrets.configure_backend("training")
+            except WizardError:     # no training backend: kept in memory, made up when asked
+                secrets.configure_backend("prompt", ask=lambda key, keypath: secrets.TRAINING_SECRET)
+        else:
+            secrets.configure_backend(self.keyring_mode, ask=self.ask_secret)
+        self._secrets_ready = True
+
+    def store_secret(self, key: str, value: str) -> str:
+        """Store now (blocking; a keyring may ask for its master password); the reference."""
+        from . import secrets
+        masking.register(value)
+        self.secrets_ready()
+        secrets.set(key, value)
+        return f"keyring:{key}"
+
+    def store_secret_later(self, key: str, value: str, on_error: Callable[[str], None]) -> str:
+        """Mask the secret at once, store it on the keyring thread; returns its reference.
+        Host work waits for pending stores first (`settle`)."""
+        masking.register(value)
+
+        def store() -> None:
+            try:
+                self.store_secret(key, value)
+            except Exception as e:      # told to the engineer; the answers keep the reference
+                on_error(f"{key}: {describe_error(e)}")
+                raise
+        self._pending.append(self._stores.submit(store))
+        return f"keyring:{key}"
+
+    def settle(self) -> None:
+        """Wait for the secrets typed so far to be in the keyring."""
+        pending, self._pending = self._pending, []
+        for f in pending:
+            try:
+                f.result()
+            except Exception:           # already reported by on_error
+                pass
+
+    # -- connections -----------------------------------------------------------------------
+    def _need_answers(self):
+        if self.answers is None:
+            raise WizardError("no answers loaded")
+        return self.answers
+
+    def connect(self, hosts: list | None = None) -> dict:
+        """Transports to the inventory hosts (or `hosts`, HostSpecs), reusing open ones."""
+        from . import connect, secrets
+        self.settle()
+        with self.lock:
+            specs = list(hosts) if hosts is not None else list(self._need_answers().hosts)
+            key = tuple(specs)
+            if key == self._connected_to and self.transports:
+                return self.transports
+            self.close()
+            self.secrets_ready()
+            if not self.training and self.answers is not None:
+                secrets.resolve_all(self.answers)     # a missing secret before any connection
+            self.transports = connect.connect_all(specs, training=self.training, accept=self.accept,
+                                                   ask=self.ask_host_key, **self.connect_kw)
+            self._connected_to = key
+            self.facts, self.journals = None, {}
+            return self.transports
+
+    def test_connection(self, spec) -> str:
+        """Connect to one host, read what it is, disconnect; a line for the engineer."""
+        from . import connect
+        from .facts import detect_os
+        self.settle()
+        self.secrets_ready()
+        t = connect.connect_one(spec, training=self.training, accept=self.accept, ask=self.ask_host_key,
+                                **self.connect_kw)
         try:
-            out[spec.name] = connect_one(spec, **kw)
-        except BaseException as e:          # reported below, in inventory order
-            failed[spec.name] = e
-
-    pool = ThreadPoolExecutor(min(parallel, len(hosts)), thread_name_prefix="connect")
-    try:
-        for f in [pool.submit(one, spec) for spec in hosts]:
-            f.result()
-    except BaseException:                   # interrupted: close what the handshakes opened
-        pool.shutdown(wait=True, cancel_futures=True)
-        close_all(out)
-        raise
-    pool.shutdown()
-    if failed:
-        close_all(out)
-        raise failed[next(s.name for s in hosts if s.name in failed)]
-    return {spec.name: out[spec.name] for spec in hosts}
-
-
-def close_all(transports: dict[str, Transport]) -> None:
-    for t in transports.values():
-        try:
+            os_info = detect_os(t)
+            who = t.run("id -un", timeout=30).stdout.strip() or "?"
+            root = t.run("id -u", sudo=True, timeout=60).stdout.strip()
+            if root == "0":
+                how = "as root" if who == "root" else f"as {who}, root through {spec.become}"
+            else:
+                how = f"as {who}, NOT root with {spec.become} (id -u: {root or '?'})"
+            return f"{spec.name}: connected {how}; {os_info.name} {os_info.version}"
+        finally:
             t.close()
-        except Exception:       # closing is best effort; the run result is already known
-            log.debug("close failed", exc_info=True)
+
+    def close(self) -> None:
+        """Close the connections (the end, another inventory, a reset)."""
+        with self.lock:
+            if self.transports:
+                from . import connect
+                connect.close_all(self.transports)
+            self.transports, self._connected_to, self.facts, self.journals = {}, (), None, {}
+
+    # -- detection -------------------------------------------------------------------------
+    def detect(self) -> Detection:
+        """Facts of every host that can be reached; a host that cannot is named with why,
+        and the others are still detected."""
+        from . import connect, planner
+        ans = self._need_answers()
+        with self.lock:
+            self.settle()
+            self.secrets_ready()
+            if self.transports and self._connected_to == tuple(ans.hosts):
+                transports, errors = self.transports, {}
+            else:
+                self.close()
+                transports, failed = connect.connect_each(
+                    list(ans.hosts), training=self.training, accept=self.accept, ask=self.ask_host_key,
+                    password_check=None if self.training else _password_check, **self.connect_kw)
+                errors = {h: describe_error(e) for h, e in failed.items()}
+                if not errors:
+                    self.transports, self._connected_to = transports, tuple(ans.hosts)
+            result = Detection(errors=errors)
+            reachable = [h for h in ans.hosts if h.name in transports]
+            for spec, outcome in zip(reachable, planner.detect_each(ans, transports, reachable)):
+                if isinstance(outcome, BaseException):
+                    result.errors[spec.name] = describe_error(outcome)
+                else:
+                    result.facts[spec.name] = outcome
+            if errors:                  # connections of a partial detection are not kept
+                connect.close_all(transports)
+            else:
+                self.facts = result.facts if not result.errors else None
+            result.portal = planner.portal_version(ans, result.facts)
+            return result
+
+    def ensure_facts(self) -> dict:
+        """Connect to every host and detect (once per connection); errors are raised."""
+        from . import planner
+        with self.lock:
+            transports = self.connect()
+            if self.facts is None:
+                self.facts = planner.detect(self._need_answers(), transports)
+            return self.facts
+
+    def portal(self):
+        from . import planner
+        return planner.portal_version(self._need_answers(), self.facts or {})
+
+    # -- journals and plans ----------------------------------------------------------------
+    def journal_source(self) -> str:
+        return self.source + (".training" if self.training else "")
+
+    def open_journals(self) -> dict:
+        """The journal of every connected host, checked against it (read-only)."""
+        from .journal import open_all
+        self.journals = open_all(self.journal_source(), self.transports)
+        return self.journals
+
+    def resume_lines(self) -> list[str]:
+        """What the journals say about an interrupted apply, one line per host."""
+        return [line for h, j in self.journals.items() if (line := j.describe(h))]
+
+    def plan(self, only: set[str] | None = None, portal=None):
+        """The plan (only some sections when `only` is given), always with the journals:
+        steps an interrupted apply finished are not planned again, and the follow-ups it
+        never ran are."""
+        from . import planner
+        ans = self._need_answers()
+        if only:
+            check_sections(only, "--only")
+        with self.lock:
+            transports = self.connect()
+            self.ensure_facts()
+            self.open_journals()
+            portal = portal or planner.portal_version(ans, self.facts)
+            return planner.build(ans, transports, training=self.training, facts=self.facts,
+                                 portal=portal, only=only, journals=self.journals)
+
+    # -- running ---------------------------------------------------------------------------
+    def http_client(self) -> Callable:
+        """How the runner sends HTTP requests (the TynTec webhook)."""
+        if self.training:
+            def simulated(req):
+                log.info("TRAINING: %s %s not sent", req.method, req.url)
+                return 204, ""
+            return simulated
+        from .tyntec import make_http
+        return make_http()
+
+    def run(self, plan, *, emit: Callable, cancelled: Callable[[], bool] = lambda: False,
+            record=None, host_logs: Path | None = None):
+        """Run exactly `plan`; every finished step is journalled so the next plan resumes.
+        The run's events also go into `record` (a new RunRecord when None): `self.record`."""
+        from .plan import Plan
+        from .report import RunRecord
+        from .runner import Runner
+        self.record = record if record is not None else RunRecord(plan)
+        self.record.plan = plan
+        if not self.record.resumed:
+            self.record.resumed = self.resume_lines()
+
+        def both(e) -> None:
+            self.record.observe(e)
+            emit(e)
+        with self.lock:
+            transports = self.connect()
+            if not self.journals:
+                self.open_journals()
+            if plan.changing_count == 0:
+                from .runner import RunResult
+                if any(j.interrupted for j in self.journals.values()):
+                    # the interrupted apply's work is all there: tidy what it left, close its record
+                    Runner(Plan(training=plan.training), transports, emit=lambda e: log.info("%s", e),
+                           journals=self.journals).run()
+                    self.journals = {}
+                return RunResult(ok=True)
+            runner = Runner(plan, transports, emit=both, journals=self.journals, cancelled=cancelled,
+                            max_parallel=self.parallel, http=self.http_client(),
+                            host_logs=host_logs)
+            result = runner.run()
+            self.journals = {}                  # what the run wrote: read again before a next plan
+            self.facts = None                   # the hosts changed: detect again
+            return result
+
+    # -- report ----------------------------------------------------------------------------
+    def report_folder(self) -> tuple[Path, str]:
+        """Where reports go: beside the answers file, else the state folder (training's
+        built-in answers, answers not saved anywhere)."""
+        src = self.source
+        if self.answers is not None and not src.startswith("<") and Path(src).is_absolute() \
+                and not self._builtin(src):
+            return Path(src).parent, Path(src).stem
+        if self.answers is not None and not src.startswith("<") and Path(src).exists() \
+                and not self._builtin(src):
+            return Path(src).resolve().parent, Path(src).stem
+        from .journal import state_dir
+        return state_dir() / "reports", ("training" if self.training else "chatwizard")
+
+    @staticmethod
+    def _builtin(src: str) -> bool:
+        """Answers shipped with the wizard (the training sample): never written next to."""
+        return is_builtin(src)
+
+    def write_report(self, outcome: str) -> tuple[Path, str]:
+        """The last run's report, written to a new timestamped file; (path, text)."""
+        from .report import RunRecord, build_report, report_path, write_new
+        record = self.record or RunRecord(None)
+        record.outcome = outcome
+        now = self.clock()
+        when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+        text = build_report(record, source=self.source, training=self.training, when=when)
+        folder, stem = self.report_folder()
+        path = write_new(report_path(folder, stem, stamp), text)
+        log.info("report written to %s", path)
+        return path, text
+
+    # -- training --------------------------------------------------------------------------
+    def reset_training(self) -> None:
+        """The simulated host as freshly installed, and no journal of it left: its next
+        plan is a fresh one."""
+        from .journal import state_dir
+        from .transport.sim import SimHost
+        with self.lock:
+            self.close()
+            SimHost.shared().reset()
+            for j in (state_dir() / "journal").glob("*.training--*.jsonl"):
+                j.unlink()
+            self.record = None
+
+    def shutdown(self) -> None:
+        self.close()
+        self._stores.shutdown(wait=False)
+
+
+# the training answers that ship with the wizard
+TRAINING_SAMPLE = Path(__file__).resolve().parent.parent / "answers" / "training.yaml"
+
+
+def is_builtin(src: str | Path) -> bool:
+    """Answers shipped with the wizard (the training sample): reports and saves go elsewhere."""
+    try:
+        return Path(src).resolve() == TRAINING_SAMPLE.resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def _password_check(spec) -> None:
+    """A host's login password must be in the keyring before connecting (SecretError)."""
+    if spec.password_ref:
+        from . import secrets
+        secrets.get(spec.password_ref)
+
+
+def describe_error(e: BaseException) -> str:
+    """A masked, one-paragraph message for an exception from the core."""
+    from .transport.base import TransportError
+    if isinstance(e, WizardError):
+        text = str(e)
+    elif isinstance(e, TransportError):
+        text = f"connection failed: {e}"
+    else:
+        text = f"{type(e).__name__}: {e}"
+    return masking.mask(text)
+
+
+__all__ = ["Session", "Problem", "Detection", "UsageError", "check_sections", "describe_error",
+           "problems_of", "PlanError"]

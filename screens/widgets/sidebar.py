@@ -6,7 +6,7 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ..pages import MARKS, PAGES, TODO
+from ..pages import MARKS, PAGES, PROBLEM, TODO
 
 # short titles: the sidebar is narrow; the screens show the full titles
 SHORT = {"hosts": "Hosts", "portal": "Portal", "detection": "Detection", "java": "1 Java 8",
@@ -15,7 +15,7 @@ SHORT = {"hosts": "Hosts", "portal": "Portal", "detection": "Detection", "java":
          "portal_settings": "8 Chat parameters", "agents": "9 Agents", "whatsapp": "10 WhatsApp",
          "run": "Run", "report": "Report"}
 STYLE = {"to do": "dim", "previewed": "yellow", "running": "cyan", "done": "green",
-         "skipped": "dim italic", "failed": "bold red"}
+         "skipped": "dim italic", "failed": "bold red", "stopped": "yellow", PROBLEM: "bold red reverse"}
 
 
 def prompt(page: str, state: str, width: int = 29) -> Text:
@@ -48,18 +48,19 @@ class Sidebar(OptionList):
             super().__init__()
             self.page = page
 
-    def __init__(self, current: str, states: dict[str, str], **kw) -> None:
-        super().__init__(*(Option(prompt(p, states.get(p, TODO)), id=p) for p in PAGES), **kw)
+    def __init__(self, current: str, states: dict[str, str], problems: set[str] = frozenset(), **kw) -> None:
+        super().__init__(*(Option(prompt(p, PROBLEM if p in problems else states.get(p, TODO)), id=p)
+                           for p in PAGES), **kw)
         self.current = current
         self.border_title = "Sections"
 
     def on_mount(self) -> None:
         self.highlighted = PAGES.index(self.current)
 
-    def show(self, states: dict[str, str]) -> None:
-        """Redraw every page's state."""
+    def show(self, states: dict[str, str], problems: set[str] = frozenset()) -> None:
+        """Redraw every page's state; a page with a problem in its answers says so."""
         for p in PAGES:
-            self.replace_option_prompt(p, prompt(p, states.get(p, TODO)))
+            self.replace_option_prompt(p, prompt(p, PROBLEM if p in problems else states.get(p, TODO)))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()

@@ -34,7 +34,7 @@ async def test_starts_on_hosts_and_walks_every_page_in_order(tmp_path):
     app = make_app(answers=write_site(tmp_path))
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        app.engine.store_secret("db/root", "walk-db-password")   # detection would ask for it
+        app.session.store_secret("db/root", "walk-db-password")   # detection would ask for it
         seen = [app.screen.PAGE]
         for _ in PAGES[1:]:
             await pilot.press("ctrl+n")
@@ -146,7 +146,16 @@ async def test_an_invalid_answers_file_still_prefills_and_says_what_is_wrong(tmp
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         assert app.problems and any("max_parallel_chats" in p for p in app.problems)
+        # every problem in a dialog that stays until closed (not a toast that vanishes)
+        text = str(app.screen.query_one("#dialog-text").render())
+        assert "agents.max_parallel_chats" in text
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause()
         assert app.screen.query_one("#host-address").value == "10.0.0.21"
+        # the page with the problem is marked in the sidebar, and the problems list stays
+        assert "agents" in app.problem_pages()
+        assert "max_parallel_chats" in str(app.screen.query_one("#problems").render())
 
 
 async def test_training_is_marked_on_every_screen(tmp_path):
@@ -276,7 +285,7 @@ async def test_a_secret_the_keyring_lacks_is_asked_in_a_dialog(tmp_path):
     got = []
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        app.engine.secrets_ready()
+        app.session.secrets_ready()
         t = threading.Thread(target=lambda: got.append(secrets.get("db/root", keypath="daemon.db_password")))
         t.start()
         await wait_for(pilot, lambda: type(app.screen).__name__ == "SecretDialog", what="secret dialog")
@@ -314,7 +323,7 @@ async def test_a_keyring_that_refuses_a_secret_is_reported(tmp_path, monkeypatch
         await goto(pilot, "daemon")
         app.screen.query_one("#db-password").value = "x-secret-1"
         await goto(pilot, "hosts")
-        app.engine.settle()
+        app.session.settle()
         await wait_for(pilot, lambda: any("Not stored" in (n.title or "") for n in app._notifications),
                        what="notification")
 

@@ -195,7 +195,7 @@ async def test_real_ssh_install_sections_1_2_then_reopen_and_replay(host_factory
         assert again.screen.query_one("#host-address").value == th.host
         if user != "root":
             masking.register(password)
-            again.engine.store_secret("ssh/chat1", password)     # the keyring of this test is in memory
+            again.session.store_secret("ssh/chat1", password)     # the keyring of this test is in memory
         await goto(pilot, "run")
         await wait_for(pilot, lambda: again.screen.plan is not None or "could not" in str(
             again.screen.query_one("#run-summary").render()), timeout=60, what="replay plan")

@@ -103,7 +103,7 @@ async def test_password_goes_to_the_keyring_never_to_the_answers_file(tmp_path):
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert pw.value == "" and "keyring:ssh/chat1" in pw.placeholder
-        app.engine.settle()
+        app.session.settle()
         assert secrets.get("ssh/chat1") == "Tr0ub&dor 3"
     text = site.read_text()
     assert "Tr0ub&dor" not in text

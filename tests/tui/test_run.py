@@ -34,8 +34,9 @@ def with_fake_host(app, yum):
     fake = FakeTransport(HostSpec("chat1", "10.0.0.21", roles=("CHAT",)),
                          files={"/etc/chat.conf": b"old\n", "/src/x": b"x"},
                          handlers={r"^yum ": yum, r"^java -version": (0, "", 'java version "1.8.0_202"\n')})
-    app.engine.transports = {"chat1": fake}
-    app.engine.build = lambda answers, ask, only=None: fake_plan()
+    app.session.transports = {"chat1": fake}
+    app.session.connect = lambda hosts=None: app.session.transports
+    app.session.plan = lambda only=None, portal=None: fake_plan()
     return fake
 
 
@@ -167,9 +168,9 @@ async def test_a_plan_that_cannot_be_built_is_explained(tmp_path):
 
     app = make_app(answers=write_site(tmp_path))
 
-    def broken(answers, ask, only=None):
+    def broken(only=None, portal=None):
         raise PlanError("host chat1: clientmessenger.source /x is not a folder there")
-    app.engine.build = broken
+    app.session.plan = broken
     async with app.run_test(size=SIZE) as pilot:
         await goto(pilot, "run")
         summary = app.screen.query_one("#run-summary")

@@ -116,7 +116,7 @@ async def test_secrets_are_typed_once_and_kept_in_the_keyring(tmp_path, page, fi
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert w.value == "" and ref in w.placeholder
-        app.engine.settle()
+        app.session.settle()
         assert secrets.get(ref) == "p&ss w%rd+#1"
         assert masking.mask("x p&ss w%rd+#1 y") == "x ******** y"
     text = site.read_text()

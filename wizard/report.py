@@ -1,0 +1,142 @@
+"""The install report: what ran where, the portal settings checklist, the backups made.
+
+Pure (no textual, no host): the session fills a `RunRecord` from the runner's events and
+both faces write the same Markdown. One report per run, named after its time
+(`<answers stem>.report-<UTC>.md` beside the answers file), never overwritten.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import events as ev
+from . import masking
+
+
+@dataclass
+class RunRecord:
+    """What a run did, kept across retries of the same plan."""
+
+    plan: object                                   # the last plan run (wizard.plan.Plan)
+    steps: dict[tuple[str, str, str], str] = field(default_factory=dict)   # (section, host, step) -> status
+    backups: list[tuple[str, str, str]] = field(default_factory=list)      # (host, path, backup)
+    outcome: str = "not run"
+    resumed: list[str] = field(default_factory=list)   # what the journal said before the run
+    extra: list[tuple[str, str]] = field(default_factory=list)    # (heading, markdown) sections
+
+    def mark(self, section: str, host: str, step: str, status: str) -> None:
+        key = (section, host, step)
+        if status.startswith("done earlier") and self.steps.get(key, "").startswith("done"):
+            return
+        self.steps[key] = status
+
+    def observe(self, e: ev.Event) -> None:
+        """Take one runner event into the record."""
+        if isinstance(e, ev.StepDone):
+            self.mark(e.section, e.host, e.description, "done")
+        elif isinstance(e, ev.StepSkipped):
+            self.mark(e.section, e.host, e.description, f"done earlier ({e.reason})")
+        elif isinstance(e, ev.StepFailed):
+            self.mark(e.section, e.host, e.description,
+                      f"FAILED: {e.reason}" + (f" (exit code {e.exit_code})" if e.exit_code is not None else ""))
+        elif isinstance(e, ev.FileWritten) and e.backup:
+            self.backups.append((e.host, e.path, e.backup))
+
+
+def _cell(text: str) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def build_report(record: RunRecord, *, source: str, training: bool, when: str) -> str:
+    """The report as Markdown (every text is masked)."""
+    from .plan import Checklist, NoOp
+    plan = record.plan
+    out = ["# CHAT role install report", ""]
+    if training:
+        out += ["> **TRAINING**: run against the simulated training host; no real server was touched.", ""]
+    out += [f"- answers: `{source}`", f"- finished: {when}", f"- outcome: **{record.outcome}**", ""]
+    if record.resumed:
+        out += ["## Resumed from an interrupted run", ""]
+        out += [f"- {_cell(line)}" for line in record.resumed]
+        out.append("")
+    if plan is not None and getattr(plan, "facts", None):
+        out += ["## Hosts", ""]
+        for host, f in plan.facts.items():
+            out.append(f"- **{host}**: " + "; ".join(f.summary()[:3]))
+        out.append("")
+    out += ["## What ran where", ""]
+    checklists = []
+    for s in (plan.sections if plan is not None else []):
+        out += [f"### {s.title}", ""]
+        if s.notes:
+            out += [f"> {note}" for note in s.notes]
+            out.append("")              # a quote block ends at a blank line, not at the table
+        rows = []
+        for hp in s.hosts:
+            for a in hp.actions:
+                key = (s.name, hp.host, a.description)
+                if isinstance(a, Checklist):
+                    checklists.append((s.title, a))
+                elif isinstance(a, NoOp):
+                    rows.append((hp.host, a.description, record.steps.get(key, "nothing to do")))
+                elif a.changes or key in record.steps:
+                    rows.append((hp.host, a.description, record.steps.get(key, "not run")))
+        if rows:
+            out += ["| host | step | result |", "| --- | --- | --- |"]
+            out += [f"| {_cell(h)} | {_cell(d)} | {_cell(r)} |" for h, d, r in rows]
+        else:
+            out.append("Nothing ran here (settings for the portal UI only).")
+        out.append("")
+    out += ["## Portal settings checklist", ""]
+    if checklists:
+        for title, c in checklists:
+            out.append(f"**{title}**: {c.description}")
+            out.append("")
+            out += [f"- [ ] `{k}` = `{v}`" for k, v in c.items]
+            out.append("")
+    else:
+        out += ["None.", ""]
+    out += ["## Backups made", ""]
+    if record.backups:
+        out += [f"- {h}: `{p}` → `{b}`" for h, p, b in record.backups]
+    else:
+        out.append("None (no existing file was replaced).")
+    out.append("")
+    for heading, text in record.extra:
+        out += [f"## {heading}", "", text.rstrip(), ""]
+    return masking.mask("\n".join(out))
+
+
+def report_path(folder: Path, stem: str, stamp: str) -> Path:
+    """`<folder>/<stem>.report-<stamp>.md`, or with -2, -3… when a report of that second exists."""
+    path = folder / f"{stem}.report-{stamp}.md"
+    n = 2
+    while path.exists():
+        path = folder / f"{stem}.report-{stamp}-{n}.md"
+        n += 1
+    return path
+
+
+def write_new(path: Path, text: str) -> Path:
+    """Write `text` to a new file `path` atomically (temp + link: an existing file is never
+    replaced; the name gets -2, -3… instead). Returns the path written."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        base, n = path, 2
+        while True:
+            try:
+                os.link(tmp, path)          # fails when the name exists: never overwrites
+                break
+            except FileExistsError:
+                path = base.with_name(f"{base.stem}-{n}{base.suffix}")
+                n += 1
+    finally:
+        os.unlink(tmp)
+    return path
