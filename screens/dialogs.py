@@ -66,6 +66,11 @@ class PathDialog(ModalScreen[str | None]):
             self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
+    def on_key(self, event) -> None:
+        if event.key in self.keys:
+            event.stop()
+            self.dismiss(self.keys[event.key])
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -97,6 +102,11 @@ class SecretDialog(ModalScreen[str | None]):
             self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
+    def on_key(self, event) -> None:
+        if event.key in self.keys:
+            event.stop()
+            self.dismiss(self.keys[event.key])
+
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -109,10 +119,11 @@ class ChoiceDialog(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, text: str, choices: list[tuple[str, str, str]],
-                 focus: str | None = None) -> None:
+                 focus: str | None = None, keys: dict[str, str] | None = None) -> None:
         super().__init__()
         self.title_text, self.text, self.choices = title, text, choices
         self.focus_id = focus or choices[-1][0]
+        self.keys = dict(keys or {})            # key -> choice (F9 again confirms a run)
 
     def compose(self) -> ComposeResult:
         from textual.containers import VerticalScroll
@@ -130,6 +141,11 @@ class ChoiceDialog(ModalScreen[str | None]):
     @on(Button.Pressed)
     def pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id.removeprefix("choice-"))
+
+    def on_key(self, event) -> None:
+        if event.key in self.keys:
+            event.stop()
+            self.dismiss(self.keys[event.key])
 
     def action_cancel(self) -> None:
         self.dismiss(None)

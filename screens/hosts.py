@@ -125,6 +125,14 @@ class HostsScreen(WizardScreen):
         self.check_roles()
         self.states_changed()
 
+    def name_problem(self, value: str) -> str:
+        """A typed inventory name that cannot be taken (the answers are keyed by it)."""
+        if not value:
+            return "a host needs a name"
+        if any(h["name"] == value for i, h in enumerate(self.hosts) if i != self.current):
+            return f"{value} is already in the inventory"
+        return ""
+
     def states_changed(self) -> None:
         """The answers were checked again: each field of the selected host shows its problem."""
         super().states_changed()
@@ -138,6 +146,8 @@ class HostsScreen(WizardScreen):
             except Exception:           # not composed yet
                 return
             text = mine.get(f"inventory.hosts.{name}" if key == "name" else f"inventory.hosts.{name}.{key}", "")
+            if key == "name":
+                text = self.name_problem(self.query_one("#host-name", Input).value.strip()) or text
             err.update(text)
             err.set_class(bool(text), "-shown")
 
@@ -160,11 +170,8 @@ class HostsScreen(WizardScreen):
             return
         key = event.input.id.removeprefix("host-").replace("-", "_")
         value = event.value.strip()
-        if key == "name" and (not value or any(h["name"] == value for i, h in enumerate(self.hosts)
-                                               if i != self.current)):
-            err = self.query_one("#host-name-error", Static)
-            err.update(f"{value} is already in the inventory" if value else "a host needs a name")
-            err.set_class(True, "-shown")
+        if key == "name" and self.name_problem(value):
+            self.states_changed()
             return
         h = self.hosts[self.current]
         if not value:

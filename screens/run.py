@@ -23,6 +23,9 @@ from .widgets.logview import LogView
 from .widgets.planview import PlanView, render_plan
 
 
+SKIPPED_NOTE = "skipped by the engineer after it failed: "
+
+
 def dom_id(prefix: str, name: str) -> str:
     return f"{prefix}-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
 
@@ -105,7 +108,6 @@ class RunScreen(WizardScreen):
             self.query_one("#run-summary", Static).update(
                 "✗ The answers have problems (listed above): fix them, then F5 plans again.")
             self.run_after_build = False
-            self.app.refuse_with_problems("Run")
             return
         self.query_one("#run-summary", Static).update("Connecting and building the plan…")
         self.build_plan(self.app.snapshot(), self.app.source)
@@ -131,7 +133,7 @@ class RunScreen(WizardScreen):
             self.plan = without_failed(self.plan, self.skip_failed)
             for e in self.skip_failed:
                 if self.record is not None:
-                    self.record.mark(e.section, e.host, e.description, "skipped by the engineer after it failed")
+                    self.record.mark(e.section, e.host, f"{SKIPPED_NOTE}{e.description}", "skipped by the engineer")
             self.skip_failed = []
         if self.record is None:
             self.record = RunRecord(self.plan, resumed=list(self.resume))
@@ -216,7 +218,7 @@ class RunScreen(WizardScreen):
                 self.start(self.plan)
         self.app.push_screen(ChoiceDialog("Run the plan?", text, [("run", "Run (F9 again)", "warning"),
                                                                    ("cancel", "Cancel", "primary")],
-                                          focus="cancel"), answered)
+                                          focus="cancel", keys={"f9": "run"}), answered)
 
     def start(self, plan) -> None:
         self.plan = plan
@@ -407,7 +409,7 @@ def without_failed(plan, failures) -> object:
             for a in hp.actions:
                 key = (s.name, hp.host, a.description)
                 if key in drop and key not in done and executable(a):
-                    actions.append(NoOp(f"skipped by the engineer after it failed: {a.description}"))
+                    actions.append(NoOp(f"{SKIPPED_NOTE}{a.description}"))
                     done.add(key)
                 else:
                     actions.append(a)

@@ -124,10 +124,11 @@ class Session:
     def use(self, answers) -> None:
         """Work with these answers from now on; another inventory means other connections."""
         with self.lock:
-            if self.answers is None or [h for h in answers.hosts] != [h for h in self.answers.hosts]:
-                self.close()
-            elif answers.data != self.answers.data:
-                self.facts = None               # other paths may be read: detect again
+            if self.answers is not None:
+                if list(answers.hosts) != list(self.answers.hosts):
+                    self.close()
+                elif answers.data != self.answers.data:
+                    self.facts = None           # other paths may be read: detect again
             self.answers = answers
 
     def validate(self, data: dict, source: str):

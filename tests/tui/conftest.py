@@ -72,8 +72,13 @@ async def wait_for(pilot, condition, timeout: float = 60.0, what: str = "conditi
 
 
 async def goto(pilot, page: str):
-    """Show `page` the way the sidebar does."""
+    """Show `page` the way the sidebar does (closing a problems dialog first, as a person would)."""
+    from screens.dialogs import ChoiceDialog
     app = pilot.app
+    await pilot.pause()
+    while isinstance(app.screen, ChoiceDialog):
+        app.screen.dismiss(None)
+        await pilot.pause()
     app.goto(page)
     await wait_for(pilot, lambda: getattr(app.screen, "PAGE", None) == page, what=f"page {page}")
     await pilot.pause()

@@ -87,7 +87,7 @@ async def test_training_flow_hosts_detect_preview_run_report_replay(tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: (tmp_path / "training-site.yaml").exists(), what="saved")
 
-    report = (tmp_path / "training.report.md").read_text()
+    report = next((tmp_path / "state" / "reports").glob("training.report-*.md")).read_text()
     assert "**TRAINING**" in report and "outcome: **success**" in report
     assert "## Portal settings checklist" in report and "ACD.Chat.Server.Base.URL" in report
     saved = yaml.safe_load((tmp_path / "training-site.yaml").read_text())
@@ -103,7 +103,7 @@ async def test_training_flow_hosts_detect_preview_run_report_replay(tmp_path):
         await wait_for(pilot, lambda: again.screen.plan is not None, what="replay plan")
         assert again.screen.plan.changing_count == 0
         assert "Nothing to change" in str(again.screen.query_one("#run-summary").render())
-    assert (tmp_path / "training-site.report.md").exists() is False      # nothing ran yet
+    assert not list(tmp_path.glob("training-site.report-*.md"))      # nothing ran yet
 
 
 # -- real SSH ---------------------------------------------------------------------------------
@@ -176,7 +176,7 @@ async def test_real_ssh_install_sections_1_2_then_reopen_and_replay(host_factory
     assert th.calls("yum"), "java was not installed"
     assert th.exists("/home/jtel/ClientMessenger")
     assert not th.exists("/home/jtel/ClientMessenger/ClientMessenger")
-    report = (tmp_path / "site.report.md").read_text()
+    report = next(tmp_path.glob("site.report-*.md")).read_text()
     assert "outcome: **success**" in report
     assert "| chat1 | Install Java 8 from https://cdn.jtel.de/downloads/java/jdk-8u202-linux-x64.rpm | done |" in report
     text = site.read_text()

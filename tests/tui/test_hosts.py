@@ -75,15 +75,18 @@ async def test_inline_validation_messages(tmp_path):
         s.query_one("#host-user").value = "9bad user"
         s.query_one("#host-name").value = "acd-lb1"
         await pilot.pause()
-        assert error(app, "host-address") == "not a valid host name or IP address"
-        assert error(app, "host-port") == "not a port: a number from 1 to 65535"
-        assert error(app, "host-user") == "not a user or group name"
+        # the messages are the answers loader's (the CLI says the same), naming the value
+        assert error(app, "host-address") == "'not a host!' is not a valid host name or IP address"
+        assert "70000" in error(app, "host-port") and "65535" in error(app, "host-port")
+        assert "9bad user" in error(app, "host-user")
         assert error(app, "host-name") == "acd-lb1 is already in the inventory"
         s.query_one("#host-roles").deselect_all()
         await pilot.pause()
         assert error(app, "host-roles") == "give the host at least one role"
-        # invalid values never reach the answers
-        assert s.collect()["hosts"]["chat1"]["address"] == "10.0.0.21"
+        # invalid values are kept as typed (never the older valid one) and block the run
+        assert s.collect()["hosts"]["chat1"]["address"] == "not a host!"
+        assert s.collect()["hosts"]["chat1"]["port"] == 70000
+        assert "hosts" in app.problem_pages()
         s.query_one("#host-address").value = "fe80::1%eth0"
         s.query_one("#host-port").value = "22"
         await pilot.pause()

@@ -36,6 +36,7 @@ def with_fake_host(app, yum):
                          handlers={r"^yum ": yum, r"^java -version": (0, "", 'java version "1.8.0_202"\n')})
     app.session.transports = {"chat1": fake}
     app.session.connect = lambda hosts=None: app.session.transports
+    app.session.close = lambda: None
     app.session.plan = lambda only=None, portal=None: fake_plan()
     return fake
 
@@ -55,9 +56,28 @@ async def start_run(pilot):
     app = pilot.app
     await goto(pilot, "run")
     await wait_for(pilot, lambda: app.screen.plan is not None, what="plan")
-    assert "3 changing actions in 4 sections on 1 host(s)" in str(app.screen.query_one("#run-summary").render())
-    await pilot.press("f9")
+    assert "3 changing actions in 4 sections on 1 host." in str(app.screen.query_one("#run-summary").render())
+    await confirm_run(pilot)
     await wait_for(pilot, lambda: not app.screen.running, what="run end")
+
+
+async def press_f9_in_dialog(pilot):
+    from screens.dialogs import ChoiceDialog
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="confirmation")
+    await pilot.press("f9")
+    await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceDialog), what="dialog closed")
+
+
+async def confirm_run(pilot):
+    """F9 asks once (changes x hosts, like the CLI); F9 again runs."""
+    from screens.dialogs import ChoiceDialog
+    app = pilot.app
+    await pilot.press("f9")
+    await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="confirmation")
+    assert "Apply 3 changes on 1 host (chat1)?" in str(app.screen.query_one("#dialog-text").render())
+    await pilot.press("f9")
+    await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceDialog), what="run start")
 
 
 async def test_a_successful_run_logs_per_host_fills_the_bars_and_writes_the_report(tmp_path):
@@ -79,7 +99,7 @@ async def test_a_successful_run_logs_per_host_fills_the_bars_and_writes_the_repo
         assert log.path.read_text().count("Complete!") == 1           # the full log on disk
         await pilot.press("ctrl+n")
         await wait_for(pilot, lambda: app.screen.PAGE == "report", what="report page")
-    report = (tmp_path / "site.report.md").read_text()
+    report = next(tmp_path.glob("site.report-*.md")).read_text()
     assert "outcome: **success**" in report
     assert "| chat1 | Install Java 8 | done |" in report
     assert "- [ ] `ACD.Chat.Server.Base.URL` = `wss://jtel-portal:3003`" in report
@@ -102,7 +122,8 @@ async def test_a_failure_shows_command_exit_code_and_output_then_retry(tmp_path)
         assert "Error: Cannot retrieve repository metadata" in text
         assert app.states["java"] == "failed" and app.states["clientmessenger"] != "done"
         assert len({id(m) for m in seen if type(m).__name__ == "StepFailed"}) == 1   # it bubbles: one message
-        await pilot.press("r")
+        await pilot.press("r")                  # plans again from the journal, asks again
+        await press_f9_in_dialog(pilot)
         await wait_for(pilot, lambda: not screen.running and app.states["run"] == "done", what="retry")
         assert len(calls) == 2
         assert app.states["java"] == "done" and app.states["clientmessenger"] == "done"
@@ -119,11 +140,12 @@ async def test_skip_the_failed_step_and_go_on(tmp_path):
         fake = with_fake_host(app, yum)
         await start_run(pilot)
         await pilot.press("s")
+        await press_f9_in_dialog(pilot)
         await wait_for(pilot, lambda: not app.screen.running and app.states["run"] == "done", what="skip")
         assert len(calls) == 1
         assert fake.files["/etc/chat.conf"] == b"new\n"
-    report = (tmp_path / "site.report.md").read_text()
-    assert "| chat1 | Install Java 8 | skipped by the engineer after it failed |" in report
+    report = next(tmp_path.glob("site.report-*.md")).read_text()
+    assert "| chat1 | skipped by the engineer after it failed: Install Java 8 | skipped by the engineer |" in report
 
 
 async def test_abort_after_a_failure_writes_the_report(tmp_path):
@@ -136,7 +158,7 @@ async def test_abort_after_a_failure_writes_the_report(tmp_path):
         await pilot.pause()
         assert fake.files["/etc/chat.conf"] == b"old\n"
         assert app.states["java"] == "failed"
-    report = (tmp_path / "site.report.md").read_text()
+    report = next(tmp_path.glob("site.report-*.md")).read_text()
     assert "outcome: **aborted after a failure**" in report
     assert "| chat1 | Install Java 8 | FAILED: exit code 1 (exit code 1) |" in report
     assert "| chat1 | Copy ClientMessenger | not run |" in report
@@ -153,7 +175,7 @@ async def test_stop_ends_the_run_between_steps(tmp_path):
         fake = with_fake_host(app, yum)
         await goto(pilot, "run")
         await wait_for(pilot, lambda: app.screen.plan is not None, what="plan")
-        await pilot.press("f9")
+        await confirm_run(pilot)
         await wait_for(pilot, lambda: app.screen.running, what="running")
         await pilot.press("ctrl+x")
         gate.set()
@@ -192,7 +214,7 @@ async def test_the_run_page_stays_while_a_run_is_in_progress(tmp_path):
         with_fake_host(app, yum)
         await goto(pilot, "run")
         await wait_for(pilot, lambda: app.screen.plan is not None, what="plan")
-        await pilot.press("f9")
+        await confirm_run(pilot)
         await wait_for(pilot, lambda: app.screen.running, what="running")
         await pilot.press("ctrl+n")
         await pilot.pause()

@@ -42,6 +42,20 @@ def error(app, field_id):
     return str(w.render()) if w.has_class("-shown") else ""
 
 
+def core_says(data: dict, page: str, key: str, value) -> str:
+    """What the answers loader (the CLI's check) says about this value: the one source."""
+    from wizard.answers import Answers
+    from wizard.errors import AnswersError
+    import copy
+    d = copy.deepcopy(data)
+    d.setdefault(page, {})[key] = value
+    try:
+        Answers.from_data(d, "x")
+    except AnswersError as e:
+        return "; ".join(p.split(f"{page}.{key}: ", 1)[1] for p in e.problems if f"{page}.{key}: " in p)
+    return ""
+
+
 @pytest.mark.parametrize("page,field,bad,message,good,key,stored", CASES,
                          ids=[f"{c[0]}-{c[1]}-{i}" for i, c in enumerate(CASES)])
 async def test_inline_validation_and_answers(tmp_path, page, field, bad, message, good, key, stored):
@@ -52,9 +66,14 @@ async def test_inline_validation_and_answers(tmp_path, page, field, bad, message
         w.focus()
         w.value = bad
         await pilot.pause()
-        assert error(app, field) == message
+        shown = error(app, field)
+        assert shown and shown == core_says(SITE, page, key, app.data[page][key])
+        # the value is kept as typed (never an older, valid one), the page is marked,
+        # and the problem stays listed on every page until fixed
+        assert str(app.data[page][key]) == bad
         await goto(pilot, "hosts")
-        assert app.data.get(page, {}).get(key) != bad          # an invalid value is not taken
+        assert page in app.problem_pages()
+        assert f"{key}" in str(app.screen.query_one("#problems").render())
         await goto(pilot, page)
         w = app.screen.query_one(f"#{field}")
         w.value = good
@@ -62,6 +81,29 @@ async def test_inline_validation_and_answers(tmp_path, page, field, bad, message
         assert error(app, field) == ""
         await goto(pilot, "hosts")
         assert app.data[page][key] == stored
+        assert page not in app.problem_pages()
+
+
+async def test_a_bad_value_blocks_preview_and_run(tmp_path):
+    """agents 0: shown, kept, and the preview refuses (it would show 3 otherwise)."""
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, "agents")
+        app.screen.query_one("#max-parallel-chats").value = "0"
+        await pilot.pause()
+        await pilot.press("f5")
+        await pilot.pause()
+        assert "max_parallel_chats" in str(app.screen.query_one("#dialog-text").render())
+        await pilot.press("enter")
+        await pilot.pause()
+        assert "Building" not in str(app.screen.query_one("#preview").render())
+        await goto(pilot, "run")
+        await pilot.pause()
+        assert "problems" in str(app.screen.query_one("#run-summary").render())
+        assert app.screen.plan is None
+        await pilot.press("f9")                 # refused, with the list
+        await pilot.pause()
+        assert "max_parallel_chats" in str(app.screen.query_one("#dialog-text").render())
 
 
 @pytest.mark.parametrize("page", ["portal", *SECTIONS])
