@@ -1,0 +1,231 @@
+"""Running commands: plain (sh -c under the login shell, its process group known so that a
+timeout or an interrupt can end it) and as root with sudo on a pty (password answered at
+sudo's own prompt, never on a command line), output streamed line by line.
+A mixin of SSHTransport."""
+from __future__ import annotations
+
+import logging
+import secrets as _random
+import select
+import shlex
+import time
+
+import paramiko
+
+from wizard.masking import mask
+from wizard.transport.base import CommandResult, OutputCallback, TransportError
+from wizard.transport.ssh.errors import (CommandTimeout, SudoPasswordError, _NoPassword,
+                                         _Refused)
+from wizard.transport.ssh.liveness import _IO_ERRORS, _Transport
+from wizard.transport.ssh.streams import _LineSink, _Raw, _SudoGate
+
+log = logging.getLogger("wizard.transport")
+
+
+class _Commands:
+    """run() and the command machinery (mixed into SSHTransport)."""
+
+    # ---- commands ---------------------------------------------------------------------
+    def run(self, command: str, *, sudo: bool = False, stdin: bytes | None = None,
+            timeout: float | None = None, on_output: OutputCallback | None = None,
+            display: str | None = None) -> CommandResult:
+        """Run `command` (sh syntax). Output lines stream to on_output(stream, line), masked.
+        stdout/stderr in the result are masked too. With sudo (and become == "sudo"),
+        stderr is merged into stdout (pty). Raises CommandTimeout after `timeout` seconds,
+        SudoPasswordError when sudo refuses the password, TransportError when the
+        connection fails."""
+        shown = display if display is not None else mask(command)
+        log.debug("%s: run%s: %s", self.label, " (sudo)" if sudo else "", shown)
+        with self._operation(f"running: {shown}"):
+            raw = self._exec(command, sudo=sudo, stdin=stdin, timeout=timeout, on_output=on_output,
+                             display=shown)
+        result = CommandResult(command=shown, exit_code=raw.exit_code, stdout=mask(raw.stdout),
+                               stderr=mask(raw.stderr), duration_s=raw.duration_s)
+        if raw.timed_out:
+            raise CommandTimeout(f"{self.label}: command timed out after {timeout:g} s and was "
+                                 f"killed: {shown}", result)
+        return result
+
+    def _exec(self, command: str, *, sudo: bool = False, stdin: bytes | None = None,
+              timeout: float | None = None, on_output: OutputCallback | None = None,
+              display: str = "") -> _Raw:
+        if sudo and self._needs_sudo():
+            return self._exec_sudo(command, stdin=stdin, timeout=timeout, on_output=on_output,
+                                   display=display)
+        token = _random.token_hex(6)
+        pid_tag = f"__chatwizard_pid_{token}__ "
+        pid: list[int] = []
+
+        def drop(line: str) -> bool:
+            if not pid and line.startswith(pid_tag):
+                try:
+                    pid.append(int(line[len(pid_tag):]))
+                except ValueError:
+                    pid.append(0)
+                return True
+            return False
+
+        # the login shell prints its pid (the session's process group, so a timeout can
+        # kill the command and its children) and execs sh: the command is sh syntax
+        # whatever the login shell is
+        wrapped = f'printf "%s%s\\n" {shlex.quote(pid_tag)} "$$" >&2; exec sh -c {shlex.quote(command)}'
+        out = _LineSink("out", on_output, pty=False)
+        err = _LineSink("err", on_output, pty=False, drop=drop)
+        chan = self._open_channel()
+        t = chan.get_transport()
+        start = time.monotonic()
+        timed_out = False
+        try:
+            chan.exec_command(wrapped)
+            timed_out = self._pump(chan, out.feed, err.feed, stdin=stdin, timeout=timeout)
+            if timed_out and t.is_active():
+                self._kill(pid[0] if pid else None)
+                chan.close()
+        except _IO_ERRORS as e:
+            if self._is_lost(e, t):
+                raise self._lost(e, t, f"running: {display}") from e
+            raise TransportError(f"{self.label}: running failed: {display}: {e}") from e
+        finally:
+            out.feed(b"", final=True)
+            err.feed(b"", final=True)
+            chan.close()
+        code = -1 if timed_out else chan.recv_exit_status()
+        self._check_finished(chan, t, timed_out, display)
+        return _Raw(code, out.text, err.text, time.monotonic() - start, timed_out)
+
+    def _check_finished(self, chan: paramiko.Channel, t: _Transport, timed_out: bool,
+                        display: str) -> None:
+        """ConnectionLost when the command's channel ended because the connection did
+        (no exit status came): its outcome on the host is unknown."""
+        if (timed_out or chan.exit_status == -1) and not t.is_active():
+            raise self._lost(None, t, f"running: {display}")
+    def _pump(self, chan: paramiko.Channel, feed_out, feed_err, *, stdin: bytes | None,
+              timeout: float | None, keep_stdin_open: bool = False) -> bool:
+        """Move data until the command finished (False) or the timeout passed (True)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pending = memoryview(stdin) if stdin else None
+        if pending is None and not keep_stdin_open:
+            chan.shutdown_write()
+        fd = chan.fileno()
+        while True:
+            busy = False
+            while chan.recv_ready():
+                data = chan.recv(65536)
+                if not data:
+                    break
+                feed_out(data)
+                busy = True
+            while chan.recv_stderr_ready():
+                feed_err(chan.recv_stderr(65536))
+                busy = True
+            if pending is not None and chan.send_ready():
+                n = chan.send(pending[:32768])
+                pending = pending[n:]
+                busy = True
+                if not len(pending):
+                    pending = None
+                    chan.shutdown_write()
+            if (chan.closed or chan.eof_received) and chan.exit_status_ready() \
+                    and not chan.recv_ready() and not chan.recv_stderr_ready():
+                return False
+            if chan.closed and not chan.recv_ready() and not chan.recv_stderr_ready():
+                return False
+            if busy:
+                continue
+            wait = 0.2
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return True
+                wait = min(wait, left)
+            if pending is not None:
+                wait = min(wait, 0.01)
+            if chan.eof_received:
+                # EOF seen, exit status still on its way
+                chan.status_event.wait(wait)
+            else:
+                select.select([fd], [], [], wait)
+
+    def _kill(self, pid: int | None) -> None:
+        if not pid or pid <= 1 or not self._alive(self._t):
+            return
+        try:
+            c = self._open_channel()
+            c.exec_command(f"kill -TERM -- -{pid} 2>/dev/null; sleep 0.3; kill -KILL -- -{pid} 2>/dev/null; true")
+            c.shutdown_write()
+            c.settimeout(10)
+            c.recv_exit_status()
+            c.close()
+        except Exception as e:
+            log.warning("%s: could not kill timed-out command (pid %s): %s", self.label, pid, e)
+
+    def _exec_sudo(self, command: str, *, stdin: bytes | None, timeout: float | None,
+                   on_output: OutputCallback | None, display: str) -> _Raw:
+        token = _random.token_hex(8)
+        marker = f"[chatwizard-sudo-{token}] "
+        begin = f"__chatwizard_begin_{token}__"
+        upload = None
+        if stdin is not None:
+            # a pty would mangle stdin (echo, line discipline, ^D): hand it over as a private file
+            upload = self._upload_private(stdin, token)
+            redirect = f"exec <{shlex.quote(upload)}; rm -f -- {shlex.quote(upload)}"
+        else:
+            redirect = "exec </dev/null"
+        inner = f"printf '%s\\n' {shlex.quote(begin)}; {redirect}; exec sh -c {shlex.quote(command)}"
+        full = f"sudo -S -p {shlex.quote(marker)} -- sh -c {shlex.quote(inner)}"
+        out = _LineSink("out", on_output, pty=True)
+        try:
+            chan = self._open_channel()
+        except BaseException:
+            if upload is not None and self._alive(self._t):
+                self._remove_quietly(upload)
+            raise
+        t = chan.get_transport()
+
+        def send_password() -> None:
+            pw = self._password()
+            if not pw:
+                raise _NoPassword()
+            chan.sendall(pw.encode() + b"\n")
+
+        gate = _SudoGate(marker, begin, send_password)
+        start = time.monotonic()
+        timed_out = False
+        try:
+            chan.get_pty(term="dumb", width=250, height=50)
+            chan.exec_command(full)
+            timed_out = self._pump(chan, lambda d: out.feed(gate.feed(d)), out.feed,
+                                   stdin=None, timeout=timeout, keep_stdin_open=True)
+        except _Refused:
+            chan.close()
+            raise SudoPasswordError(f"sudo: password refused on host {self.spec.name} "
+                                    f"(user {self.user}); not retrying") from None
+        except _NoPassword:
+            chan.close()
+            raise SudoPasswordError(f"sudo on host {self.spec.name} asks user {self.user} for a "
+                                    f"password, but the inventory gives none (password_ref)") from None
+        except _IO_ERRORS as e:
+            if self._is_lost(e, t):
+                raise self._lost(e, t, f"running: {display}") from e
+            raise TransportError(f"{self.label}: running failed: {display}: {e}") from e
+        finally:
+            out.feed(b"", final=True)
+            chan.close()  # on a timeout this closes the pty: the command gets SIGHUP
+            if upload is not None and self._alive(t):
+                # (on a lost connection the file stays: the next apply removes it, and the
+                # command's own `rm` has removed it if the command started)
+                self._remove_quietly(upload)
+        code = -1 if timed_out else chan.recv_exit_status()
+        self._check_finished(chan, t, timed_out, display)
+        stdout = out.text
+        if not gate.begun:
+            chatter = gate.chatter
+            if gate.prompts and code != 0 and "incorrect password" in chatter:
+                raise SudoPasswordError(f"sudo: password refused on host {self.spec.name} "
+                                        f"(user {self.user}); not retrying")
+            stdout = chatter + ("\n" if chatter else "")
+            if on_output is not None and chatter and not timed_out:
+                for line in chatter.splitlines():
+                    on_output("out", mask(line))
+        return _Raw(code, stdout, "", time.monotonic() - start, timed_out, gate.chatter)
+
