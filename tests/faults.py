@@ -10,8 +10,8 @@ the connection at once), "link" takes its network link down (packets vanish: onl
 dead-peer check notices). Moments: a Runner `emit` hook (StepStarted = before an action,
 StepDone / FileWritten = after it, OutputLine = during a command), or the transport's own
 phases (`CutTransport.hook`): "exec" before every command it runs ("install PATH" is the
-script that puts a written file in place, "bash -n …" a validation), "rename" before the
-SFTP rename of a written file.
+script that prepares a written file, or puts it in place via sudo, "bash -n …" a
+validation), "rename" before the root login's command that renames a written file in.
 """
 from __future__ import annotations
 
@@ -112,8 +112,8 @@ def output(text: str) -> Callable[[ev.Event], bool]:
 class CutTransport(SSHTransport):
     """SSHTransport that calls `hook(phase, detail)` before its low-level steps: "exec"
     before every command (detail: what it displays, e.g. "install /etc/x" for the script
-    that installs a written file), "rename" before the SFTP rename that puts a file in
-    place (detail: the target path)."""
+    that installs a written file), "rename" before the command that renames a prepared file
+    in (root login; detail: the target path)."""
 
     hook: Callable[[str, str], None] | None = None
 
@@ -130,18 +130,10 @@ class CutTransport(SSHTransport):
             self.hook("exec", kw.get("display") or command)
         return super()._exec(command, **kw)
 
-    def _sftp_client(self):
-        client = super()._sftp_client()
-        if not getattr(client, "_cut_hooked", False):
-            real = client.posix_rename
-
-            def rename(old, new):
-                if self.hook is not None:
-                    self.hook("rename", new)
-                return real(old, new)
-            client.posix_rename = rename
-            client._cut_hooked = True
-        return client
+    def _rename_into_place(self, path, *a, **kw):
+        if self.hook is not None:
+            self.hook("rename", path)
+        return super()._rename_into_place(path, *a, **kw)
 
 
 def spec_for(th, name: str, roles, *, user: str = "root", password_ref: str | None = None) -> HostSpec:

@@ -7,12 +7,12 @@ from __future__ import annotations
 import logging
 import secrets as _random
 import select
-import shlex
 import time
 
 import paramiko
 
 from wizard.masking import mask
+from wizard.shell import quote
 from wizard.transport.base import CommandResult, OutputCallback, TransportError
 from wizard.transport.ssh.errors import (CommandTimeout, SudoPasswordError, _NoPassword,
                                          _Refused)
@@ -68,7 +68,7 @@ class _Commands:
         # the login shell prints its pid (the session's process group, so a timeout can
         # kill the command and its children) and execs sh: the command is sh syntax
         # whatever the login shell is
-        wrapped = f'printf "%s%s\\n" {shlex.quote(pid_tag)} "$$" >&2; exec sh -c {shlex.quote(command)}'
+        wrapped = f'printf "%s%s\\n" {quote(pid_tag)} "$$" >&2; exec sh -c {quote(command)}'
         out = _LineSink("out", on_output, pty=False)
         err = _LineSink("err", on_output, pty=False, drop=drop)
         chan = self._open_channel()
@@ -168,11 +168,11 @@ class _Commands:
         if stdin is not None:
             # a pty would mangle stdin (echo, line discipline, ^D): hand it over as a private file
             upload = self._upload_private(stdin, token)
-            redirect = f"exec <{shlex.quote(upload)}; rm -f -- {shlex.quote(upload)}"
+            redirect = f"exec <{quote(upload)}; rm -f -- {quote(upload)}"
         else:
             redirect = "exec </dev/null"
-        inner = f"printf '%s\\n' {shlex.quote(begin)}; {redirect}; exec sh -c {shlex.quote(command)}"
-        full = f"sudo -S -p {shlex.quote(marker)} -- sh -c {shlex.quote(inner)}"
+        inner = f"printf '%s\\n' {quote(begin)}; {redirect}; exec sh -c {quote(command)}"
+        full = f"sudo -S -p {quote(marker)} -- sh -c {quote(inner)}"
         out = _LineSink("out", on_output, pty=True)
         try:
             chan = self._open_channel()

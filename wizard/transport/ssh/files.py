@@ -6,7 +6,6 @@ import logging
 import posixpath
 import re
 import secrets as _random
-import shlex
 import time
 from typing import Callable
 
@@ -16,7 +15,9 @@ from paramiko.sftp_attr import SFTPAttributes
 from paramiko.sftp_file import SFTPFile
 
 from wizard.masking import mask
-from wizard.transport.base import BACKUP_ROOT, FileStat, TransportError, WriteResult
+from wizard.shell import cmd, quote
+from wizard.transport.base import FileStat, TransportError, WriteResult
+from wizard.transport.ssh import install
 from wizard.transport.ssh.liveness import _IO_ERRORS, _Transport
 
 log = logging.getLogger("wizard.transport")
@@ -97,7 +98,7 @@ class _Files:
 
         token = _random.token_hex(6)
         start, end, missing = (f"__chatwizard_{w}_{token}__" for w in ("data", "end", "missing"))
-        p = shlex.quote(path)
+        p = quote(path)
         script = (f"if [ ! -e {p} ]; then echo {missing}; exit 0; fi; echo {start}; "
                   f"base64 < {p} || exit 1; echo {end}")
         raw = self._exec(script, sudo=True, timeout=300, display=f"sudo base64 {path}")
@@ -114,140 +115,144 @@ class _Files:
         """Type, mode and owner (following symlinks; a dangling link counts as absent).
         A path behind a folder the user cannot enter is looked at with sudo.
         ConnectionLost when the connection breaks."""
-        cmd = f"LC_ALL=C stat -L -c '%U %G %a %F' -- {shlex.quote(path)}"
+        command = f"LC_ALL=C stat -L -c '%U %G %a %F' -- {quote(path)}"
         with self._operation(f"looking at {path} (stat)"):
-            raw = self._exec(cmd, display=f"stat {path}")
+            raw = self._exec(command, display=f"stat {path}")
             if raw.exit_code != 0 and "Permission denied" in raw.stderr and self._needs_sudo():
-                raw = self._exec(cmd, sudo=True, display=f"sudo stat {path}")
+                raw = self._exec(command, sudo=True, display=f"sudo stat {path}")
         if raw.exit_code != 0:
             text = raw.stderr or raw.stdout
             if "No such file or directory" in text or "Not a directory" in text:
                 return FileStat(path=path, exists=False)
             raise TransportError(f"{self.label}: cannot stat {path}: {text.strip()}")
-        line = raw.stdout.strip().splitlines()[-1]
-        owner, group, mode, kind = line.split(" ", 3)
+        lines = raw.stdout.strip().splitlines()
+        parts = lines[-1].split(" ", 3) if lines else []
+        if len(parts) != 4 or not re.fullmatch(r"[0-7]{1,4}", parts[2]):
+            raise TransportError(mask(f"{self.label}: cannot stat {path}: unexpected answer from "
+                                      f"`stat` on the host: {(lines[-1] if lines else '(nothing)')[:200]!r}"))
+        owner, group, mode, kind = parts
         return FileStat(path=path, exists=True, is_dir=kind == "directory", mode=int(mode, 8),
                         owner=owner, group=group)
 
     def write_file(self, path: str, data: bytes, *, mode: int = 0o644, owner: str | None = None,
                    group: str | None = None, backup: bool = True) -> WriteResult:
-        """Atomically replace `path` (see base.Transport.write_file).
+        """Atomically replace `path` (see base.Transport.write_file), race-free against other
+        users of the folder (install.py): the data goes into a private 0700 folder beside the
+        target, gets its owner and mode there, and is renamed in.
 
         owner/group None: an existing file keeps its owner and group, a new one is owned by
         root (or by the login user when it is neither root nor a sudo user); owner without
-        group: the owner's login group. The parent folder must exist. A symlink at `path`
-        is replaced by a regular file (its target is backed up)."""
-        if not path.startswith("/") or path.endswith("/"):
+        group: the owner's login group. The parent folder must exist. A target that is a
+        symbolic link is refused (TransportError naming it), so is a folder."""
+        if not path.startswith("/") or path.endswith("/") or "\0" in path:
             raise TransportError(f"{self.label}: write_file needs an absolute file path, not {path!r}")
         for what, name in (("owner", owner), ("group", group)):
             if name is not None and not _NAME_RE.match(name):
                 raise TransportError(f"{self.label}: invalid {what} name {name!r}")
-        folder, name = posixpath.split(path)
         token = _random.token_hex(8)
-        tmp = f"{folder}/.{name}.chatwizard-tmp-{token}"
+        tmpdir = install.temp_dir(path, token)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         done_tag = f"__chatwizard_written_{token}__"
         with self._operation(f"writing {path}") as t:
             via_sudo = self._needs_sudo()
-            sftp = None if via_sudo else self._sftp_client()
             upload = None
-            created: list[str] = []              # the temp file, once it exists
+            made: list[str] = []                 # the private folder, once it exists
             finished = False
             try:
                 if via_sudo:
                     upload = self._upload_private(data, token)
+                    made.append(tmpdir)          # the script makes it
                 else:
-                    try:
-                        self._sftp_create_private(sftp, tmp, data, created=lambda: created.append(tmp))
-                    except FileNotFoundError as e:
-                        raise TransportError(f"{self.label}: cannot write {path}: folder {folder} "
-                                             f"does not exist") from e
-                    except _IO_ERRORS as e:
-                        if self._is_lost(e, t):
-                            raise self._lost(e, t) from e
-                        raise TransportError(f"{self.label}: cannot write {path}: {e}") from e
-                script = self._install_script(path, folder, tmp, upload, mode, owner, group, backup,
-                                              stamp, done_tag)
-                raw = self._exec(script, sudo=via_sudo, timeout=300, display=f"install {path}")
-                out_lines = (raw.stdout + "\n" + raw.stderr).splitlines()
-                if raw.exit_code != 0 or done_tag not in out_lines:
-                    why = "\n".join(l for l in out_lines if l.strip() and done_tag not in l)
-                    raise TransportError(mask(f"{self.label}: writing {path} failed: {why or raw.exit_code}"))
-                backup_path = next((l[len("BACKUP="):] for l in out_lines if l.startswith("BACKUP=")), None)
+                    self._make_private_dir(path, tmpdir, made)
+                    self._create_data(path, f"{tmpdir}/{install.DATA}", data)
+                script = install.prepare_script(path, tmpdir, mode=mode, owner=owner, group=group,
+                                                backup=backup, stamp=stamp, done_tag=done_tag,
+                                                upload=upload, rename=via_sudo)
+                out = self._install_step(path, script, via_sudo, done_tag, f"install {path}")
+                backup_path = next((l[len("BACKUP="):] + path for l in out if l.startswith("BACKUP=")), None)
                 if not via_sudo:
-                    try:
-                        sftp.posix_rename(tmp, path)
-                    except _IO_ERRORS as e:
-                        if self._is_lost(e, t):
-                            raise self._lost(e, t) from e
-                        raise TransportError(f"{self.label}: cannot rename {tmp} to {path}: {e}") from e
-                    created.clear()
+                    dir_id = next((l[len("DIRID="):] for l in out if l.startswith("DIRID=")), "")
+                    self._rename_into_place(path, tmpdir, dir_id, done_tag)
                 finished = True
                 log.info("%s: wrote %s (%d bytes, mode %o%s)%s", self.label, path, len(data), mode,
                          f", owner {owner}" if owner else "", f", backup {backup_path}" if backup_path else "")
                 return WriteResult(path=path, backup=backup_path)
             finally:
                 if not finished:
-                    self._after_failed_write(t, tmp, created, upload, via_sudo)
+                    self._after_failed_write(t, tmpdir, made, upload, via_sudo)
 
-    @staticmethod
-    def _install_script(path: str, folder: str, tmp: str, upload: str | None, mode: int,
-                        owner: str | None, group: str | None, backup: bool, stamp: str,
-                        done_tag: str) -> str:
-        """The sh script that sets owner and mode of the temp file, backs up the old file and
-        (via sudo: copies the upload to the temp file and) renames it into place."""
-        q = shlex.quote
-        lines = ["set -e", "umask 077", f"dst={q(path)}", f"tmp={q(tmp)}"]
-        if upload is not None:
-            lines += [
-                f"src={q(upload)}",
-                "trap 'rm -f -- \"$tmp\" \"$src\"' EXIT",
-                f'[ -d {q(folder)} ] || {{ echo "folder {folder} does not exist" >&2; exit 3; }}',
-                "cp -- \"$src\" \"$tmp\"",
-                "rm -f -- \"$src\"",
-            ]
-        lines.append('if [ -d "$dst" ] && [ ! -L "$dst" ]; then echo "$dst is a folder" >&2; exit 3; fi')
-        if owner is not None:
-            lines.append(f"chown -- {q(owner)}:{q(group) if group else ''} \"$tmp\"")
-        elif group is not None:
-            lines.append(f"chgrp -- {q(group)} \"$tmp\"")
-        else:
-            lines.append('if [ -e "$dst" ]; then chown --reference="$dst" -- "$tmp"; fi')
-        lines.append(f"chmod {mode:o} \"$tmp\"")
-        if backup:
-            lines += [
-                'if [ -e "$dst" ]; then',
-                f"  b={q(BACKUP_ROOT)}/{stamp}; n=0",
-                '  while [ -e "$b$dst" ]; do n=$((n+1)); b=' + q(BACKUP_ROOT) + f'/{stamp}.$n; done',
-                '  mkdir -p -- "$(dirname -- "$b$dst")"',
-                '  cp -p -- "$dst" "$b$dst"',
-                '  printf "BACKUP=%s\\n" "$b$dst"',
-                "fi",
-            ]
-        if upload is not None:
-            lines.append('mv -f -T -- "$tmp" "$dst"')
-        lines.append(f"echo {done_tag}")
-        return "\n".join(lines)
+    def _make_private_dir(self, path: str, tmpdir: str, made: list[str]) -> None:
+        """The private folder over SFTP (mkdir does not follow a link; mode 0700). SFTP says
+        only "Failure" for most errors (a read-only file system...): then `mkdir` in the
+        shell makes it or says why."""
+        t, sftp = self._t, self._sftp_client()
+        folder = posixpath.dirname(path)
+        try:
+            sftp.mkdir(tmpdir, 0o700)
+            made.append(tmpdir)
+            return
+        except FileNotFoundError as e:
+            raise TransportError(f"{self.label}: cannot write {path}: folder {folder} "
+                                 f"does not exist") from e
+        except PermissionError as e:
+            raise TransportError(f"{self.label}: cannot write {path}: permission denied in "
+                                 f"{folder}") from e
+        except _IO_ERRORS as e:
+            if self._is_lost(e, t):
+                raise self._lost(e, t) from e
+            sftp_error = e
+        raw = self._exec(f"umask 077 && {cmd('mkdir', '--', tmpdir)}", display=f"mkdir {tmpdir}")
+        if raw.exit_code != 0:
+            why = _last_words(raw.stderr or raw.stdout) or str(sftp_error)
+            raise TransportError(mask(f"{self.label}: cannot write {path}: {why}"))
+        made.append(tmpdir)
 
-    def _after_failed_write(self, t: _Transport, tmp: str, created: list[str], upload: str | None,
+    def _create_data(self, path: str, target: str, data: bytes) -> None:
+        t, sftp = self._t, self._sftp_client()
+        try:
+            self._sftp_create_private(sftp, target, data)
+        except _IO_ERRORS as e:
+            if self._is_lost(e, t):
+                raise self._lost(e, t) from e
+            raise TransportError(f"{self.label}: cannot write {path}: {e}") from e
+
+    def _install_step(self, path: str, script: str, sudo: bool, done_tag: str,
+                      display: str) -> list[str]:
+        """Run an install script; its output lines, or TransportError with its message."""
+        raw = self._exec(script, sudo=sudo, timeout=300, display=display)
+        out_lines = (raw.stdout + "\n" + raw.stderr).splitlines()
+        if raw.exit_code != 0 or done_tag not in out_lines:
+            why = "\n".join(l for l in out_lines if l.strip() and done_tag not in l)
+            raise TransportError(mask(f"{self.label}: writing {path} failed: {why or raw.exit_code}"))
+        return out_lines
+
+    def _rename_into_place(self, path: str, tmpdir: str, dir_id: str, done_tag: str) -> None:
+        """The root login's last step: rename the prepared file in (install.rename_script)."""
+        self._install_step(path, install.rename_script(path, tmpdir, dir_id, done_tag), False,
+                           done_tag, f"rename {path}")
+
+    def _after_failed_write(self, t: _Transport, tmpdir: str, made: list[str], upload: str | None,
                             via_sudo: bool) -> None:
         """Remove what a failed write left, over the live connection only: after a lost
         connection nothing is tried (no reconnect, no wait); the next apply's resume removes
-        the temp and upload files (wizard.journal)."""
+        the private folder and the upload file (wizard.journal)."""
         if not self._alive(t):
-            left = [p for p in (*created, upload) if p] or ([tmp] if via_sudo else [])
+            left = [p for p in (*made, upload) if p]
             if left:
                 log.info("%s: connection lost; left for the next apply to remove: %s", self.label,
                          ", ".join(left))
             return
-        for p in created:
-            self._remove_quietly(p)
         if upload is not None:
             self._remove_quietly(upload)
-        if via_sudo and self._alive(t):
-            # the script's trap removes its temp file; this covers a script that was killed
+        if made and self._alive(t):
+            # rm does not follow a link put in its place; -r: the folder and its data file
             try:
-                self._exec(f"rm -f -- {shlex.quote(tmp)}", sudo=True, timeout=30,
-                           display=f"rm -f {tmp}")
+                self._exec(cmd("rm", "-rf", "--", tmpdir), sudo=via_sudo, timeout=30,
+                           display=f"rm -rf {tmpdir}")
             except Exception as e:
-                log.warning("%s: could not remove temporary file %s: %s", self.label, tmp, e)
+                log.warning("%s: could not remove temporary folder %s: %s", self.label, tmpdir, e)
+
+
+def _last_words(text: str) -> str:
+    lines = [l.strip() for l in text.strip().splitlines() if l.strip()]
+    return lines[-1] if lines else ""
