@@ -220,3 +220,93 @@ def test_a_target_that_is_a_link_is_refused(centos7, tmp_path, login):
     st = os.stat(th.path("/root/victim", follow=False))
     assert (st.st_uid, st.st_mode & 0o7777) == (0, 0o600) and th.read("/root/victim") == "root only\n"
     assert [n for n in os.listdir(th.path("/home/jtel/shared")) if "chatwizard" in n] == []
+
+
+# ================================================================= huge output (units) ====
+
+def test_line_sink_is_linear_and_bounded():
+    from wizard.transport.ssh import _LineSink
+    got = []
+    s = _LineSink("out", lambda st, l: got.append(len(l)), pty=False, keep=1000)
+    line = b"x" * 99 + b"\n"
+    for _ in range(500):                     # 50,000 characters in 100-character lines
+        s.feed(line * 1)
+    s.feed(b"", final=True)
+    assert got == [99] * 500
+    text = s.text
+    assert text.startswith("[… 49000 earlier characters of output not kept …]\n")
+    assert len(text) < 1100 and text.endswith("x" * 99 + "\n")
+    # one huge line in small chunks: cut for the callback and the result, memory bounded
+    got.clear()
+    s = _LineSink("out", lambda st, l: got.append(l), pty=False)
+    chunk = b"y" * 65536
+    for _ in range(200):                     # 13 MB without a newline
+        s.feed(chunk)
+        assert s._line_len <= _LineSink.LINE_CAP + _LineSink._SLACK
+    s.feed(b"\nlast\n", final=True)
+    assert len(got) == 2 and got[1] == "last"
+    assert got[0].startswith("y" * 100) and got[0].endswith(f" … [{200 * 65536 - _LineSink.LINE_CAP} more characters]")
+    assert s.text == got[0] + "\nlast\n"
+
+
+def test_line_sink_masks_a_secret_at_the_cut():
+    from wizard.transport.ssh import _LineSink
+    masking.register("S3cretValue")
+    got = []
+    s = _LineSink("out", lambda st, l: got.append(l), pty=False)
+    pad = b"a" * (_LineSink.LINE_CAP - 5)
+    s.feed(pad + b"S3cretValue" + b"b" * 100000 + b"\n", final=True)
+    assert "S3cr" not in got[0] and "S3cretValue" not in s.text
+
+
+# ================================================================= Ctrl-C ====
+
+def host_cmdlines(th) -> list[str]:
+    out = []
+    for pid in th.pids()["all"]:
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                out.append(f.read().replace(b"\0", b" ").decode("utf-8", "replace"))
+        except OSError:
+            pass
+    return out
+
+
+def left_running(th, marker: str) -> list[str]:
+    end = time.monotonic() + 3          # the KILL follows the TERM after 0.3 s
+    while True:
+        left = [c for c in host_cmdlines(th) if marker in c]
+        if not left or time.monotonic() > end:
+            return left
+        time.sleep(0.1)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("login,how", [("root", "ctrl-c"), ("sudo", "ctrl-c"),
+                                       ("root", "interrupt"), ("sudo", "interrupt")])
+def test_interrupt_stops_the_remote_command_and_its_children(centos7, tmp_path, login, how):
+    import _thread
+
+    from wizard.transport.base import CommandInterrupted
+    th = centos7
+    # a long command with a child in the background and one that ignores SIGINT and SIGHUP
+    command = ("sleep 1234.5 & (trap '' INT HUP; exec sleep 1235.5) & "
+               "echo started; sleep 1236.5; wait")
+    with make(th, tmp_path, user="tester" if login == "sudo" else "root") as t:
+        lines = []
+
+        def on_output(stream, line):
+            lines.append(line)
+            if line == "started":
+                threading.Timer(0.5, _thread.interrupt_main if how == "ctrl-c" else t.interrupt).start()
+        t0 = time.monotonic()
+        with pytest.raises(CommandInterrupted) as ei:
+            t.run(command, sudo=login == "sudo", timeout=60, on_output=on_output)
+        took = time.monotonic() - t0
+        assert isinstance(ei.value, KeyboardInterrupt)
+        assert took < 10, took
+        e = ei.value
+        assert e.host == "chat-centos7" and e.result.exit_code == -1 and "started" in e.result.stdout
+        assert "interrupted" in str(e) and "stopped on the host" in str(e)
+        assert left_running(th, "sleep 123") == []
+        assert t.run("echo still here", sudo=login == "sudo").stdout.strip() == "still here"

@@ -74,6 +74,20 @@ class TransportError(Exception):
     """The connection broke or a transport operation failed (not a command's own exit code)."""
 
 
+class CommandInterrupted(KeyboardInterrupt):
+    """A command was interrupted (Ctrl-C, or Transport.interrupt() from the runner's cancel)
+    and stopped on the host: nothing of it runs on there any more. A KeyboardInterrupt, so
+    whatever ends a run on Ctrl-C still does; the runner catches it to mark the step
+    "interrupted". `.host` the inventory name, `.result` the output so far (exit_code -1)."""
+
+    def __init__(self, message: str, *, host: str, result: CommandResult):
+        super().__init__(message)
+        self.host, self.result = host, result
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class Transport(Protocol):
     """A live connection to one host."""
 
@@ -84,7 +98,12 @@ class Transport(Protocol):
             timeout: float | None = None, on_output: OutputCallback | None = None,
             display: str | None = None) -> CommandResult:
         """Run a shell command (sh syntax); as root when sudo=True and the user is not root.
-        `display` is the masked form shown in events and logs (default: mask(command))."""
+        `display` is the masked form shown in events and logs (default: mask(command)).
+        Ctrl-C during the command stops it on the host and raises CommandInterrupted."""
+
+    def interrupt(self) -> None:
+        """Stop the command running now (any thread): its run() raises CommandInterrupted
+        once it is stopped on the host. No effect when no command runs."""
 
     def read_file(self, path: str, *, sudo: bool = False) -> bytes | None:
         """The file's bytes, or None when it does not exist."""

@@ -30,9 +30,15 @@ does not say"):
   a sudo command's output is reported as stream "out" and CommandResult.stderr is "".
   sudo's own chatter (lecture, prompt) is dropped. A refused password raises
   SudoPasswordError at once (no retry loop).
-* **Timeouts** kill the command (its process group, for non-sudo commands; sudo commands
-  get SIGHUP when their pty closes) and raise CommandTimeout (a TransportError) whose
-  ``.result`` holds the output so far.
+* **Timeouts and interrupts** stop the command on the host: TERM then KILL to its process
+  group (the login shell's session for plain commands; the root shell's group, as root,
+  for sudo commands, which also get ^C and SIGHUP from their pty), then close the channel.
+  A timeout raises CommandTimeout (a TransportError), Ctrl-C (KeyboardInterrupt during
+  run()) or interrupt() from another thread raises CommandInterrupted (a
+  KeyboardInterrupt); both carry ``.result``, the output so far.
+* **Output** is split into lines linearly and kept bounded: the callback gets every line
+  (one over 64 KiB cut, with "… [N more characters]"), CommandResult keeps the last 8 MiB
+  of each stream (bench/huge_output.py measures it).
 * **Files**: read via SFTP (fallback for root-only files: ``sudo base64``); written
   atomically (temp file in the same folder, owner/mode set, backup to
   BACKUP_ROOT/<UTC timestamp>/<path>, rename); data travels only over SFTP.
@@ -72,11 +78,11 @@ write), errors.py.
 """
 from __future__ import annotations
 
-from wizard.transport.ssh.errors import (CommandTimeout, ConnectionLost, SudoPasswordError,
+from wizard.transport.ssh.errors import (CommandInterrupted, CommandTimeout, ConnectionLost, SudoPasswordError,
                                          _NoPassword, _Refused)
 from wizard.transport.ssh.liveness import DEAD_PEER_ENV, DEAD_PEER_SECONDS, dead_peer_seconds
 from wizard.transport.ssh.streams import _LineSink, _Raw, _SudoGate
 from wizard.transport.ssh.transport import PasswordProvider, SSHTransport
 
 __all__ = ["SSHTransport", "PasswordProvider", "SudoPasswordError", "ConnectionLost",
-           "CommandTimeout", "DEAD_PEER_SECONDS", "DEAD_PEER_ENV", "dead_peer_seconds"]
+           "CommandTimeout", "CommandInterrupted", "DEAD_PEER_SECONDS", "DEAD_PEER_ENV", "dead_peer_seconds"]

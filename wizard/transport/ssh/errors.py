@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from wizard.errors import ConnectError
-from wizard.transport.base import CommandResult, TransportError
+from wizard.transport.base import CommandInterrupted, CommandResult, TransportError  # noqa: F401
 
 
 class SudoPasswordError(ConnectError, TransportError):

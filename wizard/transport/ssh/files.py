@@ -101,7 +101,7 @@ class _Files:
         p = quote(path)
         script = (f"if [ ! -e {p} ]; then echo {missing}; exit 0; fi; echo {start}; "
                   f"base64 < {p} || exit 1; echo {end}")
-        raw = self._exec(script, sudo=True, timeout=300, display=f"sudo base64 {path}")
+        raw = self._exec(script, sudo=True, timeout=300, display=f"sudo base64 {path}", keep=None)
         lines = raw.stdout.splitlines()
         if missing in lines:
             return None

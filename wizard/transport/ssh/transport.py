@@ -53,6 +53,7 @@ class SSHTransport(_Connecting, _Authenticating, _Operations, _Commands, _Files)
         self.allow_agent = allow_agent
         self.dead_peer_after = dead_peer_seconds() if dead_peer_after is None else max(0.0, dead_peer_after)
         self._tls = threading.local()        # the operation under way in this thread
+        self._interrupt = threading.Event()  # interrupt(): stop the running command
         self._t: _Transport | None = None
         self._jumps: list[_Transport] = []
         self._sftp: paramiko.SFTPClient | None = None
