@@ -310,3 +310,99 @@ def test_interrupt_stops_the_remote_command_and_its_children(centos7, tmp_path, 
         assert "interrupted" in str(e) and "stopped on the host" in str(e)
         assert left_running(th, "sleep 123") == []
         assert t.run("echo still here", sudo=login == "sudo").stdout.strip() == "still here"
+
+
+# ================================================================= smaller findings ====
+
+def _fingerprint(th) -> str:
+    return subprocess.run(["ssh-keygen", "-lf", th.known_hosts_path], capture_output=True,
+                          text=True, check=True).stdout.split()[1]
+
+
+@pytest.mark.timeout(180)
+def test_proxyjump_with_two_unknown_host_keys_takes_one_run(host_factory, tmp_path):
+    from wizard import session
+    from wizard.errors import HostKeyError
+    jump, target = host_factory("centos7"), host_factory("centos7")
+    rc, out, _ = jump.run(f"timeout 3 bash -c 'exec 3<>/dev/tcp/{target.host}/22 && echo open'")
+    if "open" not in out:
+        pytest.skip("the jump test host cannot reach the target test host (no mesh route)")
+
+    def block(th, alias):           # no UserKnownHostsFile: both keys are unknown
+        return "".join(l + "\n" for l in th.ssh_config_block(alias).splitlines()
+                       if "KnownHosts" not in l and "StrictHostKey" not in l)
+    cfg = tmp_path / "ssh_config"
+    cfg.write_text(block(jump, "jumpbox") + block(target, "chat-via-jump") + "    ProxyJump jumpbox\n")
+    kw = dict(ssh_config_path=str(cfg), known_hosts_paths=[str(tmp_path / "empty")],
+              tool_known_hosts=str(tmp_path / "tool_kh"), allow_agent=False)
+    spec = HostSpec(name="chat1", address="chat-via-jump")
+    fps = (_fingerprint(jump), _fingerprint(target))
+    # interactive: both asked, hop by hop, in one connection attempt
+    asked: list[HostKeyError] = []
+    t = session.connect_one(spec, ask=lambda e: asked.append(e) or True, **kw)
+    try:
+        assert [e.fingerprint for e in asked] == list(fps)
+        assert "jump host jumpbox" in str(asked[0]) and f"chat1 ({target.host}:22)" in str(asked[1])
+        assert t.run("hostname").ok and t.negotiated["via"] == ["jumpbox"]
+    finally:
+        t.close()
+    # both saved: the next connection asks nothing
+    with SSHTransport(spec, trust_host_key=lambda e: pytest.fail(f"asked again: {e}"), **kw) as t:
+        assert t.run("true").ok
+    # unattended: --accept-host-key given twice, one run
+    (tmp_path / "tool_kh").unlink()
+    t = session.connect_one(spec, accept=fps, **kw)
+    t.close()
+    # one of the two not accepted: refused, naming the hop
+    (tmp_path / "tool_kh").unlink()
+    with pytest.raises(HostKeyError) as ei:
+        session.connect_one(spec, accept=fps[:1], **kw)
+    assert ei.value.fingerprint == fps[1] and not ei.value.changed
+
+
+@pytest.mark.timeout(120)
+def test_stat_printing_garbage_is_a_clear_error(centos7, tmp_path):
+    th = centos7
+    with make(th, tmp_path) as t:
+        assert t.stat("/etc/hosts").exists
+        real = th.read("/usr/bin/stat", binary=True)
+        th.write("/usr/bin/stat", "#!/bin/sh\necho garbage\n", mode=0o755)
+        try:
+            with pytest.raises(TransportError) as ei:
+                t.stat("/etc/hosts")
+        finally:
+            th.write("/usr/bin/stat", real, mode=0o755)
+    msg = str(ei.value)
+    assert msg.startswith("chat-centos7 (") and "cannot stat /etc/hosts" in msg and "'garbage'" in msg
+    assert not isinstance(ei.value, ConnectionLost)
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("login", ["root", "sudo"])
+def test_read_only_file_system_and_missing_folder(centos7, tmp_path, login):
+    th = centos7
+    # a read-only mount inside the host's mount namespace, made from the machine side
+    os.makedirs(th.path("/srv/ro"), exist_ok=True)
+    init = str(th.pids()["init"])
+    subprocess.run(["nsenter", "-t", init, "-m", "mount", "-t", "tmpfs", "-o", "ro,size=1m",
+                    "tmpfs", "/srv/ro"], check=True)
+    try:
+        with make(th, tmp_path, user="tester" if login == "sudo" else "root") as t:
+            with pytest.raises(TransportError) as ei:
+                t.write_file("/srv/ro/app.conf", b"x\n")
+            msg = str(ei.value)
+            assert "Read-only file system" in msg and "/srv/ro/app.conf" in msg, msg
+            assert "Failure" not in msg and not isinstance(ei.value, ConnectionLost)
+            # a missing folder: never a lost connection, and the connection stays
+            for call in (lambda: t.write_file("/srv/nope/x/app.conf", b"x\n"),):
+                with pytest.raises(TransportError) as ei:
+                    call()
+                assert not isinstance(ei.value, ConnectionLost)
+                assert "does not exist" in str(ei.value) and "connection" not in str(ei.value)
+            assert t.read_file("/srv/nope/x/app.conf", sudo=True) is None
+            assert not t.stat("/srv/nope/x/app.conf").exists
+            r = t.run("cat /srv/nope/x/app.conf", sudo=login == "sudo")
+            assert r.exit_code != 0 and "No such file or directory" in (r.stdout + r.stderr)
+            assert t.paramiko_transport.is_active() and t.run("true").ok
+    finally:
+        subprocess.run(["nsenter", "-t", init, "-m", "umount", "/srv/ro"], check=True)

@@ -13,9 +13,10 @@ does not say"):
   IdentitiesOnly, ProxyJump, UserKnownHostsFile, HostKeyAlias), and so is the ssh agent.
 * **Host keys** are checked before any credential is sent: ~/.ssh/known_hosts (or the
   config's UserKnownHostsFile) plus the tool's own known_hosts file. An unknown key
-  raises HostKeyError(changed=False) with its SHA256 fingerprint; the caller accepts it
-  by connecting again with ``accept_fingerprint=`` that exact fingerprint (the key is then
-  saved to the tool's file). A changed key raises HostKeyError(changed=True) and is
+  raises HostKeyError(changed=False) with its SHA256 fingerprint unless
+  ``trust_host_key(error)`` (asked hop by hop during connect(), so a jump host and its
+  target take one run) says yes or ``accept_fingerprint=`` holds it; the key is then saved
+  to the tool's file. A changed key raises HostKeyError(changed=True) and is
   never accepted that way.
 * **CentOS 6** (OpenSSH 5.3: ssh-rsa host keys, SHA-1 kex and MACs): paramiko 4.0 still
   speaks it and prefers SHA-2 whenever offered. An RSA user key is signed with ssh-rsa

@@ -157,6 +157,12 @@ class _Connecting:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         return sock
 
+    def _accepted_fingerprints(self) -> set[str]:
+        a = self.accept_fingerprint
+        if a is None:
+            return set()
+        return {a} if isinstance(a, str) else set(a)
+
     def _known_hosts(self, hop: _Hop) -> hostkeys.KnownHosts:
         if hop.known_hosts is not None:
             files = hop.known_hosts
@@ -209,24 +215,30 @@ class _Connecting:
             err.key_type, err.port, err.known_hosts_file, err.known_hosts_line = (
                 key.get_name(), hop.port, e.path, e.lineno)
             raise err
-        elif self.accept_fingerprint is not None and self.accept_fingerprint == fp:
+        else:
+            accepted = self._accepted_fingerprints()
+            err = None
+            if fp not in accepted:
+                other = ""
+                if verdict.other_types:
+                    o = verdict.other_types[0]
+                    other = (f" (a key of another type, {o.key_type}, is on record in {o.path} line "
+                             f"{o.lineno})")
+                msg = (f"{hop.label}: unknown host key {key.get_name()} {fp}{other}. Compare it with "
+                       f"the server's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on its console) "
+                       f"and accept it only if they match.")
+                if accepted:
+                    msg += (f" The fingerprint given to accept ({', '.join(sorted(accepted))}) does "
+                            f"not match.")
+                err = HostKeyError(msg, host=hop.hostname, fingerprint=fp, changed=False)
+                err.key_type, err.port = key.get_name(), hop.port
+                # asked now, hop by hop, like ssh does: a jump host and its target with unknown
+                # keys take one run; nothing was sent to this host yet
+                if self.trust_host_key is None or not self.trust_host_key(err):
+                    t.close()
+                    raise err
             path = known.add(names[0], key)
             log.warning("%s: accepted host key %s %s (saved to %s)", hop.label, key.get_name(), fp, path)
-        else:
-            t.close()
-            other = ""
-            if verdict.other_types:
-                o = verdict.other_types[0]
-                other = (f" (a key of another type, {o.key_type}, is on record in {o.path} line "
-                         f"{o.lineno})")
-            msg = (f"{hop.label}: unknown host key {key.get_name()} {fp}{other}. Compare it with the "
-                   f"server's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on its console) and "
-                   f"accept it only if they match.")
-            if self.accept_fingerprint is not None:
-                msg += f" The fingerprint given to accept ({self.accept_fingerprint}) does not match."
-            err = HostKeyError(msg, host=hop.hostname, fingerprint=fp, changed=False)
-            err.key_type, err.port = key.get_name(), hop.port
-            raise err
         t._chatwizard_fp = fp
         return t
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Callable
+from typing import Callable, Collection
 
 import paramiko
 
+from wizard.errors import HostKeyError
 from wizard.transport import hostkeys
 from wizard.transport.base import HostSpec
 from wizard.transport.ssh.auth import _Authenticating
@@ -30,6 +31,11 @@ class SSHTransport(_Connecting, _Authenticating, _Operations, _Commands, _Files)
     hands it in (the transport never reads the keyring itself). It is asked only when needed: password login after every key
     failed, or a sudo prompt. The value is registered with wizard.masking.
 
+    accept_fingerprint: SHA256 fingerprint(s) of unknown host keys to trust (and save);
+    trust_host_key(HostKeyError) is asked for any other unknown key, hop by hop during
+    connect() (a jump host's and its target's in one run); True trusts and saves it. A
+    changed key is refused either way.
+
     dead_peer_after: seconds of silence after which the connection counts as lost (see
     "Dead-peer check" above); None: CHATWIZARD_DEAD_PEER_SECONDS, else 30; 0: off.
     """
@@ -38,7 +44,9 @@ class SSHTransport(_Connecting, _Authenticating, _Operations, _Commands, _Files)
 
     def __init__(self, spec: HostSpec, *, password_provider: PasswordProvider | None = None,
                  ssh_config_path: str | None = None, known_hosts_paths: list[str] | None = None,
-                 tool_known_hosts: str | None = None, accept_fingerprint: str | None = None,
+                 tool_known_hosts: str | None = None,
+                 accept_fingerprint: str | Collection[str] | None = None,
+                 trust_host_key: Callable[[HostKeyError], bool] | None = None,
                  connect_timeout: float = 10, allow_agent: bool = True, connect: bool = True,
                  dead_peer_after: float | None = None):
         self.spec = spec
@@ -49,6 +57,7 @@ class SSHTransport(_Connecting, _Authenticating, _Operations, _Commands, _Files)
         self.known_hosts_paths = known_hosts_paths
         self.tool_known_hosts = tool_known_hosts or hostkeys.default_tool_known_hosts()
         self.accept_fingerprint = accept_fingerprint
+        self.trust_host_key = trust_host_key
         self.connect_timeout = connect_timeout
         self.allow_agent = allow_agent
         self.dead_peer_after = dead_peer_seconds() if dead_peer_after is None else max(0.0, dead_peer_after)
