@@ -123,7 +123,7 @@ class CutTransport(SSHTransport):
         return cls(spec_for(th, name, roles, user=user, password_ref=password_ref),
                    known_hosts_paths=[th.known_hosts_path], tool_known_hosts=str(tmp / "known_hosts"),
                    ssh_config_path=str(tmp / "no-ssh-config"), allow_agent=False,
-                   connect_timeout=connect_timeout)
+                   connect_timeout=connect_timeout, password_provider=_keyring_password)
 
     def _exec(self, command, **kw):
         if self.hook is not None:
@@ -134,6 +134,12 @@ class CutTransport(SSHTransport):
         if self.hook is not None:
             self.hook("rename", path)
         return super()._rename_into_place(path, *a, **kw)
+
+
+def _keyring_password(ref: str) -> str | None:
+    """What wizard.session hands the transport: the password from the keyring."""
+    from wizard import secrets
+    return secrets.get(ref)
 
 
 def spec_for(th, name: str, roles, *, user: str = "root", password_ref: str | None = None) -> HostSpec:
