@@ -25,18 +25,12 @@ from wizard.shell import Raw, assign, cmd, join, quote
 from wizard.transport.base import HostSpec, TransportError
 from wizard.transport.ssh import ConnectionLost, SSHTransport
 
+# argv of every process on a test host; the registry of secrets restored after each test
+from test_ssh_transport import _masking_restored, host_cmdlines  # noqa: E402,F401
+
 HOSTILE = ["plain", "with space", "a'b", 'a"b', "$(id -un > /tmp/pwned)", "`id`", "$HOME",
            "x;rm -rf /", "new\nline", "*", "-n", "", "tab\there", "back\\slash", "ü €", "!bang",
            "a'\"'\"'b", "${IFS}", "~root", "#hash"]
-
-
-@pytest.fixture(autouse=True)
-def _masking_restored():
-    before = masking.known()
-    yield
-    masking.clear()
-    for s in before:
-        masking.register(s)
 
 
 # ================================================================= wizard.shell ====
@@ -260,17 +254,6 @@ def test_line_sink_masks_a_secret_at_the_cut():
 
 
 # ================================================================= Ctrl-C ====
-
-def host_cmdlines(th) -> list[str]:
-    out = []
-    for pid in th.pids()["all"]:
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                out.append(f.read().replace(b"\0", b" ").decode("utf-8", "replace"))
-        except OSError:
-            pass
-    return out
-
 
 def left_running(th, marker: str) -> list[str]:
     end = time.monotonic() + 3          # the KILL follows the TERM after 0.3 s

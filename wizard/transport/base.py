@@ -6,7 +6,7 @@ runner see only this interface.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 # on_output(stream, line): stream is "out" or "err"; line without its newline, secrets masked
@@ -113,7 +113,9 @@ class Transport(Protocol):
 
     def write_file(self, path: str, data: bytes, *, mode: int = 0o644, owner: str | None = None,
                    group: str | None = None, backup: bool = True) -> WriteResult:
-        """Atomically replace `path`: temp file in the same folder, owner/mode set, rename.
+        """Atomically replace `path`: the data in a private temp place beside it, owner/mode
+        set there (never through a link another user could put in), renamed in. A `path`
+        that is a symbolic link or a folder is refused (TransportError naming it).
         With backup=True an existing file is first copied to
         `/var/lib/chatwizard/backups/<YYYYmmddTHHMMSSZ>/<path>` (not beside it: a copy in
         /etc/init.d would itself be an init script), and WriteResult.backup names it."""

@@ -41,8 +41,11 @@ does not say"):
   (one over 64 KiB cut, with "… [N more characters]"), CommandResult keeps the last 8 MiB
   of each stream (bench/huge_output.py measures it).
 * **Files**: read via SFTP (fallback for root-only files: ``sudo base64``); written
-  atomically (temp file in the same folder, owner/mode set, backup to
-  BACKUP_ROOT/<UTC timestamp>/<path>, rename); data travels only over SFTP.
+  atomically and race-free against other users of the folder (install.py: a private 0700
+  folder beside the target holds the data while it gets owner and mode; backup to
+  BACKUP_ROOT/<UTC timestamp>/<path>; rename from inside the private folder); a target
+  that is a symbolic link is refused; data travels only over SFTP. Every value in a shell
+  command is quoted by wizard.shell.
 * **Dead-peer check** (set by connect() on the connection and on every jump host's): a
   pulled cable or a host that froze fails the current step within ``dead_peer_after``
   seconds instead of hanging until a long command timeout (or for ever, on an SFTP

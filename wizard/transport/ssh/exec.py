@@ -93,9 +93,7 @@ class _Commands:
         except KeyboardInterrupt:
             ended = "interrupted"
         except _IO_ERRORS as e:
-            if self._is_lost(e, t):
-                raise self._lost(e, t, f"running: {display}") from e
-            raise TransportError(f"{self.label}: running failed: {display}: {e}") from e
+            raise self._run_failed(e, t, display) from e
         finally:
             if ended != "done":
                 self._stop_remote(chan, t, pid[0] if pid else None, sudo=False)
@@ -106,6 +104,12 @@ class _Commands:
         self._check_finished(chan, t, ended != "done", display)
         return _Raw(code, out.text, err.text, time.monotonic() - start, ended == "timeout",
                     interrupted=ended == "interrupted")
+
+    def _run_failed(self, e: BaseException, t: _Transport, display: str) -> TransportError:
+        """ConnectionLost when the connection failed, else a TransportError naming the command."""
+        if self._is_lost(e, t):
+            return self._lost(e, t, f"running: {display}")
+        return TransportError(f"{self.label}: running failed: {display}: {e}")
 
     def _stop_remote(self, chan: paramiko.Channel, t: _Transport, pid: int | None, *,
                      sudo: bool) -> None:
@@ -253,9 +257,7 @@ class _Commands:
             raise SudoPasswordError(f"sudo on host {self.spec.name} asks user {self.user} for a "
                                     f"password, but the inventory gives none (password_ref)") from None
         except _IO_ERRORS as e:
-            if self._is_lost(e, t):
-                raise self._lost(e, t, f"running: {display}") from e
-            raise TransportError(f"{self.label}: running failed: {display}: {e}") from e
+            raise self._run_failed(e, t, display) from e
         finally:
             if ended != "done":
                 self._stop_remote(chan, t, gate.pid, sudo=True)
