@@ -10,8 +10,8 @@ the connection at once), "link" takes its network link down (packets vanish: onl
 dead-peer check notices). Moments: a Runner `emit` hook (StepStarted = before an action,
 StepDone / FileWritten = after it, OutputLine = during a command), or the transport's own
 phases (`CutTransport.hook`): "exec" before every command it runs ("install PATH" is the
-script that puts a written file in place, "bash -n …" a validation), "rename" before the
-SFTP rename of a written file.
+script that prepares a written file, or puts it in place via sudo, "bash -n …" a
+validation), "rename" before the root login's command that renames a written file in.
 """
 from __future__ import annotations
 
@@ -112,8 +112,8 @@ def output(text: str) -> Callable[[ev.Event], bool]:
 class CutTransport(SSHTransport):
     """SSHTransport that calls `hook(phase, detail)` before its low-level steps: "exec"
     before every command (detail: what it displays, e.g. "install /etc/x" for the script
-    that installs a written file), "rename" before the SFTP rename that puts a file in
-    place (detail: the target path)."""
+    that installs a written file), "rename" before the command that renames a prepared file
+    in (root login; detail: the target path)."""
 
     hook: Callable[[str, str], None] | None = None
 
@@ -123,25 +123,23 @@ class CutTransport(SSHTransport):
         return cls(spec_for(th, name, roles, user=user, password_ref=password_ref),
                    known_hosts_paths=[th.known_hosts_path], tool_known_hosts=str(tmp / "known_hosts"),
                    ssh_config_path=str(tmp / "no-ssh-config"), allow_agent=False,
-                   connect_timeout=connect_timeout)
+                   connect_timeout=connect_timeout, password_provider=_keyring_password)
 
     def _exec(self, command, **kw):
         if self.hook is not None:
             self.hook("exec", kw.get("display") or command)
         return super()._exec(command, **kw)
 
-    def _sftp_client(self):
-        client = super()._sftp_client()
-        if not getattr(client, "_cut_hooked", False):
-            real = client.posix_rename
+    def _rename_into_place(self, path, *a, **kw):
+        if self.hook is not None:
+            self.hook("rename", path)
+        return super()._rename_into_place(path, *a, **kw)
 
-            def rename(old, new):
-                if self.hook is not None:
-                    self.hook("rename", new)
-                return real(old, new)
-            client.posix_rename = rename
-            client._cut_hooked = True
-        return client
+
+def _keyring_password(ref: str) -> str | None:
+    """What wizard.session hands the transport: the password from the keyring."""
+    from wizard import secrets
+    return secrets.get(ref)
 
 
 def spec_for(th, name: str, roles, *, user: str = "root", password_ref: str | None = None) -> HostSpec:

@@ -153,8 +153,8 @@ def test_resume_removes_what_an_interrupted_write_left(tmp_path):
     plan = Plan([SectionPlan("s", "S", [HostPlan("chat1", [Command("one", "true")])])])
     res = Runner(plan, {"chat1": t}, emit=lambda e: None, journals={"chat1": _journal(tmp_path)}).run()
     assert res.ok
-    rm = [c.command for c in t.commands if c.command.startswith("rm -f")]
-    assert rm[0] == ("rm -f -- /etc/haproxy/.haproxy.cfg.chatwizard-tmp-* "
+    rm = [c.command for c in t.commands if c.command.startswith("rm -")]
+    assert rm[0] == ("rm -rf -- /etc/haproxy/.haproxy.cfg.chatwizard-tmp-* "
                      "/etc/haproxy/.haproxy.cfg.chatwizard-candidate "
                      "/etc/haproxy/..haproxy.cfg.chatwizard-candidate.chatwizard-tmp-*")
     assert rm[1] == 'rm -f -- "$HOME"/.chatwizard-upload-*' and not t.commands[1].sudo

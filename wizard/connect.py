@@ -35,14 +35,10 @@ def connect_one(spec: HostSpec, *, training: bool = False, accept: tuple[str, ..
         with _interactive:
             return secrets.get(ref)
 
-    try:
-        return SSHTransport(spec, password_provider=provider, **ssh_kw)    # connects
-    except HostKeyError as e:
-        if e.changed:
-            raise
-        if e.fingerprint in accept or (ask is not None and _ask(ask, e)):
-            return SSHTransport(spec, password_provider=provider, accept_fingerprint=e.fingerprint, **ssh_kw)
-        raise
+    def trust(e: HostKeyError) -> bool:      # asked per unknown key (jump hosts too), in one run
+        return e.fingerprint in accept or (ask is not None and _ask(ask, e))
+
+    return SSHTransport(spec, password_provider=provider, trust_host_key=trust, **ssh_kw)    # connects
 
 
 def _ask(ask: AskHostKey, e: HostKeyError) -> bool:

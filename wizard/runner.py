@@ -233,7 +233,7 @@ class Runner:
         if not paths:
             return
         globs = " ".join(g for p in paths for g in leftover_globs(p))
-        t.run(f"rm -f -- {globs}", sudo=True, timeout=60)
+        t.run(f"rm -rf -- {globs}", sudo=True, timeout=60)   # the transport's temp is a folder
         t.run(f"rm -f -- {UPLOAD_GLOB}", timeout=60)
         self._log(host, f"removed what interrupted writes may have left beside {', '.join(paths)}")
 

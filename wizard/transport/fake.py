@@ -180,6 +180,9 @@ class FakeTransport:
         self.writes.append(FakeWrite(path, bytes(data), mode, owner, group, saved))
         return WriteResult(path=path, backup=saved)
 
+    def interrupt(self) -> None:
+        """Nothing runs in the background here: commands finish before run() returns."""
+
     def close(self) -> None:
         self.closed = True
 
