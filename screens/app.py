@@ -322,7 +322,7 @@ class WizardApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="reset")
     def reset_training(self) -> None:
-        from wizard.transport.sim import SimHost
+        from wizard.training import SimHost
         with self.engine.lock:
             self.engine.close()
             SimHost.shared().reset()

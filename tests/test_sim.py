@@ -1,4 +1,4 @@
-"""The simulated CentOS 7 training host (wizard.transport.sim): its shell, its commands and
+"""The simulated CentOS 7 training host (wizard.training): its shell, its commands and
 their state, the Transport interface over it, and persistence across processes."""
 import json
 import shutil
@@ -8,7 +8,7 @@ import pytest
 
 from wizard import facts, masking
 from wizard.transport.base import BACKUP_ROOT, HostSpec, TransportError
-from wizard.transport.sim import BANNER, SimHost, SimTransport
+from wizard.training import BANNER, SimHost, SimTransport
 
 CM_SRC = "/home/jtel/shared/JTELCarrierPortal/Utils/Install/ClientMessenger"
 JDK_URL = "https://cdn.jtel.de/downloads/java/jdk-8u202-linux-x64.rpm"

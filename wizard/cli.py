@@ -74,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from screens.app import run_app            # lazy: the core runs without textual
             return run_app(answers=args.answers, training=args.training, keyring_mode=args.keyring)
         if args.command == "reset-training":
-            from .transport.sim import SimHost
+            from .training import SimHost
             SimHost.shared().reset()
             print("The training host is back to its starting state.")
             return errors.EXIT_OK

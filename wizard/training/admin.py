@@ -10,8 +10,8 @@ import re
 import shlex
 import time
 
-from .sim_fs import Node
-from .sim_shell import Cmd, command, raw, text
+from .fs import Node
+from .shell import Cmd, command, raw, text
 
 EL = "7"
 NOARCH = {"epel-release", "centos-release"}
@@ -663,7 +663,7 @@ def _systemctl(c: Cmd, args: list[str]) -> int:
 def _start(c: Cmd, n: str, verb: str, sysv: bool) -> int:
     if sysv:
         buf_out, buf_err = c.io.out, c.io.err
-        from .sim_shell import Buffer
+        from .shell import Buffer
         c.io.out, c.io.err = Buffer(), Buffer()
         try:
             rc = run_init_script(c, n, [verb if verb != "reload-or-restart" else "restart"])
@@ -1109,7 +1109,7 @@ def _ipt_list(c: Cmd, t: dict, chains: list[str], flags: set[str]) -> None:
 # -- haproxy -------------------------------------------------------------------------------------
 
 def _haproxy_check(c: Cmd, path: str) -> tuple[bool, list[str], list[str]]:
-    from .sim_haproxy import check
+    from .haproxy import check
     try:
         _, node = c.lookup(path)
     except Exception:
@@ -1121,7 +1121,7 @@ def _haproxy_check(c: Cmd, path: str) -> tuple[bool, list[str], list[str]]:
 
 def resolves(c: Cmd, name: str) -> bool:
     """Whether `name` resolves on the training host (/etc/hosts, its own names, the inventory)."""
-    from .sim import HOSTNAME
+    from .host import HOSTNAME
     if name in ("localhost", HOSTNAME) or name in c.host.known_names:
         return True
     hosts = c.fs.get("/etc/hosts")
