@@ -11,5 +11,6 @@ Both TynTec sides keep their webhook state with the host's, so reset clears it t
 Nothing here imports wizard.journal (the session clears training journals on reset).
 """
 from .host import BANNER, SimHost, SimTransport
+from .tyntec import http_client, planning_http
 
-__all__ = ["BANNER", "SimHost", "SimTransport"]
+__all__ = ["BANNER", "SimHost", "SimTransport", "http_client", "planning_http"]

@@ -405,6 +405,8 @@ def _sh(c: Cmd) -> int:
         noexec = noexec or "n" in a[1:]
     if script is not None:
         sub = c.sh.child(name=args[0] if args else c.name, args=args[1:])
+    elif args and args[0] in ("/dev/stdin", "/proc/self/fd/0"):   # `bash -n /dev/stdin` (planning)
+        script, sub = c.stdin(), c.sh.child(name=args[0], args=args[1:])
     elif args:
         try:
             script = c.read(args[0]).decode("utf-8", "surrogateescape")
