@@ -1,4 +1,4 @@
-"""The simulated CentOS 7 training host (wizard.transport.sim): its shell, its commands and
+"""The simulated CentOS 7 training host (wizard.training): its shell, its commands and
 their state, the Transport interface over it, and persistence across processes."""
 import json
 import shutil
@@ -8,7 +8,7 @@ import pytest
 
 from wizard import facts, masking
 from wizard.transport.base import BACKUP_ROOT, HostSpec, TransportError
-from wizard.transport.sim import BANNER, SimHost, SimTransport
+from wizard.training import BANNER, SimHost, SimTransport
 
 CM_SRC = "/home/jtel/shared/JTELCarrierPortal/Utils/Install/ClientMessenger"
 JDK_URL = "https://cdn.jtel.de/downloads/java/jdk-8u202-linux-x64.rpm"
@@ -502,3 +502,43 @@ def test_training_apply_then_replay_is_noop(tmp_path, monkeypatch, capsys):
         assert run(SimTransport(HostSpec("x", "x"), state=host), "service jtel-clientmessenger status")[0] == 0
     finally:
         SimHost.forget_shared()
+
+
+def test_training_whatsapp_apply_then_replay_plans_nothing(tmp_path, monkeypatch):
+    """The WhatsApp sample on the training host: apply, then a replay (a new process: the
+    host and the simulated TynTec come back from the state file) plans zero changes,
+    including the webhook PATCH; planning ran the same step code as on real hosts."""
+    from pathlib import Path
+    from wizard import answers as answers_mod, planner, secrets, session
+    from wizard.plan import HttpRequest
+    from wizard.runner import Runner
+    from wizard.training import http_client
+    sample = Path(__file__).resolve().parent.parent / "answers" / "centos7-https-whatsapp.yaml"
+    monkeypatch.setenv("CHATWIZARD_STATE_DIR", str(tmp_path))
+    monkeypatch.setattr(secrets, "_backend", None)
+    secrets.configure_backend("training")
+    ans = answers_mod.load(sample)
+    SimHost.forget_shared()
+    try:
+        def plan_and_apply():
+            transports = session.connect_all(list(ans.hosts), training=True)
+            plan = planner.build(ans, transports, training=True)
+            result = Runner(plan, transports, emit=lambda e: None, http=http_client()).run()
+            return plan, result
+        plan, result = plan_and_apply()
+        assert plan.changing_count and result.ok, result.failed
+        assert any(isinstance(a, HttpRequest) for _, _, a in plan.actions())
+        SimHost.forget_shared()                                          # second process
+        host = SimHost.shared()
+        assert host.state["tyntec"], "the simulated PATCH was not kept"
+        # the first plan asked the training host what it asks real hosts
+        probes = {" ".join(a) for a in host.calls()}
+        assert {"bash -n /dev/stdin", "command -v updatepl.sh", "command -v updatejb.sh"} <= probes
+        plan, _ = plan_and_apply()
+        changing = [(sp.name, hp.host, a.description) for sp, hp, a in plan.actions() if a.changes]
+        assert changing == []
+        SimHost.shared().reset()
+        assert "tyntec" not in SimHost.shared().state
+    finally:
+        SimHost.forget_shared()
+        monkeypatch.setattr(secrets, "_backend", None)

@@ -220,12 +220,23 @@ def test_patch_rejected_at_run_time_shows_the_problem(api):
     assert KEY not in everything_shown(plan, events)
 
 
-def test_training_does_not_ask_tyntec(api):
+def test_training_asks_the_simulated_tyntec(api):
+    """Same step code in training: the GET goes to the training host's TynTec, whose
+    webhooks the simulated PATCH set; the real one is never asked."""
+    from wizard.training import SimHost, http_client, planning_http
+    sim = SimHost()                               # in memory: no state file
     ans = wa_answers(api)
-    plan = build(ans, fakes_for(ans), only=BOTH, training=True)
-    assert isinstance(host_actions(plan, "whatsapp", TYNTEC)[0], HttpRequest)
+    plan = build(ans, fakes_for(ans), only=BOTH, training=True, http=planning_http(sim))
+    req = host_actions(plan, "whatsapp", TYNTEC)[0]
+    assert isinstance(req, HttpRequest)
+    assert any("event type(s) do not call the portal yet" in n for n in plan.section("whatsapp").notes)
+    assert http_client(sim)(req) == (204, "")
+    plan = build(ans, fakes_for(ans), only=BOTH, training=True, http=planning_http(sim))
+    assert [type(a) for a in host_actions(plan, "whatsapp", TYNTEC)] == [NoOp]
     assert api.requests == []
-    assert any("training mode does not ask TynTec" in n for n in plan.section("whatsapp").notes)
+    sim.reset()                                   # a reset forgets the webhooks
+    plan = build(ans, fakes_for(ans), only=BOTH, training=True, http=planning_http(sim))
+    assert isinstance(host_actions(plan, "whatsapp", TYNTEC)[0], HttpRequest)
 
 
 def test_whatsapp_alone_adds_the_chat_frontend_too(api):

@@ -304,7 +304,7 @@ def _fingerprint(th) -> str:
 
 @pytest.mark.timeout(180)
 def test_proxyjump_with_two_unknown_host_keys_takes_one_run(host_factory, tmp_path):
-    from wizard import session
+    from wizard import connect as session
     from wizard.errors import HostKeyError
     jump, target = host_factory("centos7"), host_factory("centos7")
     rc, out, _ = jump.run(f"timeout 3 bash -c 'exec 3<>/dev/tcp/{target.host}/22 && echo open'")

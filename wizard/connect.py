@@ -24,7 +24,7 @@ def connect_one(spec: HostSpec, *, training: bool = False, accept: tuple[str, ..
     """A live transport to one host; an unknown host key is accepted only when its SHA256
     fingerprint is in `accept` or `ask` says yes; a changed key is always refused."""
     if training:
-        from .transport.sim import SimTransport
+        from .training import SimTransport
         return SimTransport(spec)
     from . import secrets
     from .transport.ssh import SSHTransport

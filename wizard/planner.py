@@ -95,13 +95,17 @@ def portal_version(answers, facts: dict[str, facts_mod.HostFacts]) -> PortalVers
 def build(answers, transports: dict[str, Transport], *, training: bool = False,
           facts: dict[str, facts_mod.HostFacts] | None = None,
           portal: PortalVersion | None = None, only: set[str] | None = None,
-          journals: dict | None = None) -> Plan:
+          journals: dict | None = None, http=None) -> Plan:
     """The full plan in the procedure's order; `only` limits it to some sections.
     `journals` (host -> wizard.journal.Journal, checked against the host) tell the steps
-    what an interrupted apply wrote whose follow-ups never ran."""
+    what an interrupted apply wrote whose follow-ups never ran. `http` is what planning
+    asks TynTec (Context.http); default: the real TynTec, or in training the simulated one."""
     facts = facts if facts is not None else detect(answers, transports)
     portal = portal or portal_version(answers, facts)
-    ctx = Context(answers, transports, facts, portal, training=training)
+    if http is None and training:
+        from .training import planning_http
+        http = planning_http()
+    ctx = Context(answers, transports, facts, portal, http=http)
     for host, j in (journals or {}).items():
         ctx.pending[host] = j.pending_by_section()
         ctx.unfinished[host] = j.unfinished_sections()

@@ -407,7 +407,7 @@ class Session:
         """The simulated host as freshly installed, and no journal of it left: its next
         plan is a fresh one."""
         from .journal import state_dir
-        from .transport.sim import SimHost
+        from .training import SimHost
         with self.lock:
             self.close()
             SimHost.shared().reset()

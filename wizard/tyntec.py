@@ -248,3 +248,21 @@ def make_http(get_secret: Callable[[str], str] | None = None, *, timeout: float 
 
 # the Runner's http callable with the keyring and the system's CA certificates
 runner_http = make_http()
+
+
+# --- what planning asks ---------------------------------------------------------------------
+
+class PlanningClient:
+    """`Context.http` on real hosts: reads TynTec's default application (GET) with the key
+    from the keyring. The training host has its own (wizard.training.tyntec)."""
+
+    def __init__(self, get_secret: Callable[[str], str] | None = None, *, timeout: float = TIMEOUT,
+                 context: ssl.SSLContext | None = None):
+        self.get_secret, self.timeout, self.context = get_secret or _keyring_get, timeout, context
+
+    def get_default(self, base: str, key_ref: str) -> dict:
+        """The application's settings; SecretError when the keyring lacks the key,
+        TyntecError (plain text) when TynTec cannot be read."""
+        key = self.get_secret(key_ref)
+        masking.register(key)
+        return get_default(base, key, timeout=self.timeout, context=self.context)

@@ -50,6 +50,8 @@ mkdir -p "$R/var/lib/testhost"
 mount --bind "$TH_RUN/state" "$R/var/lib/testhost"
 mkdir -p "$R/usr/lib/testhost"
 cp "$TH_SRC/shim/thshim.py" "$R/usr/lib/testhost/thshim"
+# the shim's CentOS model: the training host's module itself (stdlib only), not a copy of its code
+cp "$TH_SRC/../../wizard/training/centos.py" "$R/usr/lib/testhost/centos.py"
 cp "$TH_SRC/dress.sh" "$R/usr/lib/testhost/dress.sh"
 cp "$TH_SRC/thinit.py" "$TH_SRC/ws_echo.py" "$R/usr/lib/testhost/"
 cp "$TH_RUN/keys/client.pub" "$R/usr/lib/testhost/client_key.pub"

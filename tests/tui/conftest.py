@@ -46,7 +46,7 @@ def isolated(tmp_path, monkeypatch):
     for s in before:
         masking.register(s)
     try:
-        from wizard.transport.sim import SimHost
+        from wizard.training import SimHost
         SimHost.forget_shared()
     except (ImportError, AttributeError):
         pass

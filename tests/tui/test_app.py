@@ -253,14 +253,14 @@ def test_core_still_imports_without_textual():
 
 
 async def test_reset_training_host_from_the_palette_commands(tmp_path):
-    from wizard.transport.sim import SimHost
+    from wizard.training import SimHost
 
     app = make_app(training=True)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         titles = [c.title for c in app.get_system_commands(app.screen)]
         assert "Reset the training host" in titles
-        SimHost.shared().fs.put("/root/marker", __import__("wizard.transport.sim_fs", fromlist=["Node"]).Node(
+        SimHost.shared().fs.put("/root/marker", __import__("wizard.training.fs", fromlist=["Node"]).Node(
             "f", b"x", 0o644))
         assert SimHost.shared().exists("/root/marker")
         app.action_reset_training()

@@ -64,13 +64,20 @@ class Context:
     transports: dict[str, Transport]
     facts: dict[str, "HostFacts"]
     portal: "PortalVersion"
-    training: bool = False
+    # what planning asks TynTec: .get_default(api_base, key_ref) -> the application (dict);
+    # None: the real one (wizard.tyntec.PlanningClient), made when first asked
+    http: object = None
     overlays: dict[str, Overlay] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     # from the journal of an interrupted apply (wizard.journal), per host:
     pending: dict[str, dict[str, set[str]]] = field(default_factory=dict)   # section -> files
     unfinished: dict[str, set[str]] = field(default_factory=dict)           # sections
     interrupted: dict[str, set[str]] = field(default_factory=dict)          # action ids
+
+    def __post_init__(self) -> None:
+        if self.http is None:
+            from ..tyntec import PlanningClient
+            self.http = PlanningClient()
 
     def transport(self, host: HostSpec | str) -> Transport:
         return self.transports[host if isinstance(host, str) else host.name]

@@ -81,25 +81,13 @@ def webhook_request(wa: dict, body: dict) -> HttpRequest:
         secret_headers=(("apikey", key_name(ref)),), ok_status=(204,))
 
 
-def _api_key(ref: str) -> str:
-    from .. import secrets   # imported here: the keyring backend is chosen at run time
-    key = secrets.get(ref)    # SecretError when the keyring has no such entry
-    masking.register(key)
-    return key
-
-
 def webhook_actions(ctx, wa: dict) -> list:
     """The PATCH, or a NoOp when TynTec already calls the portal for every event."""
     body = tyntec.webhook_body(webhook_root(wa))
     req = webhook_request(wa, body)
     url = tyntec.application_url(wa["api_base"])
-    if ctx.training:
-        ctx.notes.append("TynTec: training mode does not ask TynTec for the current webhooks; "
-                         "the PATCH is shown as it would be sent")
-        return [req]
-    key = _api_key(wa.get("api_key") or API_KEY_REF)
     try:
-        app = tyntec.get_default(wa["api_base"], key)
+        app = ctx.http.get_default(wa["api_base"], wa.get("api_key") or API_KEY_REF)
     except tyntec.TyntecError as e:
         hint = (f" (is the key in keyring {key_name(wa.get('api_key') or API_KEY_REF)} the "
                 "right one?)") if e.status in (401, 403) else ""

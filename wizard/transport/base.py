@@ -1,7 +1,7 @@
 """What a host connection must do: run commands, read and write files.
 
 Two implementations: `ssh.SSHTransport` (paramiko, real servers) and
-`sim.SimTransport` (an in-memory CentOS 7 for training mode). Steps and the
+`wizard.training.SimTransport` (an in-memory CentOS 7 for training mode). Steps and the
 runner see only this interface.
 """
 from __future__ import annotations

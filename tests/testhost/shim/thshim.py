@@ -38,9 +38,14 @@ import json
 import os
 import pwd
 import re
-import shlex
 import sys
 import time
+
+# the CentOS model (packages, services, firewalld, iptables) is the training host's own,
+# wizard/training/centos.py, copied beside the shim by inner.sh; every copy of the shim
+# (/usr/bin/yum, /usr/sbin/iptables, ...) finds it there; nothing else of wizard/ is needed
+sys.path.insert(0, os.environ.get("TESTHOST_LIB", "/usr/lib/testhost"))
+import centos  # noqa: E402
 
 STATE_DIR = os.environ.get("TESTHOST_STATE", "/var/lib/testhost")
 CALLS = os.path.join(STATE_DIR, "calls.jsonl")
@@ -94,36 +99,13 @@ class Ctx:
 
 
 # ---------------------------------------------------------------- state ---
-PKG_VERSIONS = {
-    "6": {"haproxy": "1.5.18-1.el6", "epel-release": "6-8",
-          "centos-release": "6-10.el6.centos.12.3", "python": "2.6.6-68.el6_10",
-          "iptables": "1.4.7-19.el6", "openssh-server": "5.3p1-124.el6_10",
-          "java-1.8.0-openjdk": "1.8.0.412.b08-1.el6_10",
-          "java-1.8.0-openjdk-headless": "1.8.0.412.b08-1.el6_10",
-          "java-1.8.0-openjdk-devel": "1.8.0.412.b08-1.el6_10",
-          "yum": "3.2.29-81.el6.centos", "initscripts": "9.03.61-1.el6.centos"},
-    "7": {"haproxy": "1.5.18-9.el7_9.1", "epel-release": "7-14",
-          "centos-release": "7-9.2009.1.el7.centos", "python": "2.7.5-90.el7",
-          "iptables": "1.4.21-35.el7", "openssh-server": "7.4p1-21.el7",
-          "java-1.8.0-openjdk": "1.8.0.412.b08-1.el7_9",
-          "java-1.8.0-openjdk-headless": "1.8.0.412.b08-1.el7_9",
-          "java-1.8.0-openjdk-devel": "1.8.0.412.b08-1.el7_9",
-          "firewalld": "0.6.3-13.el7_9", "yum": "3.4.3-168.el7.centos",
-          "systemd": "219-78.el7_9.9", "initscripts": "9.49.53-1.el7_9.1"},
-}
+PKG_VERSIONS = centos.PKG_VERSIONS
 BASE_PKGS = ["bash", "coreutils", "yum", "rpm", "openssh-server", "openssh-clients",
              "iptables", "chkconfig", "initscripts", "centos-release", "python",
              "sudo", "tar", "sed", "grep", "gzip", "curl", "procps-ng"]
-NOARCH = {"epel-release", "centos-release"}
-# not in any CentOS repository: `yum install jdk1.8` says "No package ... available."
-# (Oracle's JDK comes as a downloaded .rpm file or URL)
-NOT_IN_REPOS = {"jdk", "jdk1.8", "jre", "jre1.8", "oracle-java8"}
-# packages whose install brings a service (unit file on 7, init script on 6)
-SERVICE_PKGS = {"haproxy": "haproxy", "httpd": "httpd", "nginx": "nginx",
-                "keepalived": "keepalived", "redis": "redis", "memcached": "memcached",
-                "iptables-services": "iptables", "firewalld": "firewalld",
-                "rsyslog": "rsyslog", "crontabs": "crond", "ntp": "ntpd",
-                "chrony": "chronyd", "supervisor": "supervisord"}
+NOARCH = centos.NOARCH
+NOT_IN_REPOS = centos.NOT_IN_REPOS
+SERVICE_PKGS = centos.SERVICE_PKGS
 HAPROXY_DEFAULT_CFG = """\
 #---------------------------------------------------------------------
 # Example configuration (testhost stand-in for the CentOS package's file;
@@ -154,51 +136,24 @@ backend app
     balance     roundrobin
     server  app1 127.0.0.1:5001 check
 """
-IPT_TABLES = {
-    "filter": ["INPUT", "FORWARD", "OUTPUT"],
-    "nat": ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
-    "mangle": ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
-    "raw": ["PREROUTING", "OUTPUT"],
-}
-CENTOS6_DEFAULT_RULES = [
-    "-m state --state RELATED,ESTABLISHED -j ACCEPT",
-    "-p icmp -j ACCEPT",
-    "-i lo -j ACCEPT",
-    "-p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT",
-    "-j REJECT --reject-with icmp-host-prohibited",
-]
-
-
 def initial_state(ctx):
     el = ctx.el
     pk = {p: PKG_VERSIONS[el].get(p, "1.0-1.el%s" % el) for p in BASE_PKGS}
     if el == "7":
         pk["firewalld"] = PKG_VERSIONS["7"]["firewalld"]
         pk["systemd"] = PKG_VERSIONS["7"]["systemd"]
-    ipt = {t: {"policy": {c: "ACCEPT" for c in chains},
-               "rules": {c: [] for c in chains}} for t, chains in IPT_TABLES.items()}
-    if el == "6":
-        ipt["nat"]["policy"].pop("INPUT")
-        ipt["nat"]["rules"].pop("INPUT")
-        ipt["filter"]["rules"]["INPUT"] = [shlex.split(r) for r in CENTOS6_DEFAULT_RULES]
-        ipt["filter"]["rules"]["FORWARD"] = [
-            shlex.split("-j REJECT --reject-with icmp-host-prohibited")]
     services = {"sshd": {"enabled": True, "running": True},
                 "crond": {"enabled": True, "running": True},
                 "network": {"enabled": True, "running": True}}
-    if el == "7":
-        services["firewalld"] = {"enabled": True, "running": True}
-    else:
-        services["iptables"] = {"enabled": True, "running": True}
+    services["firewalld" if el == "7" else "iptables"] = {"enabled": True, "running": True}
     pk.update(ctx.config.get("preinstalled", {}))
-    zone = {"services": ["dhcpv6-client", "ssh"], "ports": [], "rich_rules": []}
     return {
+        "el": el,
         "packages": pk,
         "services": services,
-        "firewall": {"default_zone": "public",
-                     "runtime": {"public": json.loads(json.dumps(zone))},
-                     "permanent": {"public": json.loads(json.dumps(zone))}},
-        "iptables": ipt,
+        "firewall": {"default_zone": "public", "runtime": {"public": centos.new_zone()},
+                     "permanent": {"public": centos.new_zone()}},
+        "iptables": centos.new_iptables(el),
         "pids": {},
     }
 
@@ -220,23 +175,10 @@ def save_state(ctx):
 
 
 def nvra(ctx, name):
-    ver = ctx.state["packages"][name]
-    arch = "noarch" if name in NOARCH else "x86_64"
-    return "%s-%s.%s" % (name, ver, arch)
+    return centos.nvra(ctx.state, name)
 
 
-def pkg_name(spec):
-    """'haproxy.x86_64', 'foo-1.2-3.el7.noarch.rpm', URL -> bare name."""
-    s = spec.rsplit("/", 1)[-1]
-    if s.endswith(".rpm"):
-        s = s[:-4]
-        s = re.sub(r"\.(x86_64|noarch|i686|i386)$", "", s)
-        m = re.match(r"^(.*?)-(latest|\d[^-]*)(-[^-]+)*$", s)
-        if m:
-            s = m.group(1)
-        return s
-    s = re.sub(r"\.(x86_64|noarch|i686|i386)$", "", s)
-    return s
+pkg_name = centos.pkg_name
 
 
 def is_file_spec(spec):
@@ -245,34 +187,13 @@ def is_file_spec(spec):
 
 
 def rpm_file_info(ctx, spec):
-    """(name, version-release, epoch) of an rpm file named like spec."""
-    base = spec.rsplit("/", 1)[-1]
-    m = re.match(r"^jdk-8u(\d+)-linux-(x64|i586)\.rpm$", base)
-    if m:  # Oracle JDK 8: jdk1.8 since 8u151 (jdk1.8.0_NNN before)
-        u = int(m.group(1))
-        return ("jdk1.8" if u >= 151 else "jdk1.8.0_%d" % u), "1.8.0_%d-fcs" % u, "2000"
-    m = re.match(r"^jdk-(\d+(?:\.\d+)*)_linux-x64_bin\.rpm$", base)
-    if m:
-        return "jdk-" + m.group(1), m.group(1) + "-ga", "2000"
-    m = re.match(r"^(.+)-([^-]+)-([^-]+)\.(x86_64|noarch|i686|i386)\.rpm$", base)
-    if m:
-        return m.group(1), "%s-%s" % (m.group(2), m.group(3)), "0"
-    n = pkg_name(spec)
-    return n, PKG_VERSIONS[ctx.el].get(n, "1.0-1.el%s" % ctx.el), "0"
+    return centos.rpm_file_info(spec, ctx.el)
 
 
 def url_reachable(ctx, url):
     if ctx.config.get("offline"):
         return False
     return not any(fnmatch.fnmatch(url, g) for g in ctx.config.get("unreachable", []))
-
-
-def pkg_matches(ctx, n, query):
-    """rpm -q NAME, NAME-VERSION or NAME-VERSION-RELEASE (with .ARCH)."""
-    full = "%s-%s" % (n, ctx.state["packages"][n])
-    arch = "noarch" if n in NOARCH else "x86_64"
-    return query in (n, full, full + "." + arch, n + "." + arch) or \
-        query == "%s-%s" % (n, ctx.state["packages"][n].split("-")[0])
 
 
 # ----------------------------------------------------------------- java ---
@@ -490,7 +411,7 @@ def install_service_files(ctx, svc):
 
 
 def svc_state(ctx, name):
-    return ctx.state["services"].setdefault(name, {"enabled": False, "running": False})
+    return centos.svc(ctx.state, name)
 
 
 def validate_service(ctx, name):
@@ -507,16 +428,11 @@ def validate_service(ctx, name):
 
 
 def set_running(ctx, name, running):
-    s = svc_state(ctx, name)
-    s["running"] = running
-    if running:
-        ctx.state["pids"].setdefault(name, 1000 + len(ctx.state["pids"]) * 7)
-    else:
-        ctx.state["pids"].pop(name, None)
-    if name == "firewalld":
-        fw = ctx.state["firewall"]
-        if running:
-            fw["runtime"] = json.loads(json.dumps(fw["permanent"]))
+    saved = None
+    if name == "iptables" and os.path.exists("/etc/sysconfig/iptables"):
+        with open("/etc/sysconfig/iptables") as f:
+            saved = f.read()
+    centos.set_running(ctx.state, name, running, saved_rules=saved)
 
 
 # ---------------------------------------------------------------- yum -----
@@ -536,28 +452,7 @@ def prompt_yes(ctx, question):
 
 def cmd_yum(ctx):
     args = ctx.argv
-    assume_yes = False
-    quiet = False
-    rest = []
-    i = 0
-    takes_value = {"-d", "-e", "-c", "-R", "-x", "--exclude", "--enablerepo",
-                   "--disablerepo", "--setopt", "--installroot", "--releasever",
-                   "--disableplugin", "--enableplugin"}
-    while i < len(args):
-        a = args[i]
-        if a in ("-y", "--assumeyes"):
-            assume_yes = True
-        elif a in ("-q", "--quiet"):
-            quiet = True
-        elif a in ("-yq", "-qy"):
-            assume_yes = quiet = True
-        elif a in takes_value:
-            i += 1
-        elif a.startswith("-"):
-            pass
-        else:
-            rest.append(a)
-        i += 1
+    assume_yes, quiet, rest = centos.yum_args(args)
     if not rest:
         ctx.fail("You need to give some command", 1)
     sub, names = rest[0], rest[1:]
@@ -674,30 +569,9 @@ def cmd_yum(ctx):
         ctx.out("Removed:\n  " + " ".join(gone) + "\n\nComplete!")
         save_state(ctx)
         return 0
-    if sub == "list":
-        which = "all"
-        if names and names[0] in ("installed", "available", "all", "updates"):
-            which, names = names[0], names[1:]
-        hits = sorted(n for n in pk if not names or any(fnmatch.fnmatch(n, g) for g in names))
-        if which in ("available", "updates") or not hits:
-            ctx.fail("Error: No matching Packages to list", 1)
-        ctx.out("Installed Packages")
-        for n in hits:
-            arch = "noarch" if n in NOARCH else "x86_64"
-            ctx.out("%-40s %-30s @base" % (n + "." + arch, pk[n]))
-        return 0
-    if sub in ("makecache", "clean", "repolist", "check-update", "search", "info",
-               "provides", "whatprovides", "history", "deplist", "versionlock"):
-        if sub == "repolist":
-            ctx.out("repo id            repo name                              status")
-            ctx.out("base/%s/x86_64     CentOS-%s - Base                       10,072"
-                    % (ctx.el, ctx.el))
-            ctx.out("repolist: 10,072")
-        elif sub == "clean":
-            ctx.out("Cleaning repos: base extras updates")
-        elif sub == "makecache":
-            ctx.out("Metadata Cache Created")
-        return 0
+    rc = centos.yum_query(ctx.state, ctx, ctx.el, sub, names)
+    if rc is not None:
+        return rc
     ctx.fail("No such command: %s. Please use /usr/bin/yum --help" % sub, 1)
 
 
@@ -772,20 +646,12 @@ def cmd_rpm(ctx):
             for f in names:
                 ctx.out("file %s is not owned by any package" % f)
             return len(names)
-        missing = 0
-        for q in names:
-            n = next((p for p in pk if pkg_matches(ctx, p, q)), None)
-            if n is not None:
-                if "i" in flags:
-                    ver, rel = pk[n].split("-", 1)
-                    ctx.out("Name        : %s\nVersion     : %s\nRelease     : %s\n"
-                            "Architecture: x86_64" % (n, ver, rel))
-                else:
-                    ctx.out(fmt_qf(ctx, n, qf))
-            else:
-                ctx.out("package %s is not installed" % q)
-                missing += 1
-        return min(missing, 255)
+        def info(n):
+            ver, rel = pk[n].split("-", 1)
+            return ("Name        : %s\nVersion     : %s\nRelease     : %s\n"
+                    "Architecture: x86_64" % (n, ver, rel))
+        return centos.rpm_query(ctx.state, ctx, names, info if "i" in flags else
+                                lambda n: fmt_qf(ctx, n, qf))
     if re.match(r"^-[iU]", args[0]) or args[0] in ("--install", "--upgrade"):
         ctx.need_root("error: can't create transaction lock on /var/lib/rpm/.rpm.lock "
                       "(Permission denied)")
@@ -812,7 +678,7 @@ def cmd_rpm(ctx):
                       "(Permission denied)")
         rc = 0
         for q in names:
-            n = next((p for p in pk if pkg_matches(ctx, p, q)), None)
+            n = next((p for p in pk if centos.pkg_matches(ctx.state, p, q)), None)
             if n is not None:
                 remove_java_files(ctx, n)
                 pk.pop(n)
@@ -837,78 +703,36 @@ def fmt_qf(ctx, n, qf):
 
 
 # ----------------------------------------------------------- chkconfig ----
-def chk_levels(st):
-    on = st.get("enabled")
-    return "\t".join("%d:%s" % (l, "on" if on and 2 <= l <= 5 else "off") for l in range(7))
+class ShimFiles:
+    """What chkconfig asks of the test host's files."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def init_script(self, name):
+        try:
+            with open(init_script(name)) as f:
+                return f.read()
+        except OSError:
+            return None
+
+    def has_unit(self, name):
+        return unit_file(name) is not None
+
+    def sysv_names(self):
+        return [n for n in os.listdir("/etc/rc.d/init.d") if not n.startswith(".")]
+
+    def systemctl(self, args):
+        return systemctl_ops(self.ctx, args)
 
 
 def cmd_chkconfig(ctx):
-    args = [a for a in ctx.argv]
     load_state(ctx)
-    if not args or args[0] == "--list":
-        names = args[1:2] if len(args) > 1 else sorted(
-            n for n in os.listdir("/etc/rc.d/init.d") if not n.startswith("."))
-        if ctx.el == "7" and len(args) < 2:
-            ctx.out("\nNote: This output shows SysV services only and does not include "
-                    "native\n      systemd services. SysV configuration data might be "
-                    "overridden by native\n      systemd configuration.\n")
-        for n in names:
-            if not os.path.exists(init_script(n)):
-                if ctx.el == "7" and unit_file(n):
-                    ctx.err("error reading information on service %s: No such file or "
-                            "directory" % n)
-                    return 1
-                ctx.fail("error reading information on service %s: No such file or "
-                         "directory" % n, 1)
-            st = ctx.state["services"].get(n)
-            if st is None or not st.get("added", st.get("enabled")):
-                if len(args) > 1:
-                    ctx.fail("service %s supports chkconfig, but is not referenced in any "
-                             "runlevel (run 'chkconfig --add %s')" % (n, n), 1)
-                continue
-            ctx.out("%-15s\t%s" % (n, chk_levels(st)))
-        return 0
-    ctx.need_root("You do not have enough privileges to perform this operation.")
-    if args[0] in ("--add", "--del"):
-        if len(args) < 2:
-            ctx.fail("usage: chkconfig [--list] [--type <type>] [name]", 2)
-        n = args[1]
-        if not os.path.exists(init_script(n)):
-            ctx.fail("error reading information on service %s: No such file or directory"
-                     % n, 1)
-        st = svc_state(ctx, n)
-        if args[0] == "--add":
-            st["added"] = True
-            hdr = open(init_script(n)).read()
-            m = re.search(r"#\s*chkconfig:\s*(\S+)", hdr)
-            if m and m.group(1) != "-":
-                st["enabled"] = True
-        else:
-            st["added"] = False
-            st["enabled"] = False
+    try:
+        return centos.chkconfig(ctx.state, ctx, list(ctx.argv), ctx.uid == 0, ctx.el,
+                                ShimFiles(ctx))
+    finally:
         save_state(ctx)
-        return 0
-    if args[0] == "--level":
-        args = args[2:]
-    n = args[0]
-    if len(args) == 1:
-        st = ctx.state["services"].get(n, {})
-        return 0 if st.get("enabled") else 1
-    action = args[1]
-    if not os.path.exists(init_script(n)):
-        if ctx.el == "7" and unit_file(n):
-            ctx.err("Note: Forwarding request to 'systemctl %s %s.service'." % (
-                "enable" if action == "on" else "disable", n))
-            return systemctl_ops(ctx, ["enable" if action == "on" else "disable", n])
-        ctx.fail("error reading information on service %s: No such file or directory"
-                 % n, 1)
-    st = svc_state(ctx, n)
-    if action in ("on", "off", "reset"):
-        st["added"] = True
-        st["enabled"] = action == "on"
-        save_state(ctx)
-        return 0
-    ctx.fail("usage: chkconfig [--list] [--type <type>] [name]", 2)
 
 
 # ------------------------------------------------------------- service ----
@@ -925,10 +749,12 @@ def cmd_service(ctx):
         return 0
     name, action = args[0], (args[1] if len(args) > 1 else "")
     if name == "iptables" and action == "save":
-        ctx.need_root("iptables: Permission denied", 4)
-        with open("/etc/sysconfig/iptables", "w") as f:
-            f.write(iptables_save_text(ctx))
-        ctx.out("iptables: Saving firewall rules to /etc/sysconfig/iptables:[  OK  ]")
+        saved = centos.service_iptables_save(ctx.state, ctx, ctx.uid == 0, ctx.el)
+        tmp = "/etc/sysconfig/.iptables.tmp"
+        with open(tmp, "w") as f:
+            f.write(saved)
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, "/etc/sysconfig/iptables")
         return 0
     if ctx.el == "7":
         lsb = ("start", "stop", "restart", "try-restart", "reload", "force-reload",
@@ -1096,26 +922,18 @@ def systemctl_ops(ctx, args):
 
 
 def systemctl_start(ctx, n, verb):
-    s = svc_state(ctx, n)
-    if verb == "stop":
-        set_running(ctx, n, False)
-        return 0
-    if verb in ("try-restart", "condrestart") and not s["running"]:
-        return 0
-    if verb == "reload" and not s["running"]:
-        ctx.err("Job for %s.service invalid." % n)
-        return 1
-    ok, text = validate_service(ctx, n)
-    if not ok:
-        ctx.err("Job for %s.service failed because the control process exited with error "
-                "code. See \"systemctl status %s.service\" and \"journalctl -xe\" for "
-                "details." % (n, n))
-        ctx.state.setdefault("journal", []).append({"unit": n, "text": text})
-        if verb != "reload":
-            set_running(ctx, n, False)
-        return 1
-    set_running(ctx, n, True)
-    return 0
+    saved = None
+    if n == "iptables" and os.path.exists("/etc/sysconfig/iptables"):
+        with open("/etc/sysconfig/iptables") as f:
+            saved = f.read()
+
+    def check(name):
+        ok, text = validate_service(ctx, name)
+        return ok, text.splitlines()
+    rc, lines = centos.systemd_job(ctx.state, ctx, n, verb, check, saved_rules=saved)
+    if rc and lines:
+        ctx.state.setdefault("journal", []).append({"unit": n, "text": "\n".join(lines)})
+    return rc
 
 
 def cmd_systemctl(ctx):
@@ -1123,386 +941,24 @@ def cmd_systemctl(ctx):
     return systemctl_ops(ctx, ctx.argv)
 
 
-# -------------------------------------------------------- firewall-cmd ----
-FW_SERVICES = {"ssh", "http", "https", "dhcpv6-client", "mysql", "postgresql", "ntp",
-               "dns", "smtp", "ftp", "samba", "nfs", "high-availability", "squid",
-               "redis", "snmp", "ldap", "ldaps", "kerberos", "vnc-server"}
-FW_ZONES = ["block", "dmz", "drop", "external", "home", "internal", "public", "trusted",
-            "work"]
-FW_ERR = {"INVALID_PORT": 103, "INVALID_ZONE": 112, "INVALID_SERVICE": 101,
-          "INVALID_COMMAND": 104, "INVALID_RULE": 108}
-
-
-def norm_port(ctx, p):
-    m = re.match(r"^(\d+)(?:-(\d+))?/(tcp|udp|sctp|dccp)$", p)
-    if not m or not (0 < int(m.group(1)) < 65536) or (
-            m.group(2) and not int(m.group(1)) <= int(m.group(2)) < 65536):
-        ctx.fail("Error: INVALID_PORT: %s" % p, FW_ERR["INVALID_PORT"])
-    return p
-
-
+# ------------------------------------------- firewall-cmd, iptables ----
 def cmd_firewall_cmd(ctx):
     load_state(ctx)
-    fw = ctx.state["firewall"]
-    args = ctx.argv
-    permanent = "--permanent" in args
-    quiet = "-q" in args or "--quiet" in args
-    zone = fw["default_zone"]
-    for a in args:
-        if a.startswith("--zone="):
-            zone = a.split("=", 1)[1]
-    if "--version" in args:
-        ctx.out("0.6.3")
-        return 0
-    running = ctx.state["services"].get("firewalld", {}).get("running", False)
-    if "--state" in args:
-        ctx.out("running" if running else "not running")
-        return 0 if running else 252
-    if not running:
-        ctx.fail("FirewallD is not running", 252)
-    if ctx.uid != 0:
-        ctx.fail("Authorization failed.\n    Make sure polkit agent is running or run the "
-                 "application as superuser.", 252)
-    if zone not in FW_ZONES:
-        ctx.fail("Error: INVALID_ZONE: %s" % zone, FW_ERR["INVALID_ZONE"])
-    layer = fw["permanent" if permanent else "runtime"]
-    z = layer.setdefault(zone, {"services": [], "ports": [], "rich_rules": []})
-    actions = [a for a in args if a not in ("--permanent", "-q", "--quiet")
-               and not a.startswith("--zone=")]
-    if not actions:
-        ctx.fail("usage: see firewall-cmd man page\nNo option specified.", 2)
-    printed_success = False
-    rc = 0
-    for a in actions:
-        key, _, val = a.partition("=")
-        if key in ("--reload", "--complete-reload"):
-            fw["runtime"] = json.loads(json.dumps(fw["permanent"]))
-            printed_success = True
-        elif key == "--runtime-to-permanent":
-            fw["permanent"] = json.loads(json.dumps(fw["runtime"]))
-            printed_success = True
-        elif key == "--get-default-zone":
-            ctx.out(fw["default_zone"])
-        elif key == "--get-zones":
-            ctx.out(" ".join(FW_ZONES))
-        elif key == "--get-active-zones":
-            ctx.out("%s\n  interfaces: eth0" % fw["default_zone"])
-        elif key == "--set-default-zone":
-            fw["default_zone"] = val
-            printed_success = True
-        elif key in ("--add-port", "--remove-port", "--query-port"):
-            p = norm_port(ctx, val)
-            have = p in z["ports"]
-            if key == "--query-port":
-                if not quiet:
-                    ctx.out("yes" if have else "no")
-                rc = 0 if have else 1
-                continue
-            if key == "--add-port":
-                if have:
-                    ctx.err("Warning: ALREADY_ENABLED: %s" % p.replace("/", ":"))
-                else:
-                    z["ports"].append(p)
-            else:
-                if not have:
-                    ctx.err("Warning: NOT_ENABLED: %s" % p.replace("/", ":"))
-                else:
-                    z["ports"].remove(p)
-            printed_success = True
-        elif key in ("--add-service", "--remove-service", "--query-service"):
-            if val not in FW_SERVICES:
-                ctx.fail("Error: INVALID_SERVICE: %s" % val, FW_ERR["INVALID_SERVICE"])
-            have = val in z["services"]
-            if key == "--query-service":
-                if not quiet:
-                    ctx.out("yes" if have else "no")
-                rc = 0 if have else 1
-                continue
-            if key == "--add-service":
-                if have:
-                    ctx.err("Warning: ALREADY_ENABLED: %s" % val)
-                else:
-                    z["services"].append(val)
-            else:
-                if not have:
-                    ctx.err("Warning: NOT_ENABLED: %s" % val)
-                else:
-                    z["services"].remove(val)
-            printed_success = True
-        elif key in ("--add-rich-rule", "--remove-rich-rule", "--query-rich-rule"):
-            have = val in z["rich_rules"]
-            if key == "--query-rich-rule":
-                ctx.out("yes" if have else "no")
-                rc = 0 if have else 1
-                continue
-            if key == "--add-rich-rule" and not have:
-                z["rich_rules"].append(val)
-            if key == "--remove-rich-rule" and have:
-                z["rich_rules"].remove(val)
-            printed_success = True
-        elif key == "--list-ports":
-            ctx.out(" ".join(z["ports"]))
-        elif key == "--list-services":
-            ctx.out(" ".join(z["services"]))
-        elif key == "--list-rich-rules":
-            for r in z["rich_rules"]:
-                ctx.out(r)
-        elif key == "--list-all":
-            ctx.out("%s%s\n  target: default\n  icmp-block-inversion: no\n  interfaces: %s"
-                    "\n  sources: \n  services: %s\n  ports: %s\n  protocols: \n"
-                    "  masquerade: no\n  forward-ports: \n  source-ports: \n"
-                    "  icmp-blocks: \n  rich rules: \n%s" % (
-                        zone, " (active)" if zone == fw["default_zone"] and not permanent
-                        else "", "eth0" if zone == fw["default_zone"] else "",
-                        " ".join(z["services"]), " ".join(z["ports"]),
-                        "".join("\t%s\n" % r for r in z["rich_rules"])))
-        else:
-            ctx.fail("usage: see firewall-cmd man page\nfirewall-cmd: error: unrecognized "
-                     "arguments: %s" % a, 2)
-    if printed_success and not quiet:
-        ctx.out("success")
+    rc = centos.firewall_cmd(ctx.state, ctx, list(ctx.argv), ctx.uid == 0)
     save_state(ctx)
     return rc
 
 
-# ------------------------------------------------------------- iptables ---
-IPT_LONG = {"--protocol": "-p", "--source": "-s", "--src": "-s", "--destination": "-d",
-            "--dst": "-d", "--jump": "-j", "--goto": "-g", "--in-interface": "-i",
-            "--out-interface": "-o", "--match": "-m", "--fragment": "-f",
-            "--destination-port": "--dport", "--source-port": "--sport",
-            "--destination-ports": "--dports", "--source-ports": "--sports"}
-PORT_NAMES = {"ssh": "22", "http": "80", "https": "443", "smtp": "25", "domain": "53",
-              "mysql": "3306", "ftp": "21"}
-
-
-def rule_key(tokens):
-    """Canonical, order-insensitive form of a rule spec for -C/-D matching."""
-    groups, cur, neg = [], None, False
-    for t in tokens:
-        if t == "!":
-            neg = True
-            continue
-        if t.startswith("-") and not re.match(r"^-\d", t):
-            t = IPT_LONG.get(t, t)
-            cur = ["!" + t if neg else t]
-            groups.append(cur)
-            neg = False
-        elif cur is not None:
-            if cur[0] in ("-s", "-d", "!-s", "!-d") and "/" not in t and re.match(
-                    r"^[\d.]+$", t):
-                t += "/32"
-            if cur[0] in ("--dport", "--sport", "!--dport", "!--sport"):
-                t = PORT_NAMES.get(t, t)
-            if cur[0] in ("-p", "-m"):
-                t = t.lower()
-            cur.append(t)
-    out = []
-    for g in groups:
-        if g[0] == "-m" and len(g) == 2 and g[1] in ("tcp", "udp", "icmp"):
-            continue  # implicit match added by -p
-        out.append(tuple(g))
-    return sorted(out)
-
-
-def ipt_err(ctx, ver, msg, rc):
-    ctx.fail(msg.replace("{v}", ver), rc)
-
-
 def cmd_iptables(ctx):
-    ver = "v1.4.7" if ctx.el == "6" else "v1.4.21"
-    args = list(ctx.argv)
-    if args and args[0] in ("-V", "--version"):
-        ctx.out("iptables %s" % ver)
-        return 0
-    bad = lambda o: ipt_err(ctx, ver, "iptables {v}: unknown option `%s'\nTry `iptables -h'"
-                            " or 'iptables --help' for more information." % o, 2)
-    table = "filter"
-    flags = set()
-    cmd = None
-    cmd_args = []
-    rule = []
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a in ("-t", "--table"):
-            table = args[i + 1]
-            i += 2
-            continue
-        if a in ("-w", "--wait"):
-            if ctx.el == "6":
-                bad(a)
-            if i + 1 < len(args) and args[i + 1].isdigit():
-                i += 1
-            i += 1
-            continue
-        if a in ("-n", "--numeric", "-v", "--verbose", "--line-numbers", "-x", "--exact"):
-            flags.add(a)
-            i += 1
-            continue
-        m = re.match(r"^-([ACDIRLSFNXPZE])$", a) or re.match(
-            r"^--(append|check|delete|insert|replace|list|list-rules|flush|new-chain|"
-            r"delete-chain|policy|zero|rename-chain)$", a)
-        if m and cmd is None:
-            long2short = {"append": "A", "check": "C", "delete": "D", "insert": "I",
-                          "replace": "R", "list": "L", "list-rules": "S", "flush": "F",
-                          "new-chain": "N", "delete-chain": "X", "policy": "P", "zero": "Z",
-                          "rename-chain": "E"}
-            cmd = long2short.get(m.group(1), m.group(1))
-            if cmd == "C" and ctx.el == "6":
-                bad(a)
-            i += 1
-            while i < len(args) and not args[i].startswith("-") and len(cmd_args) < (
-                    2 if cmd in ("I", "R", "D", "P", "E") else 1):
-                if cmd in ("A", "C") and cmd_args:
-                    break
-                if cmd == "D" and cmd_args and not args[i].isdigit():
-                    break
-                if cmd == "I" and cmd_args and not args[i].isdigit():
-                    break
-                cmd_args.append(args[i])
-                i += 1
-            continue
-        rule.append(a)
-        i += 1
-    if cmd is None:
-        ipt_err(ctx, ver, "iptables {v}: no command specified\nTry `iptables -h' or "
-                "'iptables --help' for more information.", 2)
-    if ctx.uid != 0:
-        ipt_err(ctx, ver, "iptables {v}: can't initialize iptables table `%s': Permission "
-                "denied (you must be root)\nPerhaps iptables or your kernel needs to be "
-                "upgraded." % table, 3)
     load_state(ctx)
-    tables = ctx.state["iptables"]
-    if table not in tables:
-        ipt_err(ctx, ver, "iptables {v}: can't initialize iptables table `%s': Table does "
-                "not exist (do you need to insmod?)\nPerhaps iptables or your kernel needs "
-                "to be upgraded." % table, 3)
-    t = tables[table]
-    chain = cmd_args[0] if cmd_args else None
-    nochain = "iptables: No chain/target/match by that name."
-    if chain and chain not in t["rules"] and cmd not in ("N",):
-        ctx.fail(nochain, 1)
-    rules = t["rules"]
-    if cmd in ("A", "I", "C", "D", "R") and cmd not in ("D",) and not rule and cmd != "D":
-        ipt_err(ctx, ver, "iptables {v}: -%s requires a rule\n" % cmd, 2)
-    if cmd == "A":
-        rules[chain].append(rule)
-    elif cmd == "I":
-        pos = int(cmd_args[1]) if len(cmd_args) > 1 else 1
-        if pos < 1 or pos > len(rules[chain]) + 1:
-            ctx.fail("iptables: Index of insertion too big.", 1)
-        rules[chain].insert(pos - 1, rule)
-    elif cmd == "R":
-        pos = int(cmd_args[1])
-        if pos < 1 or pos > len(rules[chain]):
-            ctx.fail("iptables: Index of replacement too big.", 1)
-        rules[chain][pos - 1] = rule
-    elif cmd in ("C", "D"):
-        if cmd == "D" and len(cmd_args) > 1:
-            pos = int(cmd_args[1])
-            if pos < 1 or pos > len(rules[chain]):
-                ctx.fail("iptables: Index of deletion too big.", 1)
-            rules[chain].pop(pos - 1)
-        else:
-            key = rule_key(rule)
-            hit = [k for k, r in enumerate(rules[chain]) if rule_key(r) == key]
-            if not hit:
-                ctx.fail("iptables: Bad rule (does a matching rule exist in that chain?).", 1)
-            if cmd == "D":
-                rules[chain].pop(hit[0])
-    elif cmd == "N":
-        if chain in rules:
-            ctx.fail("iptables: Chain already exists.", 1)
-        rules[chain] = []
-    elif cmd == "X":
-        for c in ([chain] if chain else [c for c in rules if c not in t["policy"]]):
-            if c in t["policy"]:
-                ctx.fail("iptables: Invalid argument. Run `dmesg' for more information.", 1)
-            rules.pop(c, None)
-    elif cmd == "F":
-        for c in ([chain] if chain else list(rules)):
-            rules[c] = []
-    elif cmd == "P":
-        if chain not in t["policy"]:
-            ctx.fail("iptables: Bad built-in chain name.", 1)
-        t["policy"][chain] = cmd_args[1]
-    elif cmd == "S":
-        for c in ([chain] if chain else list(rules)):
-            ctx.out("-P %s %s" % (c, t["policy"][c]) if c in t["policy"] else "-N %s" % c)
-        for c in ([chain] if chain else list(rules)):
-            for r in rules[c]:
-                ctx.out("-A %s %s" % (c, " ".join(shlex.quote(x) for x in r)))
-    elif cmd == "L":
-        ipt_list(ctx, t, [chain] if chain else list(rules), flags)
+    rc = centos.iptables(ctx.state, ctx, list(ctx.argv), ctx.uid == 0, ctx.el)
     save_state(ctx)
-    return 0
-
-
-def ipt_list(ctx, t, chains, flags):
-    num = "-n" in flags or "--numeric" in flags
-    ln = "--line-numbers" in flags
-    anyw = "0.0.0.0/0" if num else "anywhere"
-    for k, c in enumerate(chains):
-        if k:
-            ctx.out("")
-        pol = t["policy"].get(c)
-        ctx.out("Chain %s (%s)" % (c, "policy %s" % pol if pol else "0 references"))
-        ctx.out(("num  " if ln else "") +
-                "target     prot opt source               destination         ")
-        for n, r in enumerate(t["rules"][c], 1):
-            d = dict()
-            extra = []
-            j = 0
-            while j < len(r):
-                o = IPT_LONG.get(r[j], r[j])
-                if o in ("-j", "-p", "-s", "-d") and j + 1 < len(r):
-                    d[o] = r[j + 1]
-                    j += 2
-                    continue
-                if o == "--dport" and j + 1 < len(r):
-                    extra.append("dpt:%s" % r[j + 1])
-                    j += 2
-                    continue
-                if o == "-m" and j + 1 < len(r):
-                    if r[j + 1] in ("tcp", "udp"):
-                        extra.append(r[j + 1])
-                    j += 2
-                    continue
-                extra.append(r[j].lstrip("-") if r[j].startswith("--") else r[j])
-                j += 1
-            ctx.out(("%-4d " % n if ln else "") + "%-10s %-4s --  %-20s %-20s %s" % (
-                d.get("-j", ""), d.get("-p", "all"), d.get("-s", anyw),
-                d.get("-d", anyw), " ".join(extra)))
-
-
-def iptables_save_text(ctx):
-    load_state(ctx) if ctx.state is None else None
-    ver = "v1.4.7" if ctx.el == "6" else "v1.4.21"
-    now = time.strftime("%a %b %d %H:%M:%S %Y")
-    lines = []
-    for tname in ("filter", "nat", "mangle", "raw"):
-        t = ctx.state["iptables"][tname]
-        if tname != "filter" and not any(t["rules"].values()):
-            continue
-        lines.append("# Generated by iptables-save %s on %s" % (ver, now))
-        lines.append("*" + tname)
-        for c in t["rules"]:
-            lines.append(":%s %s [0:0]" % (c, t["policy"].get(c, "-")))
-        for c, rs in t["rules"].items():
-            for r in rs:
-                lines.append("-A %s %s" % (c, " ".join(shlex.quote(x) for x in r)))
-        lines.append("COMMIT")
-        lines.append("# Completed on %s" % now)
-    return "\n".join(lines) + "\n"
+    return rc
 
 
 def cmd_iptables_save(ctx):
-    if ctx.uid != 0:
-        ctx.fail("iptables-save: can't initialize iptables table `filter': Permission "
-                 "denied (you must be root)", 1)
     load_state(ctx)
-    ctx.out(iptables_save_text(ctx), end="")
-    return 0
+    return centos.iptables_save(ctx.state, ctx, ctx.uid == 0, ctx.el)
 
 
 # ------------------------------------------------- selinux, power, misc ----

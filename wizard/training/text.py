@@ -7,8 +7,8 @@ import binascii
 import hashlib
 import re
 
-from .sim_fs import FsError
-from .sim_shell import Cmd, command, raw, text
+from .fs import FsError
+from .shell import Cmd, command, raw, text
 
 # -- escapes and regular expressions -------------------------------------------------------------
 
@@ -491,7 +491,7 @@ def _sed(c: Cmd) -> int:
                 cmd["active"] = False
             result, code = _sed_run(cmds, _lines(data), quiet)
             if suffix:
-                from .sim_fs import Node
+                from .fs import Node
                 bak = real + suffix if "*" not in suffix else suffix.replace("*", real)
                 c.fs.put(bak, Node("f", node.data, node.mode, node.owner, node.group))
             node.data = raw(result)

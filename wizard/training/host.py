@@ -1,8 +1,8 @@
 """A simulated CentOS 7 host, in memory, for training mode.
 
 `SimTransport(spec)` implements the Transport interface against a `SimHost`: a file
-system (sim_fs), the rpm database, services, firewalld and iptables state, and a
-small shell (sim_shell) whose commands (sim_coreutils, sim_text, sim_admin) answer
+system (fs), the rpm database, services, firewalld and iptables state, and a
+small shell (shell) whose commands (coreutils, text, admin) answer
 the way CentOS 7.9 does. Nothing touches the machine the wizard runs on, no
 subprocess is started, nothing needs root.
 
@@ -27,9 +27,9 @@ from importlib import resources
 from pathlib import Path
 
 from .. import masking
-from .base import (BACKUP_ROOT, CommandResult, FileStat, HostSpec, OutputCallback, TransportError,
+from ..transport.base import (BACKUP_ROOT, CommandResult, FileStat, HostSpec, OutputCallback, TransportError,
                    WriteResult)
-from .sim_fs import FileSystem, FsError, Node
+from .fs import FileSystem, FsError, Node
 
 BANNER = "TRAINING: simulated CentOS 7 host (in memory)"
 HOSTNAME = "training-sim"
@@ -41,18 +41,24 @@ SUDO_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"          # sudoers secure_path on Ce
 
 
 def default_state_file() -> Path:
-    from ..journal import state_dir
-    return state_dir() / "training-host.json"
+    """`<state dir>/training-host.json`: the tool's state folder (CHATWIZARD_STATE_DIR
+    overrides), the one wizard.journal uses; not imported from there, so that the journal
+    (which the session clears on reset) may depend on training and not the other way."""
+    env = os.environ.get("CHATWIZARD_STATE_DIR")
+    if env:
+        return Path(env) / "training-host.json"
+    from platformdirs import user_state_dir
+    return Path(user_state_dir("chatwizard")) / "training-host.json"
 
 
 def _manifest() -> dict:
     import yaml
-    text = resources.files("wizard.data.sim").joinpath("files.yaml").read_text(encoding="utf-8")
+    text = resources.files("wizard.training.data").joinpath("files.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 
 def _data_file(name: str) -> bytes:
-    return resources.files("wizard.data.sim").joinpath(name).read_bytes()
+    return resources.files("wizard.training.data").joinpath(name).read_bytes()
 
 
 class SimHost:
@@ -73,8 +79,8 @@ class SimHost:
         self._saved_at = self._mark()
 
     def _seed(self) -> None:
-        from .sim_admin import initial_state
-        from .sim_shell import COMMANDS
+        from .admin import initial_state
+        from .shell import COMMANDS
         m = _manifest()
         self.state = initial_state(m)
         owners = sorted(((p, o.split(":")) for p, o in m.get("owners", {}).items()),
@@ -133,7 +139,7 @@ class SimHost:
 
     def install_files(self, pkg: str) -> None:
         """Files a package brings: the executables of simulated commands it provides."""
-        from .sim_shell import COMMANDS
+        from .shell import COMMANDS
         for name, spec in COMMANDS.items():
             if spec.package and pkg in spec.package and spec.path:
                 self.fs.makedirs(posixpath.dirname(spec.path))
@@ -251,7 +257,7 @@ class SimHost:
                 on_output: OutputCallback | None = None, path_var: str | None = None,
                 who: str = "", merge: bool = False) -> tuple[int, str, str]:
         """Run a command line on this host: (exit code, stdout, stderr)."""
-        from .sim_shell import run_command
+        from .shell import run_command
         with self.lock:
             calls: list = []
             rc, out, err = run_command(self, command, user=user, stdin=stdin, on_output=on_output,

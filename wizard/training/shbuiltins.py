@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import re
 
-from .sim_fs import FsError
-from .sim_shell import BUILTINS, Cmd, ExitShell, Input, ReturnFunc, command
+from .fs import FsError
+from .shell import BUILTINS, Cmd, ExitShell, Input, ReturnFunc, command
 
 
 def builtin(*names: str):
@@ -137,7 +137,7 @@ def _source(c: Cmd) -> int:
     if len(c.args) > 1:
         c.sh.args = c.args[1:]
     try:
-        from .sim_shell import Parser, ShellSyntax, lex
+        from .shell import Parser, ShellSyntax, lex
         try:
             ast = Parser(lex(data.decode("utf-8", "surrogateescape"))).program()
         except ShellSyntax as e:
@@ -152,7 +152,7 @@ def _source(c: Cmd) -> int:
 
 @builtin("eval")
 def _eval(c: Cmd) -> int:
-    from .sim_shell import Parser, ShellSyntax, lex
+    from .shell import Parser, ShellSyntax, lex
     try:
         ast = Parser(lex(" ".join(c.args))).program()
     except ShellSyntax as e:
@@ -405,6 +405,8 @@ def _sh(c: Cmd) -> int:
         noexec = noexec or "n" in a[1:]
     if script is not None:
         sub = c.sh.child(name=args[0] if args else c.name, args=args[1:])
+    elif args and args[0] in ("/dev/stdin", "/proc/self/fd/0"):   # `bash -n /dev/stdin` (planning)
+        script, sub = c.stdin(), c.sh.child(name=args[0], args=args[1:])
     elif args:
         try:
             script = c.read(args[0]).decode("utf-8", "surrogateescape")
@@ -419,7 +421,7 @@ def _sh(c: Cmd) -> int:
 
 @command("sudo")
 def _sudo(c: Cmd) -> int:
-    from .sim import SUDO_PATH
+    from .host import SUDO_PATH
     args = list(c.args)
     user = "root"
     while args and args[0].startswith("-"):

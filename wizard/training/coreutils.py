@@ -11,8 +11,8 @@ import stat as stat_mod
 import string
 import time
 
-from .sim_fs import FsError, Node, UMASK
-from .sim_shell import Cmd, command, q, text
+from .fs import FsError, Node, UMASK
+from .shell import Cmd, command, q, text
 
 # -- option parsing ------------------------------------------------------------------------------
 
@@ -932,7 +932,7 @@ def _stat(c: Cmd) -> int:
             rc = 1
             continue
         if printf is not None:
-            from .sim_text import unescape
+            from .text import unescape
             c.out(stat_format(c, unescape(printf), p, node), end="")
         elif fmt is not None:
             c.out(stat_format(c, fmt, p, node))

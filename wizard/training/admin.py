@@ -7,48 +7,29 @@ import copy
 import fnmatch
 import posixpath
 import re
-import shlex
 import time
 
-from .sim_fs import Node
-from .sim_shell import Cmd, command, raw, text
+from . import centos
+from .fs import Node
+from .shell import Cmd, command, raw, text
 
 EL = "7"
-NOARCH = {"epel-release", "centos-release"}
-EPOCH = {"jdk1.8": "2000"}
-REPO = {     # what `yum install NAME` finds in the (simulated) CentOS 7 repositories
-    "haproxy": "1.5.18-9.el7_9.1", "firewalld": "0.6.3-13.el7_9", "iptables-services": "1.4.21-35.el7",
-    "java-1.8.0-openjdk": "1.8.0.412.b08-1.el7_9", "java-1.8.0-openjdk-headless": "1.8.0.412.b08-1.el7_9",
-    "java-11-openjdk": "11.0.23.0.9-2.el7_9", "epel-release": "7-14", "telnet": "0.17-66.el7",
-    "nc": "1.84-24.el7", "nmap-ncat": "6.40-19.el7", "net-tools": "2.0-0.25.20131004git.el7",
-    "lsof": "4.87-6.el7", "wget": "1.14-18.el7_6.1", "unzip": "6.0-24.el7_9", "zip": "3.0-11.el7",
-    "vim-enhanced": "7.4.629-8.el7_9", "nano": "2.3.1-10.el7", "mlocate": "0.26-8.el7",
-    "bind-utils": "9.11.4-26.P2.el7_9.16", "policycoreutils-python": "2.5-34.el7", "httpd": "2.4.6-99.el7.centos.1",
-    "mariadb": "5.5.68-1.el7", "tcpdump": "4.9.2-4.el7_7.1", "rsync": "3.1.2-12.el7_9"}
-SERVICE_PKGS = {"haproxy": "haproxy", "httpd": "httpd", "iptables-services": "iptables", "firewalld": "firewalld"}
-JAVA_PKGS = ("jdk1.8", "java-1.8.0-openjdk", "java-1.8.0-openjdk-headless", "java-11-openjdk")
-IPT_TABLES = {"filter": ["INPUT", "FORWARD", "OUTPUT"],
-              "nat": ["PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"],
-              "mangle": ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"],
-              "raw": ["PREROUTING", "OUTPUT"]}
+NOARCH = centos.NOARCH
+JAVA_PKGS = centos.JAVA_PKGS
 INIT_DIR = "/etc/rc.d/init.d"
 UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/system")
 LISTEN = {"sshd": [22], "mysqld": [3306], "PlatformUDPListener": [5701], "jtel-clientmessenger": [3000, 5702]}
 
 
 def initial_state(m: dict) -> dict:
-    zone = {"services": list(m["firewall"]["services"]), "ports": list(m["firewall"]["ports"]),
-            "rich_rules": []}
-    ipt = {t: {"policy": {ch: "ACCEPT" for ch in chains}, "rules": {ch: [] for ch in chains}}
-           for t, chains in IPT_TABLES.items()}
-    for chain, rules in m["iptables"].items():
-        ipt["filter"]["rules"][chain] = [shlex.split(r) for r in rules]
+    zone = centos.new_zone(m["firewall"]["services"], m["firewall"]["ports"])
     services = {n: {"enabled": v[0], "running": v[1]} for n, v in m["services"].items()}
     pids = {n: 1000 + 37 * k for k, n in enumerate(services) if services[n]["running"]}
-    return {"packages": dict(m["packages"]), "services": services, "pids": pids,
+    return {"el": EL, "packages": dict(m["packages"]), "services": services, "pids": pids,
             "firewall": {"default_zone": "public", "runtime": {"public": copy.deepcopy(zone)},
                          "permanent": {"public": zone}},
-            "iptables": ipt, "users": {k: list(v) for k, v in m["users"].items()},
+            "iptables": centos.new_iptables(EL, m["iptables"]),
+            "users": {k: list(v) for k, v in m["users"].items()},
             "groups": {k: [v[0], list(v[1])] for k, v in m["groups"].items()},
             "journal": [], "runs": [], "selinux": "Enforcing", "generation": 0}
 
@@ -66,20 +47,19 @@ def _changed(c: Cmd) -> None:
 
 def pkg_name(spec: str) -> tuple[str, str | None]:
     """(package name, version-release or None) of a name, file or URL."""
-    s = spec.rsplit("/", 1)[-1]
-    m = re.fullmatch(r"jdk-8u(\d+)-linux-x64\.rpm", s)
-    if m:
-        return "jdk1.8", f"1.8.0_{m.group(1)}-fcs"
-    if s.endswith(".rpm"):
-        s = re.sub(r"\.(x86_64|noarch|i686|i386)$", "", s[:-4])
-        m = re.match(r"^(.*?)-(\d[^-]*-[^-]+)$", s)
-        return (m.group(1), m.group(2)) if m else (s, None)
-    return re.sub(r"\.(x86_64|noarch|i686|i386)$", "", s), None
+    if spec.endswith(".rpm"):
+        name, ver, _ = centos.rpm_file_info(spec, EL)
+        return name, ver
+    return centos.pkg_name(spec), None
 
 
 def nvra(c: Cmd, name: str) -> str:
-    arch = "noarch" if name in NOARCH else "x86_64"
-    return f"{name}-{c.host.state['packages'][name]}.{arch}"
+    return centos.nvra(c.host.state, name)
+
+
+def _epoch(name: str) -> str:
+    e = centos.epoch(name)
+    return "" if e == "0" else e + ":"
 
 
 def _after_install(c: Cmd, name: str) -> None:
@@ -100,7 +80,7 @@ def _after_install(c: Cmd, name: str) -> None:
             fs.put(f"/etc/alternatives/{tool}", Node("l", mode=0o777, target=target))
             if f"/usr/bin/{tool}" not in fs.nodes:
                 fs.put(f"/usr/bin/{tool}", Node("l", mode=0o777, target=f"/etc/alternatives/{tool}"))
-    svc = SERVICE_PKGS.get(name)
+    svc = centos.SERVICE_PKGS.get(name)
     if svc:
         unit = f"/usr/lib/systemd/system/{svc}.service"
         if unit not in fs.nodes:
@@ -118,23 +98,19 @@ def _after_install(c: Cmd, name: str) -> None:
     c.host.install_files(name)
 
 
+class _Quiet:
+    """yum -q: progress text is dropped, errors still go to stderr."""
+
+    def __init__(self, c: Cmd):
+        self.err, self.fail = c.err, c.fail
+
+    def out(self, s: str = "", end: str = "\n") -> None:
+        pass
+
+
 @command("yum", path="/usr/bin")
 def _yum(c: Cmd) -> int:
-    args, assume_yes, quiet, rest = list(c.args), False, False, []
-    takes = {"-d", "-e", "-c", "-R", "-x", "--exclude", "--enablerepo", "--disablerepo", "--setopt",
-             "--installroot", "--releasever", "--disableplugin", "--enableplugin"}
-    while args:
-        a = args.pop(0)
-        if a in ("-y", "--assumeyes"):
-            assume_yes = True
-        elif a in ("-q", "--quiet"):
-            quiet = True
-        elif a in ("-yq", "-qy"):
-            assume_yes = quiet = True
-        elif a in takes:
-            args.pop(0) if args else None
-        elif not a.startswith("-"):
-            rest.append(a)
+    assume_yes, quiet, rest = centos.yum_args(c.args)
     if not rest:
         c.fail("You need to give some command", 1)
     sub, names = rest[0], rest[1:]
@@ -165,8 +141,7 @@ def _yum(c: Cmd) -> int:
                         continue
                     shown = spec
                 ver = ver or "1.0-1"
-                epoch = EPOCH.get(name)
-                say(f"Examining {shown}: {epoch + ':' if epoch else ''}{name}-{ver}.x86_64")
+                say(f"Examining {shown}: {_epoch(name)}{name}-{ver}.x86_64")
                 if name in pk and pk[name] == ver and sub != "reinstall":
                     say(f"{shown}: does not update installed package.")
                     continue
@@ -175,8 +150,8 @@ def _yum(c: Cmd) -> int:
                 origin[name] = "/" + spec.rsplit("/", 1)[-1][:-4]
             elif name in pk and sub != "reinstall":
                 say(f"Package {nvra(c, name)} already installed and latest version")
-            elif name in REPO:
-                todo.append((name, REPO[name]))
+            elif centos.repo_version(EL, name):
+                todo.append((name, centos.repo_version(EL, name)))
             else:
                 say(f"No package {spec} available.")
                 missing = True
@@ -189,15 +164,14 @@ def _yum(c: Cmd) -> int:
         say("Resolving Dependencies")
         say("--> Running transaction check")
         for n, v in todo:
-            epoch = EPOCH.get(n)
-            say(f"---> Package {n}.{'noarch' if n in NOARCH else 'x86_64'} {epoch or '0'}:{v} will be installed")
+            say(f"---> Package {n}.{centos.arch(n)} {centos.epoch(n)}:{v} will be installed")
         say("--> Finished Dependency Resolution\n\nDependencies Resolved\n")
         say("=" * 80)
         say(" Package            Arch         Version                    Repository              Size")
         say("=" * 80)
         say("Installing:")
         for n, v in todo:
-            say(f" {n:<18} {'x86_64':<12} {(EPOCH.get(n, '') + ':' if n in EPOCH else '') + v:<26} "
+            say(f" {n:<18} {'x86_64':<12} {_epoch(n) + v:<26} "
                 f"{origin.get(n, 'base'):<23} 1.2 M")
         say("\nTransaction Summary\n" + "=" * 80)
         say(f"Install  {len(todo)} Package{'s' if len(todo) > 1 else ''}\n")
@@ -214,14 +188,14 @@ def _yum(c: Cmd) -> int:
             "Transaction test succeeded\nRunning transaction")
         for k, (n, v) in enumerate(todo, 1):
             pk[n] = v
-            say(f"  Installing : {EPOCH.get(n, '') + ':' if n in EPOCH else ''}{n}-{v}.x86_64{' ' * 20}{k}/{len(todo)}")
+            say(f"  Installing : {_epoch(n)}{n}-{v}.x86_64{' ' * 20}{k}/{len(todo)}")
             if n == "jdk1.8":
                 say("Unpacking JAR files...\n\ttools.jar...\n\tplugin.jar...\n\tjavaws.jar...\n\tdeploy.jar..."
                     "\n\trt.jar...\n\tjsse.jar...\n\tcharsets.jar...\n\tlocaledata.jar...")
             _after_install(c, n)
         for k, (n, v) in enumerate(todo, 1):
-            say(f"  Verifying  : {EPOCH.get(n, '') + ':' if n in EPOCH else ''}{n}-{v}.x86_64{' ' * 20}{k}/{len(todo)}")
-        say("\nInstalled:\n  " + " ".join(f"{n}.x86_64 {EPOCH.get(n, '0')}:{v}" for n, v in todo) + "\n")
+            say(f"  Verifying  : {_epoch(n)}{n}-{v}.x86_64{' ' * 20}{k}/{len(todo)}")
+        say("\nInstalled:\n  " + " ".join(f"{n}.x86_64 {centos.epoch(n)}:{v}" for n, v in todo) + "\n")
         say("Complete!")
         _changed(c)
         return 0
@@ -244,24 +218,9 @@ def _yum(c: Cmd) -> int:
         say("\nRemoved:\n  " + " ".join(gone) + "\n\nComplete!")
         _changed(c)
         return 0
-    if sub == "list":
-        which = names.pop(0) if names and names[0] in ("installed", "available", "all", "updates") else "all"
-        hits = sorted(n for n in pk if not names or any(fnmatch.fnmatch(n, g) for g in names))
-        if which in ("available", "updates") or not hits:
-            c.fail("Error: No matching Packages to list", 1)
-        say("Installed Packages")
-        for n in hits:
-            say(f"{n + '.' + ('noarch' if n in NOARCH else 'x86_64'):<40} {pk[n]:<30} @base")
-        return 0
-    if sub in ("makecache", "clean", "repolist", "check-update", "search", "info", "provides", "history"):
-        if sub == "repolist":
-            say("repo id            repo name                              status\n"
-                "base/7/x86_64      CentOS-7 - Base                        10,072\nrepolist: 10,072")
-        elif sub == "clean":
-            say("Cleaning repos: base extras updates")
-        elif sub == "makecache":
-            say("Metadata Cache Created")
-        return 0
+    rc = centos.yum_query(c.host.state, c if not quiet else _Quiet(c), EL, sub, names)
+    if rc is not None:
+        return rc
     c.fail(f"No such command: {sub}. Please use /usr/bin/yum --help", 1)
 
 
@@ -290,7 +249,7 @@ def _rpm(c: Cmd) -> int:
             return nvra(c, n)
         ver, _, rel = pk[n].partition("-")
         d = {"NAME": n, "VERSION": ver, "RELEASE": rel, "ARCH": "noarch" if n in NOARCH else "x86_64",
-             "EPOCH": EPOCH.get(n, "(none)")}
+             "EPOCH": _epoch(n)[:-1] or "(none)"}
         s = re.sub(r"%\{(\w+)\}", lambda m: d.get(m.group(1).upper(), "(none)"), qf)
         return s.replace("\\n", "\n").replace("\\t", "\t")
 
@@ -303,14 +262,7 @@ def _rpm(c: Cmd) -> int:
             for f in names:
                 c.out(f"file {f} is not owned by any package")
             return len(names)
-        miss = 0
-        for n in names:
-            if n in pk:
-                c.out(fmt(n), end="" if qf else "\n")
-            else:
-                c.out(f"package {n} is not installed")
-                miss += 1
-        return min(miss, 255)
+        return centos.rpm_query(c.host.state, c, names, fmt, end="" if qf else "\n")
     if re.match(r"^-[iU]", args[0]) or args[0] in ("--install", "--upgrade"):
         _need_root(c, "error: can't create transaction lock on /var/lib/rpm/.rpm.lock (Permission denied)")
         for spec in names:
@@ -319,7 +271,7 @@ def _rpm(c: Cmd) -> int:
                 c.fail(f"error: open of {spec} failed: No such file or directory")
             if n in pk and args[0].startswith("-i"):
                 c.fail(f"\tpackage {nvra(c, n)} is already installed")
-            pk[n] = v or REPO.get(n, "1.0-1.el7")
+            pk[n] = v or centos.repo_version(EL, n) or "1.0-1.el7"
             _after_install(c, n)
         _changed(c)
         return 0
@@ -373,22 +325,12 @@ def _unit(c: Cmd, name: str) -> str | None:
 
 
 def _svc(c: Cmd, name: str) -> dict:
-    return c.host.state["services"].setdefault(name, {"enabled": False, "running": False})
+    return centos.svc(c.host.state, name)
 
 
 def _set_running(c: Cmd, name: str, running: bool, dead: bool = False) -> None:
-    s = _svc(c, name)
-    s["running"], s["dead"] = running, dead
-    pids = c.host.state["pids"]
-    if running:
-        pids.setdefault(name, 1000 + 37 * (len(pids) + 3))
-    else:
-        pids.pop(name, None)
-    if name == "firewalld" and running:
-        fw = c.host.state["firewall"]
-        fw["runtime"] = copy.deepcopy(fw["permanent"])
-    if name == "iptables" and running:
-        _iptables_load(c)
+    centos.set_running(c.host.state, name, running, dead,
+                       saved_rules=_saved_rules(c) if name == "iptables" else None)
     _changed(c)
 
 
@@ -549,14 +491,10 @@ def _service(c: Cmd) -> int:
             c.out(f"{n} is {'running...' if st.get('running') else 'stopped'}")
         return 0
     name, action = args[0], (args[1] if len(args) > 1 else "")
-    if name == "iptables" and action in ("save", "panic"):
-        if "iptables-services" not in c.host.state["packages"]:
-            c.fail("The service command supports only basic LSB actions (start, stop, restart, try-restart, "
-                   "reload, force-reload, status). For other actions, please try to use systemctl.", 2)
-        _need_root(c, "iptables: Permission denied", 4)
+    if name == "iptables" and action == "save":
+        saved = centos.service_iptables_save(c.host.state, c, c.root, EL)
         c.fs.makedirs("/etc/sysconfig")
-        c.fs.put("/etc/sysconfig/iptables", Node("f", raw(iptables_save_text(c)), 0o600))
-        c.out(f"{'iptables: Saving firewall rules to /etc/sysconfig/iptables:':<60}[  OK  ]")
+        c.fs.put("/etc/sysconfig/iptables", Node("f", raw(saved), 0o600))
         return 0
     if action not in LSB:
         c.fail("The service command supports only basic LSB actions (start, stop, restart, try-restart, reload, "
@@ -663,7 +601,7 @@ def _systemctl(c: Cmd, args: list[str]) -> int:
 def _start(c: Cmd, n: str, verb: str, sysv: bool) -> int:
     if sysv:
         buf_out, buf_err = c.io.out, c.io.err
-        from .sim_shell import Buffer
+        from .shell import Buffer
         c.io.out, c.io.err = Buffer(), Buffer()
         try:
             rc = run_init_script(c, n, [verb if verb != "reload-or-restart" else "restart"])
@@ -672,32 +610,15 @@ def _start(c: Cmd, n: str, verb: str, sysv: bool) -> int:
             c.io.out, c.io.err = buf_out, buf_err
         if rc:
             _journal(c, n, (out + err).splitlines())
-            c.err(f"Job for {n}.service failed because the control process exited with error code. "
-                  f'See "systemctl status {n}.service" and "journalctl -xe" for details.')
+            c.err(centos.JOB_FAILED % (n, n))
         return rc
-    s = _svc(c, n)
-    if verb == "stop":
-        _set_running(c, n, False)
-        return 0
-    if verb in ("try-restart", "condrestart") and not s["running"]:
-        return 0
-    if verb == "reload" and not s["running"]:
-        c.err(f"Job for {n}.service invalid.")
-        return 1
-    ok, msgs = _validate(c, n)
-    if not ok:
-        c.err(f"Job for {n}.service failed because the control process exited with error code. "
-              f'See "systemctl status {n}.service" and "journalctl -xe" for details.')
+    rc, msgs = centos.systemd_job(c.host.state, c, n, verb, lambda name: _validate(c, name),
+                                  saved_rules=_saved_rules(c) if n == "iptables" else None)
+    _changed(c)
+    if rc and msgs:
         _journal(c, n, msgs)
-        c.err("[training host] " + next((m for m in msgs if "ALERT" in m), msgs[-1] if msgs else ""))
-        if verb not in ("reload", "force-reload"):
-            _set_running(c, n, False, dead=True)
-        return 1
-    conflicts = {"iptables": "firewalld", "firewalld": "iptables"}
-    if n in conflicts and c.host.state["services"].get(conflicts[n], {}).get("running"):
-        _set_running(c, conflicts[n], False)
-    _set_running(c, n, True)
-    return 0
+        c.err("[training host] " + next((m for m in msgs if "ALERT" in m), msgs[-1]))
+    return rc
 
 
 @command("systemctl", path="/usr/bin")
@@ -727,389 +648,87 @@ def _journalctl(c: Cmd) -> int:
     return 0
 
 
+class _Files:
+    """What chkconfig asks of the training host's files."""
+
+    def __init__(self, c: Cmd):
+        self.c = c
+
+    def init_script(self, name: str) -> str | None:
+        node = _init_script(self.c, name)
+        return text(node.data) if node is not None else None
+
+    def has_unit(self, name: str) -> bool:
+        return _unit(self.c, name) is not None
+
+    def sysv_names(self) -> list[str]:
+        return [n for n in self.c.fs.children(INIT_DIR) if n != "functions" and not n.startswith(".")]
+
+    def systemctl(self, args: list[str]) -> int:
+        return _systemctl(self.c, args)
+
+
 @command("chkconfig", path="/usr/sbin")
 def _chkconfig(c: Cmd) -> int:
-    args = list(c.args)
-    services = c.host.state["services"]
-
-    def levels(st: dict) -> str:
-        on = st.get("enabled")
-        return "\t".join(f"{k}:{'on' if on and 2 <= k <= 5 else 'off'}" for k in range(7))
-
-    if not args or args[0] == "--list":
-        names = args[1:2] if len(args) > 1 else [n for n in c.fs.children(INIT_DIR)
-                                                  if n != "functions" and not n.startswith(".")]
-        if len(args) < 2:
-            c.out("\nNote: This output shows SysV services only and does not include native\n"
-                  "      systemd services. SysV configuration data might be overridden by native\n"
-                  "      systemd configuration.\n\n      If you want to list systemd services use "
-                  "'systemctl list-unit-files'.\n      To see services enabled on particular target use\n"
-                  "      'systemctl list-dependencies [target]'.\n")
-        for n in names:
-            if _init_script(c, n) is None:
-                c.fail(f"error reading information on service {n}: No such file or directory", 1)
-            c.out(f"{n:<15}\t{levels(services.get(n, {}))}")
-        return 0
-    _need_root(c, "You do not have enough privileges to perform this operation.")
-    if args[0] in ("--add", "--del"):
-        if len(args) < 2:
-            c.fail("usage: chkconfig [--list] [--type <type>] [name]", 2)
-        n = args[1]
-        if _init_script(c, n) is None:
-            c.fail(f"error reading information on service {n}: No such file or directory", 1)
-        st = _svc(c, n)
-        if args[0] == "--add":
-            m = re.search(r"#\s*chkconfig:\s*(\S+)", text(_init_script(c, n).data))
-            st["enabled"] = bool(m and m.group(1) != "-") or st.get("enabled", False)
-        else:
-            st["enabled"] = False
-        _changed(c)
-        return 0
-    if args[0] == "--level":
-        args = args[2:]
-    n = args[0]
-    if len(args) == 1:
-        return 0 if services.get(n, {}).get("enabled") else 1
-    action = args[1]
-    if _init_script(c, n) is None:
-        if _unit(c, n) is not None:
-            c.err(f"Note: Forwarding request to 'systemctl {'enable' if action == 'on' else 'disable'} {n}.service'.")
-            return _systemctl(c, ["enable" if action == "on" else "disable", n])
-        c.fail(f"error reading information on service {n}: No such file or directory", 1)
-    if action in ("on", "off", "reset"):
-        _svc(c, n)["enabled"] = action == "on"
-        _changed(c)
-        return 0
-    c.fail("usage: chkconfig [--list] [--type <type>] [name]", 2)
+    before = copy.deepcopy(c.host.state["services"])
+    try:
+        return centos.chkconfig(c.host.state, c, list(c.args), c.root, EL, _Files(c))
+    finally:
+        if c.host.state["services"] != before:
+            _changed(c)
 
 
-# -- firewalld -----------------------------------------------------------------------------------
-
-FW_SERVICES = {"ssh", "http", "https", "dhcpv6-client", "mysql", "postgresql", "ntp", "dns", "smtp", "ftp",
-               "samba", "nfs", "high-availability", "squid", "redis", "snmp", "ldap", "ldaps"}
-FW_ZONES = ["block", "dmz", "drop", "external", "home", "internal", "public", "trusted", "work"]
-
+# -- firewalld and iptables: the CentOS model's ------------------------------------------------
 
 def _zone_xml(zone: dict) -> bytes:
     body = "".join(f'  <service name="{s}"/>\n' for s in zone["services"])
     for p in zone["ports"]:
         port, proto = p.split("/")
         body += f'  <port protocol="{proto}" port="{port}"/>\n'
+    body += "".join(f'  <rule>{r}</rule>\n' for r in zone.get("rich_rules", []))
     return raw('<?xml version="1.0" encoding="utf-8"?>\n<zone>\n  <short>Public</short>\n'
                "  <description>For use in public areas.</description>\n" + body + "</zone>\n")
 
 
 @command("firewall-cmd", path="/usr/bin", package="firewalld")
 def _firewall_cmd(c: Cmd) -> int:
-    fw = c.host.state["firewall"]
-    args = list(c.args)
-    permanent = "--permanent" in args
-    quiet = "-q" in args or "--quiet" in args
-    zone = fw["default_zone"]
-    for a in args:
-        if a.startswith("--zone="):
-            zone = a.split("=", 1)[1]
-    if "--version" in args:
-        c.out("0.6.3")
-        return 0
-    running = c.host.state["services"].get("firewalld", {}).get("running", False)
-    if "--state" in args:
-        c.out("running" if running else "not running")
-        return 0 if running else 252
-    if not running and not permanent:
-        c.fail("FirewallD is not running", 252)
-    if not c.root:
-        c.fail("Authorization failed.\n    Make sure polkit agent is running or run the application as superuser.", 252)
-    if zone not in FW_ZONES:
-        c.fail(f"Error: INVALID_ZONE: {zone}", 112)
-    z = fw["permanent" if permanent else "runtime"].setdefault(
-        zone, {"services": [], "ports": [], "rich_rules": []})
-    actions = [a for a in args if a not in ("--permanent", "-q", "--quiet") and not a.startswith("--zone=")]
-    if not actions:
-        c.fail("usage: see firewall-cmd man page\nNo option specified.", 2)
-    success, rc = False, 0
-    for a in actions:
-        key, _, val = a.partition("=")
-        if key in ("--reload", "--complete-reload"):
-            if not running:
-                c.fail("FirewallD is not running", 252)
-            fw["runtime"] = copy.deepcopy(fw["permanent"])
-            success = True
-        elif key == "--runtime-to-permanent":
-            fw["permanent"] = copy.deepcopy(fw["runtime"])
-            success = True
-        elif key == "--get-default-zone":
-            c.out(fw["default_zone"])
-        elif key == "--get-zones":
-            c.out(" ".join(FW_ZONES))
-        elif key == "--get-active-zones":
-            c.out(f"{fw['default_zone']}\n  interfaces: eth0")
-        elif key in ("--add-port", "--remove-port", "--query-port"):
-            m = re.fullmatch(r"(\d+)(?:-(\d+))?/(tcp|udp|sctp|dccp)", val)
-            if not m or not 0 < int(m.group(1)) < 65536 or (m.group(2) and not int(m.group(1)) <= int(m.group(2)) < 65536):
-                c.fail(f"Error: INVALID_PORT: {val}", 103)
-            have = val in z["ports"]
-            if key == "--query-port":
-                if not quiet:
-                    c.out("yes" if have else "no")
-                rc = rc or (0 if have else 1)
-                continue
-            if key == "--add-port":
-                if have:
-                    c.err(f"Warning: ALREADY_ENABLED: {val.replace('/', ':')}")
-                else:
-                    z["ports"].append(val)
-            elif not have:
-                c.err(f"Warning: NOT_ENABLED: {val.replace('/', ':')}")
-            else:
-                z["ports"].remove(val)
-            success = True
-        elif key in ("--add-service", "--remove-service", "--query-service"):
-            if val not in FW_SERVICES:
-                c.fail(f"Error: INVALID_SERVICE: {val}", 101)
-            have = val in z["services"]
-            if key == "--query-service":
-                if not quiet:
-                    c.out("yes" if have else "no")
-                rc = rc or (0 if have else 1)
-                continue
-            if key == "--add-service":
-                c.err(f"Warning: ALREADY_ENABLED: {val}") if have else z["services"].append(val)
-            else:
-                c.err(f"Warning: NOT_ENABLED: {val}") if not have else z["services"].remove(val)
-            success = True
-        elif key == "--list-ports":
-            c.out(" ".join(z["ports"]))
-        elif key == "--list-services":
-            c.out(" ".join(z["services"]))
-        elif key == "--list-all":
-            c.out(f"{zone}{' (active)' if zone == fw['default_zone'] and not permanent else ''}\n"
-                  f"  target: default\n  icmp-block-inversion: no\n  interfaces: "
-                  f"{'eth0' if zone == fw['default_zone'] else ''}\n  sources: \n  services: "
-                  f"{' '.join(z['services'])}\n  ports: {' '.join(z['ports'])}\n  protocols: \n"
-                  "  masquerade: no\n  forward-ports: \n  source-ports: \n  icmp-blocks: \n  rich rules: \n")
-        else:
-            c.fail(f"usage: see firewall-cmd man page\nfirewall-cmd: error: unrecognized arguments: {a}", 2)
-    if success:
-        if permanent:
-            c.fs.makedirs("/etc/firewalld/zones")
-            c.fs.put(f"/etc/firewalld/zones/{zone}.xml", Node("f", _zone_xml(z), 0o644))
-        _changed(c)
-        if not quiet:
-            c.out("success")
-    return rc
+    before = copy.deepcopy(c.host.state["firewall"])
+    try:
+        return centos.firewall_cmd(c.host.state, c, list(c.args), c.root)
+    finally:
+        fw = c.host.state["firewall"]
+        if fw != before:
+            _changed(c)
+            for zone, z in fw["permanent"].items():        # firewalld writes what it keeps
+                if before["permanent"].get(zone) != z:
+                    c.fs.makedirs("/etc/firewalld/zones")
+                    c.fs.put(f"/etc/firewalld/zones/{zone}.xml", Node("f", _zone_xml(z), 0o644))
 
 
-# -- iptables ------------------------------------------------------------------------------------
-
-IPT_LONG = {"--protocol": "-p", "--source": "-s", "--src": "-s", "--destination": "-d", "--dst": "-d",
-            "--jump": "-j", "--goto": "-g", "--in-interface": "-i", "--out-interface": "-o", "--match": "-m",
-            "--destination-port": "--dport", "--source-port": "--sport"}
-PORT_NAMES = {"ssh": "22", "http": "80", "https": "443", "mysql": "3306"}
-
-
-def rule_key(tokens: list[str]) -> list:
-    """Order-insensitive form of a rule for -C/-D matching."""
-    groups, cur, neg = [], None, False
-    for t in tokens:
-        if t == "!":
-            neg = True
-            continue
-        if t.startswith("-") and not re.match(r"^-\d", t):
-            t = IPT_LONG.get(t, t)
-            cur = ["!" + t if neg else t]
-            groups.append(cur)
-            neg = False
-        elif cur is not None:
-            if cur[0] in ("-s", "-d") and "/" not in t and re.fullmatch(r"[\d.]+", t):
-                t += "/32"
-            if cur[0] in ("--dport", "--sport"):
-                t = PORT_NAMES.get(t, t)
-            cur.append(t.lower() if cur[0] in ("-p", "-m") else t)
-    return sorted(tuple(g) for g in groups if not (g[0] == "-m" and len(g) == 2 and g[1] in ("tcp", "udp")))
-
-
-def iptables_save_text(c: Cmd) -> str:
-    now = time.strftime("%a %b %d %H:%M:%S %Y")
-    lines = []
-    for tname in ("filter", "nat", "mangle", "raw"):
-        t = c.host.state["iptables"][tname]
-        if tname != "filter" and not any(t["rules"].values()):
-            continue
-        lines += [f"# Generated by iptables-save v1.4.21 on {now}", "*" + tname]
-        lines += [f":{ch} {t['policy'].get(ch, '-')} [0:0]" for ch in t["rules"]]
-        lines += [f"-A {ch} {' '.join(shlex.quote(x) for x in r)}" for ch, rs in t["rules"].items() for r in rs]
-        lines += ["COMMIT", f"# Completed on {now}"]
-    return "\n".join(lines) + "\n"
-
-
-def _iptables_load(c: Cmd) -> None:
+def _saved_rules(c: Cmd) -> str | None:
     node = c.fs.get("/etc/sysconfig/iptables")
-    if node is None:
-        return
-    tables, cur = c.host.state["iptables"], None
-    for line in text(node.data).splitlines():
-        if line.startswith("*"):
-            cur = tables.get(line[1:].strip())
-            if cur is not None:
-                cur["rules"] = {ch: [] for ch in cur["rules"]}
-        elif cur is not None and line.startswith(":"):
-            ch, pol = line[1:].split()[:2]
-            cur["rules"].setdefault(ch, [])
-            if pol != "-":
-                cur["policy"][ch] = pol
-        elif cur is not None and line.startswith("-A "):
-            w = shlex.split(line)
-            cur["rules"].setdefault(w[1], []).append(w[2:])
+    return text(node.data) if node is not None and node.kind == "f" else None
 
 
 @command("iptables-save", path="/usr/sbin", package="iptables")
 def _iptables_save(c: Cmd) -> int:
-    _need_root(c, "iptables-save v1.4.21: Cannot initialize: Permission denied (you must be root)")
-    c.out(iptables_save_text(c), end="")
-    return 0
+    return centos.iptables_save(c.host.state, c, c.root, EL)
 
 
 @command("iptables", path="/usr/sbin", package="iptables")
 def _iptables(c: Cmd) -> int:
-    args = list(c.args)
-    if args and args[0] in ("-V", "--version"):
-        c.out("iptables v1.4.21")
-        return 0
-    table, flags, cmd, cmd_args, rule = "filter", set(), None, [], []
-    long2short = {"append": "A", "check": "C", "delete": "D", "insert": "I", "replace": "R", "list": "L",
-                  "list-rules": "S", "flush": "F", "new-chain": "N", "delete-chain": "X", "policy": "P",
-                  "zero": "Z"}
-    i = 0
-    while i < len(args):
-        a = args[i]
-        if a in ("-t", "--table"):
-            table, i = args[i + 1] if i + 1 < len(args) else "", i + 2
-            continue
-        if a in ("-w", "--wait"):
-            i += 2 if i + 1 < len(args) and args[i + 1].isdigit() else 1
-            continue
-        if a in ("-n", "--numeric", "-v", "--verbose", "--line-numbers", "-x", "--exact"):
-            flags.add(a)
-            i += 1
-            continue
-        m = re.fullmatch(r"-([ACDIRLSFNXPZ])", a) or re.fullmatch(r"--(" + "|".join(long2short) + ")", a)
-        if m and cmd is None:
-            cmd = long2short.get(m.group(1), m.group(1))
-            i += 1
-            limit = 2 if cmd in ("I", "R", "D", "P") else 1
-            while i < len(args) and not args[i].startswith("-") and len(cmd_args) < limit:
-                if cmd_args and cmd in ("I", "D") and not args[i].isdigit():
-                    break
-                cmd_args.append(args[i])
-                i += 1
-            continue
-        rule.append(a)
-        i += 1
-    if cmd is None:
-        c.fail("iptables v1.4.21: no command specified\nTry `iptables -h' or 'iptables --help' for more information.", 2)
-    _need_root(c, f"iptables v1.4.21: can't initialize iptables table `{table}': Permission denied "
-                  "(you must be root)\nPerhaps iptables or your kernel needs to be upgraded.", 3)
-    tables = c.host.state["iptables"]
-    if table not in tables:
-        c.fail(f"iptables v1.4.21: can't initialize iptables table `{table}': Table does not exist "
-               "(do you need to insmod?)\nPerhaps iptables or your kernel needs to be upgraded.", 3)
-    t = tables[table]
-    rules = t["rules"]
-    chain = cmd_args[0] if cmd_args else None
-    if chain and chain not in rules and cmd != "N":
-        c.fail("iptables: No chain/target/match by that name.", 1)
-    if cmd in ("A", "I", "C", "R") and not rule:
-        c.fail(f"iptables v1.4.21: -{cmd} requires a rule\nTry `iptables -h' or 'iptables --help' for more information.", 2)
-    if cmd == "A":
-        rules[chain].append(rule)
-    elif cmd == "I":
-        pos = int(cmd_args[1]) if len(cmd_args) > 1 else 1
-        if pos < 1 or pos > len(rules[chain]) + 1:
-            c.fail("iptables: Index of insertion too big.", 1)
-        rules[chain].insert(pos - 1, rule)
-    elif cmd == "R":
-        pos = int(cmd_args[1])
-        if pos < 1 or pos > len(rules[chain]):
-            c.fail("iptables: Index of replacement too big.", 1)
-        rules[chain][pos - 1] = rule
-    elif cmd in ("C", "D"):
-        if cmd == "D" and len(cmd_args) > 1:
-            pos = int(cmd_args[1])
-            if pos < 1 or pos > len(rules[chain]):
-                c.fail("iptables: Index of deletion too big.", 1)
-            rules[chain].pop(pos - 1)
-        else:
-            key = rule_key(rule)
-            hit = [k for k, r in enumerate(rules[chain]) if rule_key(r) == key]
-            if not hit:
-                c.fail("iptables: Bad rule (does a matching rule exist in that chain?).", 1)
-            if cmd == "D":
-                rules[chain].pop(hit[0])
-    elif cmd == "N":
-        if chain in rules:
-            c.fail("iptables: Chain already exists.", 1)
-        rules[chain] = []
-    elif cmd == "X":
-        for ch in ([chain] if chain else [x for x in rules if x not in t["policy"]]):
-            if ch in t["policy"]:
-                c.fail("iptables: Invalid argument. Run `dmesg' for more information.", 1)
-            rules.pop(ch, None)
-    elif cmd == "F":
-        for ch in ([chain] if chain else list(rules)):
-            rules[ch] = []
-    elif cmd == "P":
-        if chain not in t["policy"]:
-            c.fail("iptables: Bad built-in chain name.", 1)
-        t["policy"][chain] = cmd_args[1]
-    elif cmd == "S":
-        for ch in ([chain] if chain else list(rules)):
-            c.out(f"-P {ch} {t['policy'][ch]}" if ch in t["policy"] else f"-N {ch}")
-        for ch in ([chain] if chain else list(rules)):
-            for r in rules[ch]:
-                c.out(f"-A {ch} {' '.join(shlex.quote(x) for x in r)}")
-    elif cmd == "L":
-        _ipt_list(c, t, [chain] if chain else list(rules), flags)
-    if cmd not in ("C", "S", "L"):
-        _changed(c)
-    return 0
-
-
-def _ipt_list(c: Cmd, t: dict, chains: list[str], flags: set[str]) -> None:
-    num = "-n" in flags or "--numeric" in flags
-    ln = "--line-numbers" in flags
-    anyw = "0.0.0.0/0" if num else "anywhere"
-    for k, ch in enumerate(chains):
-        if k:
-            c.out("")
-        pol = t["policy"].get(ch)
-        c.out(f"Chain {ch} ({'policy ' + pol if pol else '0 references'})")
-        c.out(("num  " if ln else "") + "target     prot opt source               destination         ")
-        for n, r in enumerate(t["rules"][ch], 1):
-            d, extra, j = {}, [], 0
-            while j < len(r):
-                o = IPT_LONG.get(r[j], r[j])
-                if o in ("-j", "-p", "-s", "-d") and j + 1 < len(r):
-                    d[o], j = r[j + 1], j + 2
-                elif o == "--dport" and j + 1 < len(r):
-                    port = r[j + 1]
-                    extra.append(f"dpts:{port}" if ":" in port else f"dpt:{port}")
-                    j += 2
-                elif o == "-m" and j + 1 < len(r):
-                    if r[j + 1] in ("tcp", "udp"):
-                        extra.append(r[j + 1])
-                    j += 2
-                else:
-                    extra.append(r[j].lstrip("-") if r[j].startswith("--") else r[j])
-                    j += 1
-            c.out((f"{n:<4d} " if ln else "") + f"{d.get('-j', ''):<10} {d.get('-p', 'all'):<4} --  "
-                  f"{d.get('-s', anyw):<20} {d.get('-d', anyw):<20} {' '.join(extra)}".rstrip())
+    before = copy.deepcopy(c.host.state["iptables"])
+    try:
+        return centos.iptables(c.host.state, c, list(c.args), c.root, EL)
+    finally:
+        if c.host.state["iptables"] != before:
+            _changed(c)
 
 
 # -- haproxy -------------------------------------------------------------------------------------
 
 def _haproxy_check(c: Cmd, path: str) -> tuple[bool, list[str], list[str]]:
-    from .sim_haproxy import check
+    from .haproxy import check
     try:
         _, node = c.lookup(path)
     except Exception:
@@ -1121,7 +740,7 @@ def _haproxy_check(c: Cmd, path: str) -> tuple[bool, list[str], list[str]]:
 
 def resolves(c: Cmd, name: str) -> bool:
     """Whether `name` resolves on the training host (/etc/hosts, its own names, the inventory)."""
-    from .sim import HOSTNAME
+    from .host import HOSTNAME
     if name in ("localhost", HOSTNAME) or name in c.host.known_names:
         return True
     hosts = c.fs.get("/etc/hosts")

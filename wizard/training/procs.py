@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import time
 
-from . import sim_admin as admin
-from .sim_shell import Cmd, command, text
+from . import admin
+from .shell import Cmd, command, text
 
 
 @command("id")
@@ -40,7 +40,7 @@ def _whoami(c: Cmd) -> int:
 
 @command("hostname")
 def _hostname(c: Cmd) -> int:
-    from .sim import HOSTNAME
+    from .host import HOSTNAME
     if c.args and c.args[0] in ("-I", "--all-ip-addresses"):
         c.out("10.99.0.10 ")
     elif c.args and c.args[0] in ("-i", "--ip-address"):
@@ -55,7 +55,7 @@ def _hostname(c: Cmd) -> int:
 
 @command("uname")
 def _uname(c: Cmd) -> int:
-    from .sim import HOSTNAME
+    from .host import HOSTNAME
     vals = {"s": "Linux", "n": HOSTNAME, "r": "3.10.0-1160.el7.x86_64",
             "v": "#1 SMP Mon Oct 19 16:18:59 UTC 2020", "m": "x86_64", "p": "x86_64", "i": "x86_64",
             "o": "GNU/Linux"}

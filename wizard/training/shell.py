@@ -7,7 +7,7 @@ for, while/until, { }, ( ); assignments; set -e / -o pipefail; scripts with a
 #!/bin/sh or #!/bin/bash line; case; functions; $((integer arithmetic)); $"..." and
 $'...'. Not supported (stated, never faked): here-documents, arrays, [[ ]].
 
-Commands live in COMMANDS (filled by sim_coreutils, sim_text, sim_admin through
+Commands live in COMMANDS (filled by coreutils, text, admin through
 @command) and are found through $PATH in the simulated file system, so a command a
 package brings (java, haproxy) exists only once that package is installed.
 """
@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable
 
-from .sim_fs import FsError, Node, UMASK, abspath
+from .fs import FsError, Node, UMASK, abspath
 
 
 def text(b: bytes) -> str:
@@ -340,7 +340,7 @@ def lex(src: str) -> list[tuple]:
                 j += 2 if src[j] == "\\" else 1
             if j >= n:
                 raise ShellSyntax("unexpected EOF while looking for matching `''")
-            from .sim_text import unescape
+            from .text import unescape
             lit(unescape(src[i + 2:j]), True)
             started, i = True, j + 1
         elif c == "$":
@@ -688,7 +688,7 @@ class Shell:
     def __init__(self, host, user: str, *, cwd: str | None = None, vars: dict | None = None,
                  args: list[str] | None = None, name: str = "bash", calls: list | None = None,
                  path_var: str | None = None, depth: int = 0):
-        from .sim import HOSTNAME, ROOT_PATH
+        from .host import HOSTNAME, ROOT_PATH
         self.host, self.fs, self.user = host, host.fs, user
         home = host.home(user)
         upath = f"/usr/local/bin:/usr/bin:/usr/local/sbin:/usr/sbin:{home}/.local/bin:{home}/bin"
@@ -996,7 +996,7 @@ class Shell:
             io.err.write(f"{self.name}: {path}: Permission denied\n")
             return 126
         if posixpath.dirname(real) == "/etc/rc.d/init.d":
-            from .sim_admin import run_init_script
+            from .admin import run_init_script
             return self.call(lambda c: run_init_script(c, posixpath.basename(real), argv[1:]),
                              argv, io, env)
         spec = COMMANDS.get(posixpath.basename(real))
@@ -1263,4 +1263,4 @@ def run_command(host, command: str, *, user: str, stdin: bytes | None, on_output
     return rc, out.value(), "" if merge else err.value()
 
 
-from . import sim_builtins, sim_coreutils, sim_text, sim_admin, sim_procs  # noqa: E402,F401,I001  (register commands)
+from . import shbuiltins as _b, coreutils as _c, text as _t, admin as _a, procs as _p  # noqa: E402,F401,I001  (register commands)

@@ -1,1 +1,0 @@
-"""Starting content of the simulated training host (wizard.transport.sim)."""

@@ -1,0 +1,1 @@
+"""Starting content of the simulated training host (wizard.training)."""
