@@ -520,10 +520,13 @@ def test_training_whatsapp_apply_then_replay_plans_nothing(tmp_path, monkeypatch
     ans = answers_mod.load(sample)
     SimHost.forget_shared()
     try:
-        def plan_and_apply():
-            transports = session.connect_all(list(ans.hosts), training=True)
-            plan = planner.build(ans, transports, training=True)
-            result = Runner(plan, transports, emit=lambda e: None, http=http_client()).run()
+        def plan_and_apply():           # the session both faces drive
+            from wizard.session import Session
+            s = Session(training=True)
+            s.use(ans)
+            plan = s.plan()
+            result = s.run(plan, emit=lambda e: None)
+            s.shutdown()
             return plan, result
         plan, result = plan_and_apply()
         assert plan.changing_count and result.ok, result.failed
