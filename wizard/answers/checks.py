@@ -11,7 +11,8 @@ from typing import Any
 
 import phonenumbers
 
-from .schema import Path_, _fmt, _line, keypath
+from . import paths
+from .schema import Path_, _fmt, _line, _resolve, keypath, schema
 from .validate import suggested_key
 
 
@@ -89,6 +90,13 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
         if become == "root" and isinstance(user, str) and user != "root":
             add(hp + (name, "become"), f"become: root means the login user is root, but user is "
                                        f"{user!r}; write become: sudo (or user: root)")
+
+    for path, why in _value_problems(data):
+        if ok(path):
+            add(path, why)
+    for path, why in paths.problems(data, _get):
+        if ok(path):
+            add(path, why)
 
     whatsapp_on = _get(data, "whatsapp", "enabled") is True
     if hosts and roles_ok():
@@ -173,3 +181,59 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
                     line_path=("whatsapp", "enabled"))
     return out
 
+
+
+def _typed_keys() -> list[tuple[Path_, str]]:
+    """(key path with "*" for names, kind) of every path, service name and URL in the schema."""
+    out: list[tuple[Path_, str]] = []
+
+    def walk(sub: dict, path: Path_) -> None:
+        ref = sub.get("$ref", "")
+        if ref.endswith("/abs_path"):
+            out.append((path, "path"))
+        elif ref.endswith("/service_name"):
+            out.append((path, "service"))
+        elif path[-1:] in (("url",), ("api_base",), ("portal_url",)):
+            out.append((path, "url"))
+        sub = _resolve(sub)
+        for k, s in sub.get("properties", {}).items():
+            walk(s, path + (k,))
+        for s in sub.get("patternProperties", {}).values():
+            walk(s, path + ("*",))
+
+    walk(schema(), ())
+    return out
+
+
+def _value_problems(data: Any) -> list[tuple[Path_, str]]:
+    """The checks of paths.py on every value its pattern let through (a pattern's `$` also
+    matches before a final newline, so "/usr/x\\n" passes the schema)."""
+    out: list[tuple[Path_, str]] = []
+
+    def values(pattern: Path_, d: Any, done: Path_):
+        if not pattern:
+            yield done, d
+            return
+        if not isinstance(d, dict):
+            return
+        keys = list(d) if pattern[0] == "*" else [pattern[0]]
+        for k in keys:
+            if k in d:
+                yield from values(pattern[1:], d[k], done + (k,))
+
+    for pattern, kind in _typed_keys():
+        for path, v in values(pattern, data, ()):
+            if not isinstance(v, str):
+                continue
+            if kind == "path":
+                why = paths.path_problem(v)
+                why = why and f"{v!r} is not a safe path: {why}"
+            elif kind == "service":
+                why = paths.service_problem(v)
+                why = why and f"{v!r} is not a service name: {why}"
+            else:
+                why = paths.url_problem(v, ("https", "http", "ftp") if path[-1] == "url" else ("https",))
+                why = why and f"{v[:80]!r} is not a plain URL: {why}"
+            if why:
+                out.append((path, why))
+    return out

@@ -7,6 +7,7 @@ from typing import Any
 
 import jsonschema
 
+from . import paths
 from .schema import (FORMAT_VERSION, REF_PREFIX, Path_, _fmt, _line, _may_hold_secret, _show,
                      is_secret_path, schema)
 
@@ -103,7 +104,9 @@ def _schema_problems(data: Any, lines: dict[Path_, int], source: str) -> tuple[l
             choices = ", ".join(str(c) for c in e.validator_value if c is not None)
             add(path, f"{_show(inst)} is not one of: {choices}")
         elif v == "pattern":
-            add(path, f"{_show(inst)} is {sch.get('patternErrorMessage', 'not in the expected form')}")
+            why = _precise(path, sch, inst)
+            add(path, f"{_show(inst)} {why}" if why else
+                f"{_show(inst)} is {sch.get('patternErrorMessage', 'not in the expected form')}")
         elif v == "minimum":
             add(path, f"{_show(inst)} is below the minimum {e.validator_value}")
         elif v == "maximum":
@@ -114,6 +117,8 @@ def _schema_problems(data: Any, lines: dict[Path_, int], source: str) -> tuple[l
             add(path, "must name at least one host")
         elif v == "minLength":
             add(path, "must not be empty")
+        elif v == "maxLength":
+            add(path, f"is too long ({len(inst)} characters; at most {e.validator_value})")
         elif v == "uniqueItems":
             dups = sorted({str(x) for x in inst if inst.count(x) > 1})
             add(path, f"lists {', '.join(dups)} more than once")
@@ -122,6 +127,23 @@ def _schema_problems(data: Any, lines: dict[Path_, int], source: str) -> tuple[l
         else:
             add(path, e.message)
     return out, bad
+
+
+def _precise(path: Path_, sch: dict, inst: Any) -> str | None:
+    """The exact reason a path, service name or URL failed its pattern (paths.py)."""
+    if not isinstance(inst, str):
+        return None
+    defs = schema()["$defs"]
+    if sch.get("pattern") == defs["abs_path"]["pattern"]:
+        why = paths.path_problem(inst)
+        return f"is not a safe path: {why}" if why else None
+    if sch.get("pattern") == defs["service_name"]["pattern"]:
+        why = paths.service_problem(inst)
+        return f"is not a service name: {why}" if why else None
+    if path[-1:] in (("url",), ("api_base",), ("portal_url",)):
+        why = paths.url_problem(inst, ("https", "http", "ftp") if path[-1] == "url" else ("https",))
+        return f"is not a plain URL: {why}" if why else None
+    return None
 
 
 def _missing(e: jsonschema.ValidationError) -> list[str]:

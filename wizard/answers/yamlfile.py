@@ -16,7 +16,14 @@ class _Loader(yaml.SafeLoader):
 
 def _parse(text: str, source: str) -> tuple[Any, dict[Path_, int], list[tuple[int, str]]]:
     """(data, {path: line}, problems). Problems here are YAML-level (duplicates, odd keys)."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as e:          # a raw control character (ESC, NUL, ...)
+        line = text[:e.position].count("\n") + 1
+        column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        raise AnswersError(f"{source}:{line}:{column}: YAML error: the control character "
+                           f"U+{e.character:04X} is not allowed in YAML text (no answers value "
+                           "may hold one)") from None
     lines: dict[Path_, int] = {}
     problems: list[tuple[int, str]] = []
     try:
