@@ -186,15 +186,17 @@ def plan(ctx, host) -> list[Action]:
         what.append(f"DATADIR {datadir} ({datadir_why})")
     if crlf:
         what.append("CR line endings stripped")
+    what.append("mode 0700 root:root: it holds the database password, and only root (init, "
+                "service, chkconfig) reads it")
     fc = ctx.file_change(host, f"{'Update' if existed else 'Install'} {dest}: " + "; ".join(what),
-                         dest, new, mode=0o755, owner="root", group="root",
+                         dest, new, mode=0o700, owner="root", group="root",
                          validate="bash -n {path}")
     if fc is not None and not ctx.training:
         _check_syntax(t, host, shown, new)
     # an interrupted apply that wrote the script but never restarted the daemon counts too
     content_changes = old != new or dest in ctx.pending_writes(host, NAME)
     if fc is None:
-        actions.append(NoOp(f"{dest} already holds the configured script (mode 0755, root:root)"))
+        actions.append(NoOp(f"{dest} already holds the configured script (mode 0700, root:root)"))
     else:
         actions.append(fc)
 
