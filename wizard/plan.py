@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
-from . import masking
+from . import masking, statekey
 
 
 def _digest(*parts: object) -> str:
@@ -83,7 +83,10 @@ class FileChange:
 
     @property
     def id(self) -> str:
-        return _digest("file", self.path, sha256(self.new), self.mode, self.owner, self.group)
+        # keyed: the id goes into the journal, and a plain hash of content that holds a
+        # password would let a reader of the journal test guesses (wizard.statekey)
+        return _digest("file", self.path, statekey.keyed(sha256(self.new)), self.mode, self.owner,
+                       self.group)
 
     def diff(self, context: int = 3) -> str:
         """Unified diff old → new, secrets masked."""
