@@ -301,12 +301,12 @@ def test_password_never_shown(tmp_path, monkeypatch):
 
 
 def test_very_short_password_is_masked_with_its_key(tmp_path, monkeypatch):
-    """masking ignores forms under 3 characters; the step masks `password=ab` instead."""
+    """a 2-character password is masked where it is used, by construction (wizard.secret_text)."""
     use_keyring(tmp_path, monkeypatch, {"db/root": "ab"})
     actions, _ = plan_once(FakeHost(init=SEED_INIT))
     diff = actions[0].diff()
     assert "password=ab" not in diff
-    assert "user=root\\&********\\&characterEncoding" in diff
+    assert "user=root\\&password=********\\&characterEncoding" in diff
 
 
 def test_old_password_in_installed_script_is_masked_too(keyring_pw):
