@@ -146,7 +146,7 @@ def assert_chat_server(site, name: str, *, java_from: str, timezone: bool, datad
     # 4. the daemon: installed script, connection URL as the JVM receives it, on at boot, running
     script = th.read(INIT)
     st = th.stat(INIT)
-    assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o755, 0, 0)
+    assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o700, 0, 0)    # holds the DB password
     assert "\r" not in script
     line = next(l for l in script.splitlines() if CONNECTION in l)
     assert "?user=root\\&password=" in line and "\\&characterEncoding=utf8" in line

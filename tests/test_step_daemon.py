@@ -63,7 +63,7 @@ class FakeHost(FakeTransport):
             self.modes[p], self.owners[p] = 0o644, ("jtel", "jtel")
         if init is not None:
             self.files[INIT] = init.encode()
-            self.modes[INIT], self.owners[INIT] = 0o755, ("root", "root")
+            self.modes[INIT], self.owners[INIT] = 0o700, ("root", "root")
         self.state = {"enabled": enabled, "running": running}
         self.service_calls: list[str] = []
 
@@ -177,7 +177,7 @@ def test_fresh_host_installs_script_enables_and_starts(keyring_pw):
     actions, _ = plan_once(fake)
     assert kinds(actions) == ["FileChange", "Command", "Command"]
     fc, chk, start = actions
-    assert fc.path == INIT and fc.mode == 0o755 and (fc.owner, fc.group) == ("root", "root")
+    assert fc.path == INIT and fc.mode == 0o700 and (fc.owner, fc.group) == ("root", "root")
     assert fc.old is None
     assert chk.command == "chkconfig jtel-clientmessenger on"
     assert start.command == "service jtel-clientmessenger start"
@@ -301,12 +301,12 @@ def test_password_never_shown(tmp_path, monkeypatch):
 
 
 def test_very_short_password_is_masked_with_its_key(tmp_path, monkeypatch):
-    """masking ignores forms under 3 characters; the step masks `password=ab` instead."""
+    """a 2-character password is masked where it is used, by construction (wizard.secret_text)."""
     use_keyring(tmp_path, monkeypatch, {"db/root": "ab"})
     actions, _ = plan_once(FakeHost(init=SEED_INIT))
     diff = actions[0].diff()
     assert "password=ab" not in diff
-    assert "user=root\\&********\\&characterEncoding" in diff
+    assert "user=root\\&password=********\\&characterEncoding" in diff
 
 
 def test_old_password_in_installed_script_is_masked_too(keyring_pw):
@@ -323,7 +323,7 @@ def test_second_plan_after_apply_is_all_noops(keyring_pw):
     fake = FakeHost()
     actions, _ = plan_once(fake)
     runner_apply("daemon", {"chat1": fake}, actions)
-    assert fake.stat(INIT).mode == 0o755
+    assert fake.stat(INIT).mode == 0o700
     assert fake.state == {"enabled": True, "running": True}
     again, _ = plan_once(fake)
     assert kinds(again) == ["NoOp", "NoOp", "NoOp"], preview_text(again)
@@ -362,7 +362,7 @@ def test_wrong_mode_is_fixed_without_restart(keyring_pw):
     fake.modes[INIT] = 0o644
     actions, _ = plan_once(fake)
     assert kinds(actions) == ["FileChange", "NoOp", "NoOp"]
-    assert actions[0].mode == 0o755
+    assert actions[0].mode == 0o700
 
 
 def test_first_run_reads_the_copy_planned_by_section_2(keyring_pw):
@@ -472,7 +472,7 @@ def test_e2e_fresh_host_crlf_old_portal(host_factory, tmp_path, monkeypatch, fla
         assert "\r" not in script
         assert "\r" in chat.read(CM_TARGET + "/init.d/" + SVC)      # the copy itself is left as is
         st = chat.stat(INIT)
-        assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o755, 0, 0)
+        assert (st.st_mode & 0o7777, st.st_uid, st.st_gid) == (0o700, 0, 0)
         assert 'DATADIR="/home/jtel/ClientMessenger/data/"' in script.splitlines()
         assert [c["argv"] for c in chat.calls("chkconfig") if "--list" not in c["argv"]] == [[SVC, "on"]]
         assert [c["argv"][1] for c in chat.calls("service") if c["argv"][0] == SVC] == ["start"]

@@ -296,3 +296,22 @@ def test_runner_unreachable_is_a_connection_failure(api):
     failed = res.failed["TynTec (from this machine)"]
     assert failed.reason.startswith("connection to TynTec (from this machine) failed: cannot reach")
     assert all(KEY not in repr(e) for e in events)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+def test_a_redirect_is_never_followed_with_the_key(status):
+    """Issue 9, finding 4: TynTec (or whoever answers for it) says `302 Location: http://…`;
+    urllib would re-send the apikey header there in clear text. Nothing is followed: the
+    second stand-in, where the redirect points, never sees a request."""
+    with TyntecStandin(apikey=KEY) as api, TyntecStandin(apikey=KEY) as elsewhere:
+        target = elsewhere.base + "/applications/default"
+        api.force(status, None, {"Location": target})
+        with pytest.raises(tyntec.TyntecError) as e:
+            tyntec.get_default(api.base, KEY)
+        assert e.value.status == status
+        assert f"a redirect to {target}, not followed" in str(e.value)
+        api.force(status, None, {"Location": target})
+        got, text = tyntec.make_http(lambda ref: KEY)(request_for(api))
+        assert got == status and "not followed" in text
+        assert elsewhere.requests == []
+        assert len(api.requests) == 2

@@ -68,7 +68,8 @@ class TyntecStandin:
         self.application = copy.deepcopy(application if application is not None
                                           else reference("applications-get-default-response.json"))
         self.requests: list[Recorded] = []
-        self.forced: list[tuple[int, object]] = []     # answers to give before the normal ones
+        self.forced: list[tuple[int, object, dict]] = []   # answers to give before the normal ones
+        self.extra_headers: dict = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -108,10 +109,11 @@ class TyntecStandin:
         scheme = "https" if self.certfile else "http"
         return f"{scheme}://127.0.0.1:{self.port}{PREFIX}"
 
-    def force(self, status: int, payload: object = None) -> None:
-        """Answer the next request with this status and payload (a problem dict, or None)."""
+    def force(self, status: int, payload: object = None, headers: dict | None = None) -> None:
+        """Answer the next request with this status and payload (a problem dict, or None),
+        and these extra headers (e.g. a redirect's Location)."""
         with self._lock:
-            self.forced.append((status, payload))
+            self.forced.append((status, payload, headers or {}))
 
     def patches(self) -> list[Recorded]:
         return [r for r in self.requests if r.method == "PATCH"]
@@ -122,7 +124,9 @@ class TyntecStandin:
         with self._lock:
             self.requests.append(Recorded(method, path, dict(headers), body))
             if self.forced:
-                return self.forced.pop(0)
+                status, payload, self.extra_headers = self.forced.pop(0)
+                return status, payload
+            self.extra_headers = {}
             if path.split("?")[0] not in (PREFIX + "/applications", PREFIX + "/applications/default"):
                 return 404, reference("problem-404-unknown-message.json")
             if headers.get("apikey") != self.apikey:
@@ -216,6 +220,8 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, payload = self.api.answer(self.command, self.path, headers, body)
         self.send_response(status)
+        for k, v in self.api.extra_headers.items():
+            self.send_header(k, v)
         if payload is None:
             self.send_header("Content-Length", "0")
             self.end_headers()

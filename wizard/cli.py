@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import errors, masking
 from .errors import WizardError
+from .termsafe import safe
 from .transport.base import TransportError
 
 log = logging.getLogger("wizard.cli")
@@ -86,12 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _backups(args)
         return _plan_or_apply(args)
     except WizardError as e:
-        print(f"error: {masking.mask(str(e))}", file=sys.stderr)
+        print(f"error: {safe(masking.mask(str(e)))}", file=sys.stderr)
         log.error("%s", e)
         return e.exit_code
     except TransportError as e:
         # a connection that broke while reading (detection, planning): nothing was changed
-        print(f"error: connection failed: {masking.mask(str(e))}", file=sys.stderr)
+        print(f"error: connection failed: {safe(masking.mask(str(e)))}", file=sys.stderr)
         log.error("connection failed: %s", e)
         return errors.EXIT_CONNECT
     except KeyboardInterrupt:
@@ -237,7 +238,9 @@ def _apply(args, session, plan, journal: bool = True) -> int:
 
 def _print_event(e) -> None:
     from . import events as ev
+    from .termsafe import safe_event
 
+    e = safe_event(e)             # host output and answers values: no terminal escapes
     if isinstance(e, ev.SectionStarted):
         print(f"== {e.title}")
     elif isinstance(e, ev.StepStarted):

@@ -11,7 +11,10 @@ One JSON-lines file per answers file and host under the tool's state folder. Rec
 - `section_done`: the host finished every action of a section (its follow-ups ran);
 - `complete`: the whole run finished; the next apply starts from a fresh plan.
 
-Secrets never enter it: descriptions are masked and files are recorded by checksum only.
+Secrets never enter it: descriptions are masked and files are recorded by a keyed checksum
+only (HMAC under this machine's key, wizard.statekey: a plain sha256 of the init script
+would let a reader test DB password guesses); journals with plain sha256 checksums, written
+by earlier versions, still read. The journal folder is 0700 and every journal 0600.
 
 An incomplete journal is offered for resume only while the host still holds what the
 finished steps wrote (`check`); otherwise it is set aside, with the reason, and the
@@ -32,16 +35,11 @@ from pathlib import Path
 
 from . import masking
 from .plan import sha256
+from .statekey import keyed, matches, private_dir, state_dir
 from .transport.base import Transport
 
 
-def state_dir() -> Path:
-    """The tool's state folder (journals, known_hosts); CHATWIZARD_STATE_DIR overrides."""
-    env = os.environ.get("CHATWIZARD_STATE_DIR")
-    if env:
-        return Path(env)
-    from platformdirs import user_state_dir
-    return Path(user_state_dir("chatwizard"))
+# the state folder is statekey's (re-exported here: callers use journal.state_dir)
 
 
 def leftover_globs(path: str) -> list[str]:
@@ -170,7 +168,7 @@ class Journal:
         """Whether the files recorded as written still hold what we wrote."""
         for e in self.entries:
             for path, digest in e.get("files", {}).items():
-                if sha256(t.read_file(path, sudo=True)) != digest:
+                if not matches(digest, sha256(t.read_file(path, sudo=True))):
                     return False, f"{path} changed since the interrupted run"
         return True, ""
 
@@ -201,8 +199,11 @@ class Journal:
 
     # -- writing ---------------------------------------------------------------------------
     def _append(self, rec: dict, sync: bool = True) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "a", encoding="utf-8") as f:
+        private_dir(self.path.parent)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        if os.fstat(fd).st_mode & 0o077:        # a journal from an older version: 0644
+            os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "a", encoding="utf-8") as f:
             f.write(json.dumps(rec) + "\n")
             f.flush()
             if sync:
@@ -231,7 +232,9 @@ class Journal:
 
     def record(self, action_id: str, section: str, description: str, files: dict[str, str]) -> None:
         rec = {"event": "done", "id": action_id, "section": section,
-               "description": masking.mask(description), "files": files, "t": time.time()}
+               "description": masking.mask(description),
+               "files": {p: d if d is None or d.startswith("hmac-") else keyed(d) for p, d in files.items()},
+               "t": time.time()}
         self.entries.append(rec)
         self._add(rec)
 

@@ -1,4 +1,5 @@
-"""One log file per run under the platform's log folder, every line masked."""
+"""One log file per run under the platform's log folder, every line masked and made safe for
+a terminal (wizard.termsafe: someone will `cat` or `tail -f` it)."""
 from __future__ import annotations
 
 import logging
@@ -7,18 +8,19 @@ import time
 from pathlib import Path
 
 from . import masking
+from .termsafe import safe
 
 
 class MaskFilter(logging.Filter):
     """Replace secrets in the formatted message before any handler writes it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        msg = masking.mask(record.getMessage())
+        msg = safe(masking.mask(record.getMessage()))
         record.msg, record.args = msg, None
         if record.exc_info:
             # tracebacks can quote arguments: render them now, masked
             text = logging.Formatter().formatException(record.exc_info)
-            record.msg = f"{msg}\n{masking.mask(text)}"
+            record.msg = f"{msg}\n{safe(masking.mask(text))}"
             record.exc_info, record.exc_text = None, None
         return True
 

@@ -20,7 +20,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Iterator, Union
 
-from . import masking
+from . import masking, statekey   # noqa: F401  (masking.MASK)
+from .secret_text import SecretText
 
 
 def _digest(*parts: object) -> str:
@@ -41,17 +42,25 @@ class Command:
     """A shell command run on the host."""
 
     description: str
-    command: str                    # exactly what runs (may hold no secret: secrets go in files/stdin)
+    command: str                    # exactly what runs (a secret in it: build it with with_secrets)
     changes: bool = True            # False: read-only check, safe in `plan`
     sudo: bool = True               # needs root
     timeout: float | None = 600
     ok_codes: tuple[int, ...] = (0,)
+    shown: str | None = None        # the masked form of a command built with with_secrets
 
     kind = "command"
 
+    @classmethod
+    def with_secrets(cls, description: str, text: SecretText, **kw) -> "Command":
+        """A command that carries a secret: it runs `text.revealed`, shows `text.shown`."""
+        return cls(description, text.revealed, shown=text.shown, **kw)
+
     @property
     def display(self) -> str:
-        return masking.mask(self.command)
+        """What people see: the masked form by construction (a command built without
+        secrets is shown as it is; the registry is not searched)."""
+        return self.shown if self.shown is not None else self.command
 
     @property
     def id(self) -> str:
@@ -74,6 +83,8 @@ class FileChange:
     group: str | None = None
     validate: str | None = None     # command run on the candidate first; `{path}` = candidate path
     base_unknown: bool = False      # old content unknown at plan time (an earlier step creates it)
+    new_shown: str | None = None    # secret-bearing content: `new` as shown (wizard.secret_text)
+    old_shown: str | None = None    # and the old content as shown (its secret fields masked)
 
     kind = "file"
 
@@ -83,12 +94,16 @@ class FileChange:
 
     @property
     def id(self) -> str:
-        return _digest("file", self.path, sha256(self.new), self.mode, self.owner, self.group)
+        # keyed: the id goes into the journal, and a plain hash of content that holds a
+        # password would let a reader of the journal test guesses (wizard.statekey)
+        return _digest("file", self.path, statekey.keyed(sha256(self.new)), self.mode, self.owner,
+                       self.group)
 
     def diff(self, context: int = 3) -> str:
-        """Unified diff old → new, secrets masked."""
-        old = masking.mask(_text(self.old)) if self.old is not None else ""
-        new = masking.mask(_text(self.new))
+        """Unified diff old → new as shown: a secret-bearing file diffs its masked forms
+        (built with the content, wizard.secret_text); other files are shown as they are."""
+        old = "" if self.old is None else self.old_shown if self.old_shown is not None else _text(self.old)
+        new = self.new_shown if self.new_shown is not None else _text(self.new)
         a = "/dev/null" if self.old is None else f"a{self.path}"
         lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                      a, f"b{self.path}", n=context)
@@ -139,7 +154,7 @@ class Checklist:
     def render(self) -> str:
         width = max((len(k) for k, _ in self.items), default=0)
         return "\n".join([f"[ ] {self.description}"] +
-                         [f"    {k.ljust(width)}  {masking.mask(v)}" for k, v in self.items])
+                         [f"    {k.ljust(width)}  {v}" for k, v in self.items])
 
 
 @dataclass(frozen=True)

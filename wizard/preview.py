@@ -1,8 +1,15 @@
-"""Render a plan as the text the engineer reads before anything runs."""
+"""Render a plan as the text the engineer reads before anything runs.
+
+Every line is made safe for a terminal (wizard.termsafe) before the diff colours are
+added, so the only escape sequences in the output are those colours. Secret-bearing
+actions render their shown (masked) form by construction (wizard.secret_text); the
+process-wide masking registry is not applied here, so a short password such as `root`
+is masked where it is used and nowhere else.
+"""
 from __future__ import annotations
 
-from . import masking
 from .plan import Command, FileChange, HttpRequest, Plan
+from .termsafe import safe
 
 TRAINING_BANNER = "TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server"
 
@@ -20,31 +27,41 @@ def _colour(line: str) -> str:
 def render(plan: Plan, *, colour: bool = False, facts: bool = True) -> str:
     """The full preview: facts per host, then each section's actions per host."""
     out: list[str] = []
+
+    def add(line: str) -> None:
+        out.extend(safe(line).split("\n"))
+
     if plan.training:
-        out += [f"*** {TRAINING_BANNER} ***", ""]
+        add(f"*** {TRAINING_BANNER} ***")
+        add("")
     if facts and plan.facts:
-        out.append("== Detected")
+        add("== Detected")
         for host, f in plan.facts.items():
-            out.append(f"-- {host}")
-            out += [f"   {line}" for line in f.summary()]
-        out.append("")
+            add(f"-- {host}")
+            for line in f.summary():
+                add(f"   {line}")
+        add("")
     for section in plan.sections:
-        out.append(f"== {section.title}")
+        add(f"== {section.title}")
         for note in section.notes:
-            out.append(f"!! {note}")
+            add(f"!! {note}")
         for hp in section.hosts:
-            out.append(f"-- {hp.host}")
+            add(f"-- {hp.host}")
             for a in hp.actions:
                 tag = "" if a.changes or not isinstance(a, Command) else "  (read-only check)"
-                text = a.render()
-                lines = text.splitlines() or [""]
-                first = f"   {a.description}{tag}" if isinstance(a, (Command, FileChange, HttpRequest)) else None
-                if first:
-                    out.append(first)
+                lines = a.render().split("\n")
+                if lines[-1:] == [""] and len(lines) > 1:
+                    lines.pop()
+                if isinstance(a, (Command, FileChange, HttpRequest)):
+                    add(f"   {a.description}{tag}")
                 for line in lines:
-                    out.append("     " + (_colour(line) if colour and isinstance(a, FileChange) else line))
-        out.append("")
+                    if isinstance(a, FileChange):   # coloured only once it is safe, one line each
+                        shown = safe(line, keep="\t")
+                        out.append("     " + (_colour(shown) if colour else shown))
+                    else:
+                        add("     " + line)
+        add("")
     n = plan.changing_count
-    out.append(f"{n} changing action{'s' if n != 1 else ''}." if n else
-               "Nothing to change: every step is already done.")
-    return masking.mask("\n".join(out))
+    add(f"{n} changing action{'s' if n != 1 else ''}." if n else
+        "Nothing to change: every step is already done.")
+    return "\n".join(out)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import events as ev
-from . import masking
+from . import masking, termsafe
 from .errors import ConnectError, WizardError
 from .journal import UPLOAD_GLOB, Journal, leftover_globs
 from .plan import Command, FileChange, HostPlan, HttpRequest, Plan, SectionPlan, sha256
@@ -359,7 +359,7 @@ class Runner:
                 f = self._logs[host] = os.fdopen(fd, "a", encoding="utf-8")
                 self.result.hosts.setdefault(host, HostResult(host)).log = str(path)
             stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-            for part in masking.mask(line).splitlines() or [""]:
+            for part in termsafe.lines(masking.mask(line)):
                 f.write(f"{stamp} {part}\n")
             f.flush()
 

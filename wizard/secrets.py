@@ -89,7 +89,11 @@ class EncryptedFileKeyring(KeyringBackend):
     """
 
     SCHEME = "scrypt/AES-256-GCM"
-    KDF = {"n": 2 ** 15, "r": 8, "p": 1}
+    # OWASP's scrypt recommendation (Password Storage Cheat Sheet): N=2^17, r=8, p=1 (128 MiB).
+    # The cost is stored in each file, so files made at the former N=2^15 still open; the
+    # next write re-encrypts such a file at this cost.
+    KDF = {"n": 2 ** 17, "r": 8, "p": 1}
+    KDF_LIMITS = {"n": 2 ** 20, "r": 32, "p": 16}     # a file asking for more is refused
     CHECK = b"chatwizard keyring"
 
     @properties.classproperty
@@ -129,6 +133,10 @@ class EncryptedFileKeyring(KeyringBackend):
 
     def _derive(self, password: str, kdf: dict) -> bytes:
         from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+        for k, limit in self.KDF_LIMITS.items():
+            if not isinstance(kdf.get(k), int) or not 1 <= kdf[k] <= limit:
+                raise SecretError(f"{self.path}: scrypt parameter {k}={kdf.get(k)!r} is not a "
+                                  f"cost this wizard accepts (1..{limit})")
         return Scrypt(salt=_b64d(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"],
                       p=kdf["p"]).derive(password.encode("utf-8"))
 
@@ -218,9 +226,22 @@ class EncryptedFileKeyring(KeyringBackend):
             if doc is None:
                 doc = self._new()
             key = self._unlocked(doc)
+            if any(doc["kdf"].get(k, 0) < v for k, v in self.KDF.items()):
+                doc, key = self._upgraded(doc, key)
             doc["entries"].setdefault(service, {})[username] = self._seal(
                 key, password.encode("utf-8"), _aad(service, username))
             self._write(doc)
+
+    def _upgraded(self, doc: dict, old_key: bytes) -> tuple[dict, bytes]:
+        """`doc` re-encrypted under a key derived at today's cost (a new salt, same master
+        password), and that key."""
+        kdf = dict(self.KDF, salt=_b64e(os.urandom(16)))
+        key = self._derive(self._master_password(creating=False), kdf)
+        entries = {svc: {user: self._seal(key, self._open(old_key, box, _aad(svc, user)), _aad(svc, user))
+                         for user, box in users.items()}
+                   for svc, users in doc.get("entries", {}).items()}
+        self._key = key
+        return dict(doc, kdf=kdf, check=self._seal(key, self.CHECK, b"check"), entries=entries), key
 
     def delete_password(self, service: str, username: str) -> None:
         with self._locked():

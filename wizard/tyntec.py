@@ -3,7 +3,8 @@
 Webhook configuration of the default application: read it (GET) to see whether the portal's
 callbacks are set already, and set them (PATCH). Stdlib only (urllib). The API key is an
 argument or comes from the keyring at run time; it is registered with the masking registry
-before any request, and never put in a log line, an event or an error text.
+before any request, and never put in a log line, an event or an error text. No redirect is
+followed (it would carry the key to another address, even over plain http).
 Errors come as application/problem+json (RFC 7807); `describe_problem` renders them plainly.
 """
 from __future__ import annotations
@@ -161,11 +162,18 @@ def _send(method: str, url: str, headers: dict[str, str], data: bytes | None,
     TynTecError when nothing came back (DNS, refused, TLS, timeout)."""
     req = urllib.request.Request(url, data=data, method=method, headers=headers)
     host = urlsplit(url).netloc
+    opener = urllib.request.build_opener(_NoRedirect(), urllib.request.HTTPSHandler(context=context))
     try:
-        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
+        with opener.open(req, timeout=timeout) as resp:
             return resp.status, resp.read().decode("utf-8", errors="replace")
     except urllib.error.HTTPError as e:
         with e:
+            if 300 <= e.code < 400:
+                where = " ".join((e.headers.get("Location") or "elsewhere").split())[:200]
+                log.warning("%s %s: HTTP %d redirect to %s not followed", method, url, e.code, where)
+                return e.code, (f"a redirect to {where}, not followed: the API key goes only to "
+                                "whatsapp.api_base itself; if TynTec moved, set api_base to its new "
+                                "https address")
             return e.code, e.read().decode("utf-8", errors="replace")
     except urllib.error.URLError as e:
         reason = e.reason
@@ -178,6 +186,14 @@ def _send(method: str, url: str, headers: dict[str, str], data: bytes | None,
         raise TyntecError(f"cannot reach {host}: no answer within {timeout:g} s") from None
     except (http.client.HTTPException, ConnectionError, ssl.SSLError, OSError) as e:
         raise TyntecError(masking.mask(f"cannot reach {host}: {e}")) from None
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Follow no redirect: urllib would re-send every header, the API key too, to whatever
+    `Location` names (http:// included). The 3xx comes back as the answer instead."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
 
 
 def _auth(apikey: str) -> dict[str, str]:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from textual.widgets import Log
 
+from wizard.termsafe import safe
+
 
 class LogView(Log):
     """Bounded, batched, disk-backed log for one host."""
@@ -39,7 +41,8 @@ class LogView(Log):
         self.set_interval(self.interval, self.flush)
 
     def push(self, line: str) -> None:
-        """Queue a line (any thread)."""
+        """Queue a line (any thread); control characters are shown escaped (wizard.termsafe)."""
+        line = safe(line)
         with self._lock:
             if len(self._pending) == self._pending.maxlen:
                 self._dropped += 1

@@ -11,7 +11,7 @@ import importlib
 import posixpath
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from ..plan import FileChange
 from ..transport.base import HostSpec, Transport
@@ -131,9 +131,12 @@ class Context:
 
     def file_change(self, host: HostSpec | str, description: str, path: str, new: bytes, *,
                     mode: int = 0o644, owner: str | None = None, group: str | None = None,
-                    validate: str | None = None) -> FileChange | None:
+                    validate: str | None = None, new_shown: str | None = None,
+                    show_old: Callable[[str], str] | None = None) -> FileChange | None:
         """A FileChange against the planned state of `path`, or None when it already holds
-        `new` (the caller then yields a NoOp). Later reads of `path` see `new`."""
+        `new` (the caller then yields a NoOp). Later reads of `path` see `new`. A file that
+        carries a secret gives `new_shown` (wizard.secret_text) and `show_old`, which masks
+        the secret fields of the old content by position."""
         old, planned = self.read(host, path)
         st = None if planned else self.transport(host).stat(path)
         same_meta = st is None or not st.exists or (
@@ -142,8 +145,12 @@ class Context:
         if old == new and (planned or same_meta):
             return None
         self.overlay(host).files[path] = new
+        old_shown = None
+        if show_old is not None and old is not None:
+            old_shown = show_old(old.decode("utf-8", errors="replace"))
         return FileChange(description, path, new, old, mode=mode, owner=owner, group=group,
-                          validate=validate, base_unknown=planned)
+                          validate=validate, base_unknown=planned, new_shown=new_shown,
+                          old_shown=old_shown)
 
 
 def parent(path: str) -> str:

@@ -13,7 +13,7 @@ import re
 import shlex
 from urllib.parse import unquote
 
-from .. import masking
+from .. import masking, secret_text
 from ..errors import AnswersError, PlanError, SecretError
 from ..initscript import (CONNECTION_PROPERTY, InitScriptError, configure, datadir_for, jdbc_url,
                           percent_encode)
@@ -62,6 +62,13 @@ def _register_old_passwords(text: str | None) -> None:
             unescaped = re.sub(r"\\(.)", r"\1", written)
             masking.register(written, unescaped, unquote(unescaped),
                              unquote(unescaped.replace("+", " ")))
+
+
+def show_installed(text: str) -> str:
+    """An installed script as shown: the `password=` value of every connection line masked
+    where it stands (an old or hand-written password is never searched for)."""
+    return "\n".join(secret_text.mask_spans(line, _OLD_PASSWORD) if CONNECTION_PROPERTY in line else line
+                     for line in text.split("\n"))
 
 
 def _password(ctx, cfg: dict) -> str:
@@ -171,6 +178,14 @@ def plan(ctx, host) -> list[Action]:
     except InitScriptError as e:
         raise PlanError(masking.mask(str(e))) from None
     new = conf.text.encode("utf-8")
+    # the same script with ******** where the password went, built alongside (by construction)
+    masked = secret_text.render(lambda v: configure(text, url=jdbc_url(
+        host=cfg["db_host"], schema=cfg["db_schema"], user=cfg["db_user"], password=v["db"],
+        portal_version=version, timezone=cfg["timezone"]), datadir=datadir, source=shown).text,
+        db=password)
+    if masked.revealed != conf.text:           # the two renderings must be the same script
+        raise PlanError(f"host {host.name}: internal error: the masked preview of {dest} "
+                        "does not match the script")
     crlf = "\r" in text
     if crlf:
         why = "; ".join(ctx.facts[host.name].windows_reasons) if host.name in ctx.facts else ""
@@ -186,15 +201,18 @@ def plan(ctx, host) -> list[Action]:
         what.append(f"DATADIR {datadir} ({datadir_why})")
     if crlf:
         what.append("CR line endings stripped")
+    what.append("mode 0700 root:root: it holds the database password, and only root (init, "
+                "service, chkconfig) reads it")
     fc = ctx.file_change(host, f"{'Update' if existed else 'Install'} {dest}: " + "; ".join(what),
-                         dest, new, mode=0o755, owner="root", group="root",
-                         validate="bash -n {path}")
+                         dest, new, mode=0o700, owner="root", group="root",
+                         validate="bash -n {path}", new_shown=masked.shown,
+                         show_old=show_installed)
     if fc is not None:
         _check_syntax(t, host, shown, new)
     # an interrupted apply that wrote the script but never restarted the daemon counts too
     content_changes = old != new or dest in ctx.pending_writes(host, NAME)
     if fc is None:
-        actions.append(NoOp(f"{dest} already holds the configured script (mode 0755, root:root)"))
+        actions.append(NoOp(f"{dest} already holds the configured script (mode 0700, root:root)"))
     else:
         actions.append(fc)
 

@@ -327,7 +327,7 @@ def _follow_editor(ctx, m: _Member) -> None:
         f"Wait until {ed.host.name} has written {m.path} (the same share)",
         f"i=0; until [ \"$(sha256sum < {q} 2>/dev/null | cut -d' ' -f1)\" = {digest} ]; do "
         f"i=$((i+1)); if [ $i -ge {WAIT_SECONDS} ]; then "
-        f"echo \"{m.path} still not as planned after {WAIT_SECONDS} s (written by {ed.host.name})\" >&2; "
+        f"echo {shlex.quote(f'{m.path} still not as planned after {WAIT_SECONDS} s (written by {ed.host.name})')} >&2; "
         "exit 1; fi; sleep 1; done",
         changes=False, timeout=WAIT_SECONDS + 60))
 

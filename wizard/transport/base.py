@@ -9,22 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
+from ..inventory import HostSpec   # re-exported: the transport connects with it
+
 # on_output(stream, line): stream is "out" or "err"; line without its newline, secrets masked
 OutputCallback = Callable[[str, str], None]
-
-
-@dataclass(frozen=True)
-class HostSpec:
-    """How to reach one host of the inventory (no secret values, only keyring keys)."""
-
-    name: str                       # inventory name, e.g. "chat1"
-    address: str                    # address or ~/.ssh/config alias
-    port: int | None = None         # None: from ~/.ssh/config, else 22
-    user: str | None = None         # None: from ~/.ssh/config, else the local user
-    key_file: str | None = None     # private key path; None: ssh config / agent
-    password_ref: str | None = None # keyring key of the login (and sudo) password
-    become: str = "root"            # "root": user is root; "sudo": commands needing root use sudo
-    roles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
