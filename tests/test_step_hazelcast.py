@@ -633,6 +633,29 @@ def test_chat_copy_planned_over_the_clientmessenger_copy():
     assert changing(build(hosts, only=("clientmessenger", "hazelcast"))) == []
 
 
+def test_chat_copy_previewed_as_a_copy_plus_the_diff_against_the_file_there():
+    """Not a whole-file diff: "copy of <master> (N lines)" and the lines that differ from the
+    chat server's current copy; only the summary line when there is none yet."""
+    hosts = cluster()
+    plan = build(hosts)
+    fc, copy = by_host(plan)["acd-dbm"][0], by_host(plan)["chat1"][0]
+    n = len(fc.new.decode().splitlines())
+    head, _, rest = copy.render().partition("\n")
+    assert head == f"write {CHAT_COPY} (mode 0644 owner jtel:jtel)"
+    first, _, diff = rest.partition("\n")
+    assert first == f"copy of acd-dbm:{MASTER} ({n} lines); changes against the file there:"
+    assert diff == copy.diff() and diff.startswith(f"--- a{CHAT_COPY}")
+    changed = [l for l in diff.splitlines() if l[:1] in "+-" and l[:3] not in ("+++", "---")]
+    assert changed and all(l[:1] == "+" for l in changed)   # only what the master gained
+    assert len(diff.splitlines()) < n                       # not the whole file
+
+    hosts = cluster()
+    del hosts["chat1"].files[CHAT_COPY]
+    copy = by_host(build(hosts))["chat1"][0]
+    assert copy.old is None
+    assert copy.render().splitlines()[1:] == [f"copy of acd-dbm:{MASTER} ({n} lines)"]
+
+
 def test_chat_copy_gets_owner_fixed_and_keeps_mode():
     hosts = cluster()
     apply(build(hosts), hosts)

@@ -74,6 +74,8 @@ class FileChange:
     group: str | None = None
     validate: str | None = None     # command run on the candidate first; `{path}` = candidate path
     base_unknown: bool = False      # old content unknown at plan time (an earlier step creates it)
+    copy_of: str | None = None      # "host:path" this is a verbatim copy of: previewed as
+                                    # "copy of … (N lines)" + the diff against the file there
 
     kind = "file"
 
@@ -102,7 +104,19 @@ class FileChange:
             head += f", checked first with: {self.validate.format(path='<candidate>')}"
         if self.base_unknown:
             head += "\n  (diff against the content an earlier step of this plan leaves there)"
-        return head + "\n" + self.diff()
+        return head + "\n" + (self.copy_summary() if self.copy_of is not None else self.diff())
+
+    def copy_summary(self) -> str:
+        """For a copy of another file: "copy of HOST:PATH (N lines)", then only the diff against
+        the file already there (nothing more when it is absent), not the whole file."""
+        n = len(_text(self.new).splitlines())
+        head = f"copy of {masking.mask(self.copy_of or '')} ({n} line{'' if n == 1 else 's'})"
+        if self.old is None:
+            return head + "\n"
+        diff = self.diff()
+        if not diff:
+            return head + ", the same text as the file there (mode or owner change only)\n"
+        return head + "; changes against the file there:\n" + diff
 
 
 @dataclass(frozen=True)

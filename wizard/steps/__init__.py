@@ -124,7 +124,7 @@ class Context:
 
     def file_change(self, host: HostSpec | str, description: str, path: str, new: bytes, *,
                     mode: int = 0o644, owner: str | None = None, group: str | None = None,
-                    validate: str | None = None) -> FileChange | None:
+                    validate: str | None = None, copy_of: str | None = None) -> FileChange | None:
         """A FileChange against the planned state of `path`, or None when it already holds
         `new` (the caller then yields a NoOp). Later reads of `path` see `new`."""
         old, planned = self.read(host, path)
@@ -136,7 +136,7 @@ class Context:
             return None
         self.overlay(host).files[path] = new
         return FileChange(description, path, new, old, mode=mode, owner=owner, group=group,
-                          validate=validate, base_unknown=planned)
+                          validate=validate, base_unknown=planned, copy_of=copy_of)
 
 
 def parent(path: str) -> str:

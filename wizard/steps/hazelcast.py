@@ -418,7 +418,8 @@ def _chat_copy(ctx, cfg: dict, host: HostSpec, source: _Member | None,
     mode = st.mode if st is not None and st.exists and st.mode is not None else 0o644
     fc = ctx.file_change(host, f"Copy the cluster's hazelcast.xml (from {source.host.name}:"
                                f"{source.path})", path, data, mode=mode,
-                         owner=cm["owner"], group=cm["group"])
+                         owner=cm["owner"], group=cm["group"],
+                         copy_of=f"{source.host.name}:{source.path}")
     if fc is None:
         return [NoOp(f"{path} is already the cluster's hazelcast.xml ({source.host.name}:{source.path})")]
     return [fc]
