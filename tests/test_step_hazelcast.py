@@ -856,3 +856,40 @@ def test_e2e_legacy_layout(host_factory):
     finally:
         for t in transports.values():
             t.close()
+
+
+# ------------------------------------------------------------------ every finding at once
+
+def test_refusal_names_every_finding_in_the_file():
+    """A disabled tcp-ip join refuses the file, and the same message lists the CHAT ringbuffer
+    with another capacity and the element its XSD rejects (the refusal hid them before)."""
+    from pathlib import Path
+    text = (Path(__file__).parent / "data" / "bad" / "hazelcast" / "invalid_for_xsd.xml").read_text()
+    text = (text.replace('<tcp-ip enabled="true">', '<tcp-ip enabled="false">')
+                .replace("    <serialization>", '    <ringbuffer name="CHAT">\n        <capacity>100</capacity>\n'
+                         "    </ringbuffer>\n    <serialization>"))
+    with pytest.raises(PlanError) as e:
+        build(cluster(text=text))
+    msg = str(e.value)
+    assert msg.startswith(f'host acd-dbm: {MASTER}:29: <tcp-ip enabled="false"> is not enabled'), msg
+    also = msg.split("; also in this file: ", 1)[1]
+    assert f"{MASTER}:63: not valid for Hazelcast 3.10: Element 'time-to-live-second'" in also
+    assert (f"{MASTER}:68: /hazelcast/ringbuffer[@name='CHAT']/capacity is 100, the procedure wants 500 "
+            "(a CHAT entry with other values)") in also
+    assert "tcp-ip" not in also                                  # the first finding is not repeated
+
+
+def test_invalid_file_refusal_lists_the_conflicts_too():
+    """The file is not valid as it is (XSD): the message also names its CHAT conflict."""
+    from pathlib import Path
+    text = (Path(__file__).parent / "data" / "bad" / "hazelcast" / "invalid_for_xsd.xml").read_text()
+    text = text.replace("    <serialization>", '    <ringbuffer name="CHAT">\n        <capacity>100</capacity>\n'
+                        "    </ringbuffer>\n    <serialization>")
+    with pytest.raises(PlanError) as e:
+        build(cluster(text=text))
+    msg = str(e.value)
+    assert msg.startswith(f"host acd-dbm: {MASTER}:63: not valid for Hazelcast 3.10"), msg
+    assert "; the file is not valid as it is: repair it first" in msg
+    also = msg.split("; also in this file: ", 1)[1]
+    assert f"{MASTER}:68: /hazelcast/ringbuffer[@name='CHAT']/capacity is 100" in also
+    assert f"{MASTER}:63:" not in also                           # the first finding is not repeated
