@@ -139,3 +139,31 @@ def test_verify_centos6_http_failures(site_for):
     assert bad[(chat, "daemon running")]["problem"].startswith(f"{SVC} is not running")
     assert bad[(chat, "daemon running")]["fix"].startswith(f"service {SVC} start")
     assert (chat, "listening on 3000") in bad
+
+
+def test_verify_second_chat_server_is_balanced(site_for):
+    """Two chat servers behind the LB: the held WebSocket upgrades reach both; without chat2's
+    server line only chat1 holds them and the check names chat2."""
+    site = site_for(["centos7-https-whatsapp.yaml", "second-chat-server.yaml"], "centos7")
+    assert site.apply(site.answers("centos7-https-whatsapp.yaml")).rc == 0
+    answers = site.answers("second-chat-server.yaml")
+    assert site.apply(answers).rc == 0
+    for name in ("chat1", "chat2"):
+        assert site.hosts[name].run(LISTEN_5701)[0] == 0
+    lbh = site.hosts["acd-lb1"]
+    haproxy(lbh)
+    rc, checks, text = verify(site, answers)
+    assert rc == 0 and failed(checks) == [], text
+    ws = next(c for c in checks if c["name"] == "WebSocket (wss) through acd-lb1")
+    held = dict(part.rsplit(" ", 1) for part in ws["proved"].split("per chat server: ")[1].split(", "))
+    assert set(held) == {"chat1", "chat2"} and all(int(v) >= 1 for v in held.values()), ws
+    assert {c["host"] for c in checks if c["name"] == "cluster port of chat2"} == {"acd-dbm", "acd-tel1", "acd-web1"}
+
+    cfg = lbh.read(HAPROXY_CFG)
+    lbh.write(HAPROXY_CFG, "".join(l for l in cfg.splitlines(True) if "server chatserver2 " not in l))
+    haproxy(lbh)
+    rc, checks, text = verify(site, answers)
+    bad = failed(checks)
+    assert rc == 1 and [c["name"] for c in bad] == ["WebSocket (wss) through acd-lb1"], text
+    assert "chat2 got none" in bad[0]["problem"]
+    assert f"has no server line for chat2 ({site.hosts['chat2'].host}:3000)" in bad[0]["problem"]
