@@ -56,7 +56,7 @@ class FakeHost(FakeTransport):
             r"^chkconfig --list (\S+)$": self._chkconfig_list,
             r"^chkconfig (\S+) on$": lambda call: self.state.update(enabled=True) or 0,
             r"^service (\S+) (\S+)$": self._service,
-            r"^read -r p _ < (\S+) ": self._probe,
+            r"^read -r p _ 2>/dev/null < (\S+); ": self._probe,
             r"^bash -n ": 0,
             r"^rm -f (\S+)$": lambda call: self.files.pop(call.match[1].strip("'"), None) and 0,
         }, strict=True, dirs={d.rstrip("/") for d in dirs} | {"/etc/init.d", "/usr/local/bin"})

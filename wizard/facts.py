@@ -294,7 +294,7 @@ def daemon_probe_command(pidfile: str) -> str:
     """One read-only command: `pidfile PID` when the pid file's process is alive, then
     `process PID` per ClientMessenger JVM (pgrep -f)."""
     import shlex
-    return (f"read -r p _ < {shlex.quote(pidfile)} 2>/dev/null; case $p in ''|*[!0-9]*) ;; "
+    return (f"read -r p _ 2>/dev/null < {shlex.quote(pidfile)}; case $p in ''|*[!0-9]*) ;; "
             '*) kill -0 "$p" 2>/dev/null && echo "pidfile $p" ;; esac; '
             f"pgrep -f {shlex.quote(CM_PROCESS_PATTERN)} | sed 's/^/process /'; true")
 
