@@ -18,9 +18,10 @@ wrong and the likely fix:
   connections on 3000: the path an agent's browser takes, and proof of balancing that does not
   depend on what the chat server says (the LB is reachable: the wizard reaches it over SSH);
 - with WhatsApp, on each LB (curl, through its shell): `https://<portal>/incoming` and
-  `/delivery` answer like the chat server itself does (and the config routes them to
-  backend_chat_ws); TynTec's webhooks point at the portal (GET through wizard.tyntec, as
-  section 10 reads them).
+  `/delivery` through the portal's https frontend answer with the same HTTP status as the
+  chat server itself (a portal backend that happens to answer the same status would pass:
+  the status is the only signal both servers give without logs); TynTec's webhooks point at
+  the portal (GET through wizard.tyntec, as section 10 reads them).
 
 Nothing here changes a host. The checks are not part of apply's plan.
 """
