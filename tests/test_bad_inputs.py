@@ -122,8 +122,8 @@ INITSCRIPT = {
     "commented_out_connection": (False, f"{INIT_SRC}, line 44: the only "
                                         "-Dde.jtel.platform.clientmessenger.connection= line(s) are "
                                         "commented out"),
-    "quoted_argument": (False, f"{INIT_SRC}, line 52: the connection argument is inside double-quoted "
-                               "text"),
+    "connection_in_variable": (False, f"{INIT_SRC}, line 28: the connection argument is inside "
+                                      "double-quoted text assigned to a variable"),
     "open_quote": (False, f"{INIT_SRC}, line 52: the connection value opens a quote that does not "
                           "close on the line"),
     "not_in_a_command": (False, f"{INIT_SRC}, line 55: the connection argument is not part of a command"),

@@ -602,3 +602,41 @@ def test_generated_site_files(data, unit, eol, final_eol, existing, new, with_ma
     hx.validate(result.text, version)
     second = hx.edit(result.text, wanted)
     assert (second.changed, second.text) == (False, result.text)
+
+
+# ------------------------------------------------------------------ every finding at once
+
+BAD = Path(__file__).parent / "data" / "bad" / "hazelcast"
+
+
+def all_at_once_text() -> str:
+    """A file with every kind of finding: tcp-ip disabled (line 29), the CHAT ringbuffer with
+    another capacity, and an element its XSD rejects (line 63, time-to-live-second)."""
+    text = (BAD / "invalid_for_xsd.xml").read_text()
+    assert '<tcp-ip enabled="true">' in text and "    <serialization>" in text
+    return (text.replace('<tcp-ip enabled="true">', '<tcp-ip enabled="false">')
+                .replace("    <serialization>", '    <ringbuffer name="CHAT">\n        <capacity>100</capacity>\n'
+                         "    </ringbuffer>\n    <serialization>"))
+
+
+def test_review_lists_every_finding_in_line_order():
+    text = all_at_once_text()
+    found = hx.review(text, ["10.0.0.21"], source="hz.xml")
+    assert [(f.line, f.refuses) for f in found] == sorted((f.line, f.refuses) for f in found)
+    msgs = {f.message: f for f in found}
+    tcp = next(f for f in found if f.message.startswith('<tcp-ip enabled="false"> is not enabled'))
+    assert tcp.refuses and tcp.line == 29
+    cap = msgs["/hazelcast/ringbuffer[@name='CHAT']/capacity is 100, the procedure wants 500"]
+    assert not cap.refuses and cap.line is not None
+    xsd = [f for f in found if f.message.startswith("not valid for Hazelcast 3.10: ")]
+    assert xsd and all(f.refuses for f in xsd) and xsd[0].line == 63
+    with pytest.raises(HazelcastError, match=r'^hz\.xml:29: <tcp-ip enabled="false">'):
+        hx.edit(text, ["10.0.0.21"], source="hz.xml")     # edit still refuses at the first one
+
+
+def test_review_of_a_good_file_and_an_unreadable_one():
+    good = (BAD / "invalid_for_xsd.xml").read_text().replace(
+        "        <time-to-live-second>3600</time-to-live-second>\n", "")
+    assert hx.review(good, ["10.0.0.21"]) == []
+    (only,) = hx.review("<hazelcast", ["10.0.0.21"])
+    assert only.refuses and only.message.startswith("not well-formed XML")

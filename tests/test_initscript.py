@@ -354,14 +354,46 @@ def test_configure_no_connection_line_names_source():
     assert str(err).startswith("chat1:/home/jtel/ClientMessenger/init.d/jtel-clientmessenger: ")
 
 
-def test_configure_quoted_context_names_source_and_line():
-    text = read("jtel-clientmessenger.su-quoted")
+@pytest.mark.parametrize("name, via", [("jtel-clientmessenger.su-quoted", "su -c"),
+                                       ("jtel-clientmessenger.daemon", "daemon (runuser/bash -c)")])
+def test_configure_double_parsed_forms(name, via):
+    """Inside `su -c "…"` / `daemon "…"` the shell parses the line twice: the percent-encoded
+    URL's `\\&`/`\\?` word is the same as in the unquoted form, and only that line changes."""
+    text = read(name)
+    url = url_for('p"$`\\ &x', "3.25")
+    res = configure(text, url=url, datadir=None)
+    old, new = text.split("\n"), res.text.split("\n")
+    assert [i for i, (a, b) in enumerate(zip(old, new)) if a != b] == [CONN_LINE_NO - 1]
+    assert new[CONN_LINE_NO - 1] == " " * 24 + CONNECTION_PROPERTY + shell_word_for_line(url) + " \\"
+    assert any(f"given to {via}, parsed twice" in n for n in res.notes)
+    assert configure(res.text, url=url, datadir=None).changed is False
+
+
+def test_configure_quoted_java_argument_parsed_once():
+    """`nohup java … "-D…connection=…"`: double quotes parsed once, so no backslash at all."""
+    text = VENDOR.replace(CONNECTION_PROPERTY + "jdbc:mysql://acd-dbm/JTELWeb?user=root\\&password=<password>"
+                          "\\&characterEncoding=utf8", '"' + CONNECTION_PROPERTY + 'jdbc:x"')
+    url = url_for("a&b", "3.25")
+    res = configure(text, url=url, datadir=None)
+    assert f'"{CONNECTION_PROPERTY}{url}" \\' in res.text
+    assert any("inside double-quoted text, parsed once" in n for n in res.notes)
+
+
+@pytest.mark.parametrize("line, reason", [
+    (f'JAVA_OPTS="-server {CONNECTION_PROPERTY}x"', "double-quoted text assigned to a variable"),
+    (f"export JAVA_OPTS='{CONNECTION_PROPERTY}x'", "single-quoted text assigned to a variable"),
+    (f'echo "{CONNECTION_PROPERTY}x"', "double-quoted text given to `echo`; the wizard cannot tell"),
+    (f"java $'{CONNECTION_PROPERTY}x'", "ansi-quoted text"),
+    (f"su - jtel -c \"java '{CONNECTION_PROPERTY}x'\"", "quoted again (single) inside the "
+                                                      "double-quoted command given to su -c"),
+    (f'java "-server {CONNECTION_PROPERTY}x"', "holds more than the connection argument"),
+])
+def test_configure_refuses_unsafe_forms_with_the_reason(line, reason):
+    text = f"#!/bin/bash\nstart() {{\n    {line}\n}}\n"
     with pytest.raises(InitScriptError) as ei:
         configure(text, url=url_for("pw"), datadir=None)
-    assert ei.value.line == CONN_LINE_NO
-    assert ei.value.source == "jtel-clientmessenger"
-    assert str(ei.value).startswith("jtel-clientmessenger, line 39: ")
-    assert "double-quoted" in ei.value.reason
+    assert ei.value.line == 3
+    assert reason in ei.value.reason, ei.value.reason
 
 
 def test_configure_commented_out_only():
@@ -524,7 +556,8 @@ datadirs = st.text(alphabet=st.characters(blacklist_characters="\n\r\0", blackli
 
 
 def java_block(configured: str, marker: str) -> str:
-    """The configured java command, `nohup java` -> printf of argv, no redirection/background."""
+    """The configured java command, `java` -> printf of argv, no redirection/background;
+    inside `daemon "…"` / `su -c "…"` the quotes stay (SECOND_PARSE runs them)."""
     lines = configured.split("\n")
     idx = next(i for i, ln in enumerate(lines) if CONNECTION_PROPERTY in ln and not ln.lstrip().startswith("#"))
     start = idx
@@ -534,10 +567,27 @@ def java_block(configured: str, marker: str) -> str:
     while lines[end].endswith("\\"):
         end += 1
     block = lines[start : end + 1]
-    assert "nohup java" in block[0]
-    block[0] = block[0].replace("nohup java", f"printf '%s\\0' {marker}", 1)
-    block[-1] = re.sub(r"\s*>> \$LOGFILE 2>&1 &\s*$", "", block[-1])
+    assert re.search(r"(nohup |\")java ", block[0])
+    block[0] = re.sub(r"(nohup )?java ", f"printf '%s\\\\0' {marker} ", block[0], count=1)
+    block[-1] = re.sub(r'\s*(")?\s*>> \$LOGFILE 2>&1 &(")?\s*$', lambda m: m.group(1) or m.group(2) or "",
+                       block[-1])
     return "\n".join(block)
+
+
+# what the shell does with a quoted command in each double-parse form: `daemon` as in CentOS's
+# /etc/init.d/functions (options, then `runuser -s /bin/bash USER -c "…; $*"`), and
+# `su - USER -c CMD` (jtel's login shell, bash)
+SECOND_PARSE = r"""
+daemon() {
+    while [ "$1" != "${1##[-+]}" ]; do
+        case $1 in --user|--pidfile|--check) shift 2 ;; *) shift ;; esac
+    done
+    /bin/bash -c "ulimit -S -c 0 >/dev/null 2>&1 ; $*"
+}
+su() { while [ $# -gt 1 ]; do shift; done; /bin/bash -c "$1"; }
+"""
+FORMS = {"unquoted": "jtel-clientmessenger.vendor", "daemon": "jtel-clientmessenger.daemon",
+         "su -c": "jtel-clientmessenger.su-quoted"}
 
 
 EXPECTED_ARGS = ["-server", "-Xms256m", "-Xmx1024m", "-Dhazelcast.config=/b/conf/hazelcast.xml",
@@ -547,20 +597,27 @@ EXPECTED_ARGS = ["-server", "-Xms256m", "-Xmx1024m", "-Dhazelcast.config=/b/conf
 
 @pytest.mark.skipif(not SHELLS, reason="no shell")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(cases=st.lists(st.tuples(passwords, users, versions, datadirs), min_size=1, max_size=10))
-@example(cases=[(c, "root", "3.25", "/srv/jtel/shared/Data/Clients/") for c in PW_SPECIALS]
-         + [(PW_SPECIALS, "ro ot&", "3.24", "/x y/$HOME/`id`/\\\"'/"), ("", "root", "3.25", "/"),
-            ("  lead and trail  ", "root", "3.24", "/"), ("-n", "-e", "3.25", "/-n")])
+@given(cases=st.lists(st.tuples(passwords, users, versions, datadirs, st.sampled_from(sorted(FORMS)),
+                                st.booleans()), min_size=1, max_size=10))
+@example(cases=[(c, "root", "3.25", "/srv/jtel/shared/Data/Clients/", sorted(FORMS)[i % 3], i % 2 == 1)
+                for i, c in enumerate(PW_SPECIALS)]
+         + [(PW_SPECIALS, "ro ot&", "3.24", "/x y/$HOME/`id`/\\\"'/", "daemon", True),
+            ("", "root", "3.25", "/", "su -c", False),
+            ("  lead and trail  ", "root", "3.24", "/", "unquoted", True), ("-n", "-e", "3.25", "/-n", "daemon", False)])
 def test_configured_line_through_real_shells(tmp_path_factory, cases):
-    """For any password, the configured line, parsed by bash / bash --posix / dash, gives
-    the JVM exactly one -D argument whose URL Connector/J (5.1 and 8.x) decodes back to
-    the password, user and characterEncoding; DATADIR assigns exactly the given path."""
+    """For any password, in each form (unquoted; inside `daemon "…"` and `su -c "…"`, parsed
+    twice), with LF or CRLF line ends, the configured line, parsed by bash / bash --posix /
+    dash (then bash for the second parse), gives the JVM exactly one -D argument whose URL
+    Connector/J (5.1 and 8.x) decodes back to the password, user and characterEncoding;
+    DATADIR assigns exactly the given path."""
     tmp = tmp_path_factory.mktemp("sh")
-    script = []
+    script = [SECOND_PARSE]
     expected = []
-    for n, (pw, user, version, ddir) in enumerate(cases):
+    for n, (pw, user, version, ddir, form, crlf) in enumerate(cases):
         url = jdbc_url(host="acd-dbm", schema="JTELWeb", user=user, password=pw, portal_version=version)
-        res = configure(VENDOR, url=url, datadir=ddir)
+        text = read(FORMS[form])
+        res = configure(text.replace("\n", "\r\n") if crlf else text, url=url, datadir=ddir)
+        assert "\r" not in res.text
         dd_line = next(ln for ln in res.text.split("\n") if ln.startswith("DATADIR="))
         script.append(dd_line)
         script.append(f"printf '%s\\0' @@dd-{n} \"$DATADIR\"")

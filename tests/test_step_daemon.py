@@ -56,6 +56,7 @@ class FakeHost(FakeTransport):
             r"^chkconfig --list (\S+)$": self._chkconfig_list,
             r"^chkconfig (\S+) on$": lambda call: self.state.update(enabled=True) or 0,
             r"^service (\S+) (\S+)$": self._service,
+            r"^read -r p _ 2>/dev/null < (\S+); ": self._probe,
             r"^bash -n ": 0,
             r"^rm -f (\S+)$": lambda call: self.files.pop(call.match[1].strip("'"), None) and 0,
         }, strict=True, dirs={d.rstrip("/") for d in dirs} | {"/etc/init.d", "/usr/local/bin"})
@@ -66,6 +67,7 @@ class FakeHost(FakeTransport):
             self.modes[INIT], self.owners[INIT] = 0o700, ("root", "root")
         self.state = {"enabled": enabled, "running": running}
         self.service_calls: list[str] = []
+        self.probes = 0
 
     @property
     def calls(self) -> list[str]:
@@ -78,6 +80,13 @@ class FakeHost(FakeTransport):
         levels = "\t".join(f"{lv}:{'on' if self.state['enabled'] and 2 <= lv <= 5 else 'off'}"
                            for lv in range(7))
         return 0, f"{name:<15}\t{levels}\n"
+
+    def _probe(self, call):
+        """facts.daemon_probe_command: the JVM the init script started (pid file and pgrep)."""
+        self.probes += 1
+        if not self.state["running"]:
+            return 0, ""
+        return 0, "pidfile 4242\nprocess 4242\n"
 
     def _service(self, call):
         action = call.match[2]
@@ -347,6 +356,80 @@ def test_stopped_service_is_started_not_restarted(keyring_pw):
     assert actions[2].command == "service jtel-clientmessenger start"
 
 
+NO_STATUS = SEED_INIT.replace("    status)  status ;;\n", "").replace("|status}", "}")
+
+
+class NoStatusHost(FakeHost):
+    """The installed script has no status action: `service … status` prints the usage line
+    and exits 2 whether or not the daemon runs."""
+
+    def _service(self, call):
+        if call.match[2] == "status":
+            self.service_calls.append("status")
+            return 2, "Usage: /etc/init.d/jtel-clientmessenger {start|stop|restart|condrestart}\n"
+        return super()._service(call)
+
+
+def test_script_without_status_is_judged_by_pid_file_and_process(keyring_pw):
+    fake = NoStatusHost(source_text=NO_STATUS)
+    runner_apply("daemon", {"chat1": fake}, plan_once(fake)[0])
+    assert fake.service_calls == ["start"]
+    for _ in range(2):                          # second and third plan: nothing, no second JVM
+        actions, ctx = plan_once(fake)
+        assert kinds(actions) == ["NoOp", "NoOp", "NoOp"], preview_text(actions)
+        assert actions[2].description == "jtel-clientmessenger is running with this configuration"
+        assert any("has no status action" in n and "running: pid file /var/run/jtel-clientmessenger.pid "
+                   "(pid 4242)" in n for n in ctx.notes), ctx.notes
+    assert fake.service_calls == ["start"]      # never asked for a status it does not have
+    assert fake.probes == 2
+    fake.state["running"] = False               # the JVM died: started again
+    actions, ctx = plan_once(fake)
+    assert actions[2].command == "service jtel-clientmessenger start"
+    assert any("has no status action" in n and "(not running)" in n for n in ctx.notes)
+
+
+def test_status_says_stopped_but_the_jvm_runs(keyring_pw):
+    class LyingStatus(FakeHost):
+        def _service(self, call):
+            if call.match[2] == "status":
+                return 3, "jtel-clientmessenger is stopped\n"
+            return super()._service(call)
+    fake = LyingStatus(init=SEED_INIT, enabled=True, running=True)
+    fake.files[INIT] = plan_once(FakeHost())[0][0].new   # the configured script is installed
+    actions, ctx = plan_once(fake)
+    assert kinds(actions) == ["NoOp", "NoOp", "NoOp"], preview_text(actions)
+    assert any("says it is not running (exit code 3), but pid file /var/run/jtel-clientmessenger.pid "
+               "(pid 4242) runs" in n for n in ctx.notes), ctx.notes
+
+
+@pytest.mark.parametrize("text, has, pidfile", [
+    (SEED_INIT, True, "/var/run/jtel-clientmessenger.pid"),
+    (NO_STATUS, False, "/var/run/jtel-clientmessenger.pid"),
+    ('case "$1" in\n  start) s ;;\n  status|info) st ;;\nesac\n', True, "/var/run/jtel-clientmessenger.pid"),
+    ("#!/bin/sh\n# pidfile: /run/cm.pid\ncase $1 in\n start) x;;\nesac\n", False, "/run/cm.pid"),
+    ("prog=cm\nPIDFILE=\"/home/jtel/${prog}.pid\"\n", False, "/home/jtel/cm.pid"),
+])
+def test_status_action_and_pid_file_from_the_script(text, has, pidfile):
+    from wizard import facts
+    assert facts.script_has_status(text) is has
+    assert facts.script_pidfile(text, "jtel-clientmessenger") == pidfile
+
+
+def test_probe_pattern_does_not_match_its_own_shell():
+    """pgrep -f sees the command line of the shell (and sudo) running it: the pattern must not
+    match its own text, and must match a ClientMessenger JVM (class or jar)."""
+    from wizard import facts
+    rx = re.compile(facts.CM_PROCESS_PATTERN)
+    cmd = facts.daemon_probe_command("/var/run/jtel-clientmessenger.pid")
+    assert not rx.search(cmd) and not rx.search("sudo -S -p x sh -c " + cmd)
+    assert rx.search("/usr/bin/java -server -Dde.jtel.platform.clientmessenger.connection=x -cp y z")
+    assert rx.search("java -jar /home/jtel/ClientMessenger/bin/ClientMessenger.jar")
+    assert rx.search("/usr/bin/python3 /usr/java/jdk1.8.0_202-amd64/bin/java -cp /b/bin/* "
+                     "de.jtel.platform.clientmessenger.ClientMessenger")
+    assert not rx.search("tail -f /home/jtel/ClientMessenger/bin/ClientMessenger.jar")
+    assert facts.parse_daemon_probe("pidfile 12\nprocess 12\nprocess 40\n") == (12, (12, 40))
+
+
 def test_installed_but_disabled_is_enabled_only(keyring_pw):
     fake = FakeHost()
     runner_apply("daemon", {"chat1": fake}, plan_once(fake)[0])
@@ -537,6 +620,109 @@ def test_e2e_whatsapp_datadir_then_restart_on_change(host_factory, tmp_path, mon
         assert "serverTimezone" not in connector_j_decode(url)
         assert connector_j_decode(url)["password"] == PASSWORD
         assert e2e_plan(older, transports).changing_count == 0
+    finally:
+        for t in transports.values():
+            t.close()
+
+
+# ---------------------------------------- end to end: daemon's double parse, no status action
+#
+# CentOS init scripts start daemons with /etc/init.d/functions' `daemon --user jtel "…"`, which
+# hands the string to `runuser -s /bin/bash jtel -c "…"`: the shell parses the java line twice.
+# The test host gets that helper (the part of CentOS's functions the script uses) and the real
+# runuser; the fake java records the argv the JVM would get, and which user ran it.
+
+FUNCTIONS = r'''# /etc/rc.d/init.d/functions (the part the script uses), as CentOS 6/7 ship it
+success() { echo -n "[  OK  ]"; return 0; }
+failure() { echo -n "[FAILED]"; return 1; }
+daemon() {
+    local gotbase= force= nicelevel corelimit
+    local pid base= user= nice= bg= pid_file=
+    nicelevel=0
+    while [ "$1" != "${1##[-+]}" ]; do
+        case $1 in
+            '') echo $"$0: Usage: daemon [+/-nicelevel] {program}"; return 1 ;;
+            --check) base=$2; gotbase="yes"; shift 2 ;;
+            --check=?*) base=${1#--check=}; gotbase="yes"; shift ;;
+            --user) user=$2; shift 2 ;;
+            --user=?*) user=${1#--user=}; shift ;;
+            --pidfile) pid_file=$2; shift 2 ;;
+            --pidfile=?*) pid_file=${1#--pidfile=}; shift ;;
+            --force) force="force"; shift ;;
+            [-+][0-9]*) nice="nice -n $1"; shift ;;
+            *) echo $"$0: Usage: daemon [+/-nicelevel] {program}"; return 1 ;;
+        esac
+    done
+    [ -z "$gotbase" ] && base=${1##*/}
+    corelimit="ulimit -S -c ${DAEMON_COREFILE_LIMIT:-0}"
+    if [ -z "$user" ]; then
+       $nice /bin/bash -c "$corelimit >/dev/null 2>&1 ; $*"
+    else
+       $nice runuser -s /bin/bash $user -c "$corelimit >/dev/null 2>&1 ; $*"
+    fi
+    [ "$?" -eq 0 ] && success $"$base startup" || failure $"$base startup"
+}
+'''
+
+
+def daemon_form(script: str, *, status: bool) -> str:
+    """The seed script with its java command inside `daemon --user jtel "…"` (pid and log file
+    in jtel's home: the command runs as jtel), optionally without a status action."""
+    out = script.replace("LOCKFILE=/var/lock/subsys/$NAME\n",
+                         "LOCKFILE=/var/lock/subsys/$NAME\n. /etc/rc.d/init.d/functions\n")
+    out = out.replace("PIDFILE=/var/run/$NAME.pid", "PIDFILE=/home/jtel/$NAME.pid")
+    out = out.replace("# pidfile: /var/run/jtel-clientmessenger.pid", "# pidfile: /home/jtel/jtel-clientmessenger.pid")
+    out = out.replace("LOGFILE=/var/log/$NAME.log", "LOGFILE=/home/jtel/$NAME.log")
+    out = out.replace("    nohup $JAVA \\\n", '    daemon --user jtel "nohup $JAVA \\\n')
+    out = out.replace('    -cp "$BASEDIR/bin/*" de.jtel.platform.clientmessenger.ClientMessenger \\\n'
+                      '    >> "$LOGFILE" 2>&1 < /dev/null &\n    echo $! > "$PIDFILE"\n',
+                      "    -cp '$BASEDIR/bin/*' de.jtel.platform.clientmessenger.ClientMessenger \\\n"
+                      '    >> $LOGFILE 2>&1 < /dev/null & echo \\$! > $PIDFILE"\n')
+    assert out.count('daemon --user jtel "') == 1 and 'echo \\$! > $PIDFILE"' in out
+    if not status:
+        out = out.replace("    status)  status ;;\n", "").replace("|status}", "}")
+    return out
+
+
+@pytest.mark.parametrize("flavor,crlf,status", [("centos6", True, False), ("centos7", False, True)])
+def test_e2e_daemon_double_parse_and_status(host_factory, tmp_path, monkeypatch, flavor, crlf, status):
+    """The java line inside `daemon --user jtel "…"` (CRLF on 6): the host runs the installed
+    script through daemon/runuser, and the JVM jtel starts gets the exact password. On 6 the
+    script has no status action: the second and third apply change nothing and start no JVM."""
+    chat = host_factory(flavor, java8=True, config=HOST_CONFIG)
+    text = daemon_form(SEED_INIT, status=status)
+    chat.write(CM_SOURCE + "/init.d/" + SVC, text.replace("\n", "\r\n") if crlf else text,
+               mode=0o644, owner="jtel")
+    chat.write("/etc/rc.d/init.d/functions", FUNCTIONS, mode=0o644)
+    use_keyring(tmp_path, monkeypatch, {"db/root": PASSWORD})
+    answers = e2e_answers(chat)
+    transports = e2e_connect(answers, {"chat1": chat}, tmp_path)
+    try:
+        plan = e2e_plan(answers, transports)
+        events = e2e_apply(plan, transports)
+        assert PASSWORD not in all_text(plan, events)
+        installed = chat.read(INIT)
+        conn = next(l for l in installed.splitlines() if daemon.CONNECTION_PROPERTY in l)
+        assert "\\&password=" in conn and "\\&characterEncoding=utf8" in conn   # the vendor's word
+        starts = [r for r in chat.calls("java") if any(a.startswith("-Dde.jtel") for a in r["argv"])]
+        assert len(starts) == 1 and starts[0]["user"] == "jtel"          # through runuser
+        url = java_connection(chat)
+        assert connector_j_decode(url) == {"user": "root", "password": PASSWORD, "characterEncoding": "utf8",
+                                           "serverTimezone": "Europe/Berlin"}
+        pid = int(chat.read("/home/jtel/jtel-clientmessenger.pid").split()[0])
+        assert pid == starts[0]["pid"]
+
+        for _ in range(2):     # second and third apply: nothing to change, no second JVM
+            n_calls = len(chat.calls())
+            again = e2e_plan(answers, transports)
+            assert [(s.name, a.description) for s, _, a in again.actions() if a.changes] == []
+            notes = again.section("daemon").notes
+            assert any("has no status action" in n for n in notes) is (not status), notes
+            e2e_apply(again, transports)
+            new = [(c["cmd"], c["argv"]) for c in chat.calls()[n_calls:]
+                   if c["cmd"] in ("service", "java") and c["argv"] != ["-version"]]
+            assert new == ([] if not status else [("service", [SVC, "status"])]), new
+        assert len([r for r in chat.calls("java") if r.get("daemon")]) == 1
     finally:
         for t in transports.values():
             t.close()

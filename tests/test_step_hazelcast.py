@@ -633,6 +633,29 @@ def test_chat_copy_planned_over_the_clientmessenger_copy():
     assert changing(build(hosts, only=("clientmessenger", "hazelcast"))) == []
 
 
+def test_chat_copy_previewed_as_a_copy_plus_the_diff_against_the_file_there():
+    """Not a whole-file diff: "copy of <master> (N lines)" and the lines that differ from the
+    chat server's current copy; only the summary line when there is none yet."""
+    hosts = cluster()
+    plan = build(hosts)
+    fc, copy = by_host(plan)["acd-dbm"][0], by_host(plan)["chat1"][0]
+    n = len(fc.new.decode().splitlines())
+    head, _, rest = copy.render().partition("\n")
+    assert head == f"write {CHAT_COPY} (mode 0644 owner jtel:jtel)"
+    first, _, diff = rest.partition("\n")
+    assert first == f"copy of acd-dbm:{MASTER} ({n} lines); changes against the file there:"
+    assert diff == copy.diff() and diff.startswith(f"--- a{CHAT_COPY}")
+    changed = [l for l in diff.splitlines() if l[:1] in "+-" and l[:3] not in ("+++", "---")]
+    assert changed and all(l[:1] == "+" for l in changed)   # only what the master gained
+    assert len(diff.splitlines()) < n                       # not the whole file
+
+    hosts = cluster()
+    del hosts["chat1"].files[CHAT_COPY]
+    copy = by_host(build(hosts))["chat1"][0]
+    assert copy.old is None
+    assert copy.render().splitlines()[1:] == [f"copy of acd-dbm:{MASTER} ({n} lines)"]
+
+
 def test_chat_copy_gets_owner_fixed_and_keeps_mode():
     hosts = cluster()
     apply(build(hosts), hosts)
@@ -833,3 +856,40 @@ def test_e2e_legacy_layout(host_factory):
     finally:
         for t in transports.values():
             t.close()
+
+
+# ------------------------------------------------------------------ every finding at once
+
+def test_refusal_names_every_finding_in_the_file():
+    """A disabled tcp-ip join refuses the file, and the same message lists the CHAT ringbuffer
+    with another capacity and the element its XSD rejects (the refusal hid them before)."""
+    from pathlib import Path
+    text = (Path(__file__).parent / "data" / "bad" / "hazelcast" / "invalid_for_xsd.xml").read_text()
+    text = (text.replace('<tcp-ip enabled="true">', '<tcp-ip enabled="false">')
+                .replace("    <serialization>", '    <ringbuffer name="CHAT">\n        <capacity>100</capacity>\n'
+                         "    </ringbuffer>\n    <serialization>"))
+    with pytest.raises(PlanError) as e:
+        build(cluster(text=text))
+    msg = str(e.value)
+    assert msg.startswith(f'host acd-dbm: {MASTER}:29: <tcp-ip enabled="false"> is not enabled'), msg
+    also = msg.split("; also in this file: ", 1)[1]
+    assert f"{MASTER}:63: not valid for Hazelcast 3.10: Element 'time-to-live-second'" in also
+    assert (f"{MASTER}:68: /hazelcast/ringbuffer[@name='CHAT']/capacity is 100, the procedure wants 500 "
+            "(a CHAT entry with other values)") in also
+    assert "tcp-ip" not in also                                  # the first finding is not repeated
+
+
+def test_invalid_file_refusal_lists_the_conflicts_too():
+    """The file is not valid as it is (XSD): the message also names its CHAT conflict."""
+    from pathlib import Path
+    text = (Path(__file__).parent / "data" / "bad" / "hazelcast" / "invalid_for_xsd.xml").read_text()
+    text = text.replace("    <serialization>", '    <ringbuffer name="CHAT">\n        <capacity>100</capacity>\n'
+                        "    </ringbuffer>\n    <serialization>")
+    with pytest.raises(PlanError) as e:
+        build(cluster(text=text))
+    msg = str(e.value)
+    assert msg.startswith(f"host acd-dbm: {MASTER}:63: not valid for Hazelcast 3.10"), msg
+    assert "; the file is not valid as it is: repair it first" in msg
+    also = msg.split("; also in this file: ", 1)[1]
+    assert f"{MASTER}:68: /hazelcast/ringbuffer[@name='CHAT']/capacity is 100" in also
+    assert f"{MASTER}:63:" not in also                           # the first finding is not repeated

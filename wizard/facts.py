@@ -237,3 +237,101 @@ def gather(t: Transport, *, roles: tuple[str, ...], paths: tuple[str, ...] = (),
     for p in paths:
         facts.exists[p] = t.stat(p).exists
     return facts
+
+
+# -- is the ClientMessenger daemon running? ------------------------------------------------------
+#
+# `service NAME status` alone is not trusted: a script without a status action prints its usage
+# line and exits non-zero, which reads as "stopped" and would start a second JVM. Running means
+# the pid file's process is alive or a ClientMessenger JVM runs.
+
+# a java command line of ClientMessenger; the bracket classes keep the pattern from matching the
+# shell (and sudo) that runs pgrep, whose own command lines hold the pattern's text
+CM_PROCESS_PATTERN = r"(^|/)java .*(de[.]jtel[.]platform[.]clientmessenger|ClientMessenger[.]jar)"
+
+_STATUS_CASE = re.compile(r"^\s*(?:\(?\s*)?(?:[\w*|-]+\|)*status(?:\|[\w*|-]+)*\s*\)", re.M)
+_PIDFILE_ASSIGN = re.compile(r"^\s*(?:export\s+)?PIDFILE=(['\"]?)([^'\"\s;]+)\1\s*(?:#.*)?$", re.M)
+_PIDFILE_HEADER = re.compile(r"^#\s*pidfile:\s*(\S+)", re.M)
+
+
+@dataclass(frozen=True)
+class DaemonState:
+    """Whether the ClientMessenger daemon runs, and what showed it."""
+
+    running: bool
+    how: str                      # "service status", "pid file P (pid N)", "process N", "nothing runs"
+    pids: tuple[int, ...] = ()    # ClientMessenger JVMs found (pid file first)
+    status_action: bool = True    # the init script has a `status` action
+    status_rc: int | None = None  # `service NAME status` exit code (None: not asked)
+    pidfile: str = ""
+
+
+def script_has_status(text: str) -> bool:
+    """The init script's `case "$1"` handles `status` (e.g. `status)` or `status|info)`)."""
+    return bool(_STATUS_CASE.search(text.replace("\r", "")))
+
+
+def script_pidfile(text: str, service: str) -> str:
+    """The pid file the init script writes: its `PIDFILE=` ($NAME/${NAME} resolved), else its
+    `# pidfile:` header, else /var/run/SERVICE.pid."""
+    text = text.replace("\r", "")
+    names = {"NAME": service, "prog": service, "SERVICE": service}
+    for m in _NAME_ASSIGN.finditer(text):
+        names[m.group(1)] = m.group(3)
+    for rx, group in ((_PIDFILE_ASSIGN, 2), (_PIDFILE_HEADER, 1)):
+        m = rx.search(text)
+        if m:
+            value = re.sub(r"\$\{?(\w+)\}?", lambda v: names.get(v.group(1), v.group(0)), m.group(group))
+            if value.startswith("/") and "$" not in value:
+                return value
+    return f"/var/run/{service}.pid"
+
+
+_NAME_ASSIGN = re.compile(r"^\s*(NAME|prog|SERVICE)=(['\"]?)([\w.-]+)\2\s*$", re.M)
+
+
+def daemon_probe_command(pidfile: str) -> str:
+    """One read-only command: `pidfile PID` when the pid file's process is alive, then
+    `process PID` per ClientMessenger JVM (pgrep -f)."""
+    import shlex
+    return (f"read -r p _ 2>/dev/null < {shlex.quote(pidfile)}; case $p in ''|*[!0-9]*) ;; "
+            '*) kill -0 "$p" 2>/dev/null && echo "pidfile $p" ;; esac; '
+            f"pgrep -f {shlex.quote(CM_PROCESS_PATTERN)} | sed 's/^/process /'; true")
+
+
+def parse_daemon_probe(out: str) -> tuple[int | None, tuple[int, ...]]:
+    """(the pid file's live pid or None, the ClientMessenger JVM pids)."""
+    pid, procs = None, []
+    for line in out.splitlines():
+        kind, _, value = line.strip().partition(" ")
+        if value.isdigit():
+            if kind == "pidfile":
+                pid = int(value)
+            elif kind == "process":
+                procs.append(int(value))
+    return pid, tuple(procs)
+
+
+def detect_daemon(t: Transport, service: str, script_text: str | None) -> DaemonState:
+    """Running: `service status` says so, or the pid file's process lives, or a ClientMessenger
+    JVM runs. A script without a status action is not asked for one."""
+    import shlex
+    text = script_text or ""
+    has_status = script_has_status(text) if script_text is not None else True
+    pidfile = script_pidfile(text, service)
+    rc = None
+    if has_status:
+        rc = t.run(f"service {shlex.quote(service)} status", sudo=True, timeout=60).exit_code
+    probe = t.run(daemon_probe_command(pidfile), sudo=True, timeout=60)
+    pid, procs = parse_daemon_probe(probe.stdout)
+    pids = tuple(dict.fromkeys(([pid] if pid else []) + list(procs)))
+    if pid:
+        how = f"pid file {pidfile} (pid {pid})"
+    elif procs:
+        how = "ClientMessenger JVM " + ", ".join(f"pid {p}" for p in procs)
+    elif rc == 0:
+        how = "service status"
+    else:
+        how = "nothing runs"
+    return DaemonState(running=bool(pids) or rc == 0, how=how, pids=pids, status_action=has_status,
+                       status_rc=rc, pidfile=pidfile)

@@ -18,8 +18,8 @@ from typing import Sequence
 
 from lxml import etree
 
-__all__ = ["Conflict", "HazelcastEdit", "HazelcastError", "detect_version", "edit",
-           "validate", "members", "NS", "SCHEMA_VERSIONS", "RINGBUFFER", "MAP"]
+__all__ = ["Conflict", "Finding", "HazelcastEdit", "HazelcastError", "detect_version", "edit",
+           "review", "validate", "members", "NS", "SCHEMA_VERSIONS", "RINGBUFFER", "MAP"]
 
 NS = "http://www.hazelcast.com/schema/config"
 _XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -161,6 +161,45 @@ def _edit(text: str, wanted: list[str], fix_conflicts: bool, source: str) -> Haz
     return HazelcastEdit(new_text, new_text != text, tuple(added), tuple(conflicts))
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One thing found in a hazelcast.xml: refuses=True when the wizard will not edit it."""
+    line: int | None
+    message: str
+    refuses: bool
+
+
+def review(text: str, members: Sequence[str], *, source: str = "hazelcast.xml") -> list[Finding]:
+    """Every finding in the file at once, in line order: a version without <ringbuffer>, a
+    missing or disabled tcp-ip join, CHAT entries with other values, and every problem its
+    own version's XSD reports. An unreadable file gives its one parse error."""
+    try:
+        doc = _Doc(text, source)
+    except HazelcastError as e:
+        return [Finding(e.line, e.reason, True)]
+    doc.collect = []
+    _check_version(doc)
+    wanted = _clean_members(members, source)
+    if wanted:
+        doc.add_members(wanted)
+    out = [Finding(e.line, e.reason, True) for e in doc.collect]
+    for kind, (name, settings) in (("ringbuffer", RINGBUFFER), ("map", MAP)):
+        for el in doc.root.iterchildren(_q(kind)):
+            if el.get("name") == name:
+                out += [Finding(c.line, "%s is %s, the procedure wants %s" % (c.path, c.found, c.expected),
+                                False) for c in doc.compare(el, kind, name, settings, fix=False)]
+    version = _root_version(doc.root)
+    vt = _version_tuple(version or "")
+    key = "%d.%d" % vt if vt else None
+    if key in SCHEMA_VERSIONS:
+        try:
+            validate(text, key, source=source)
+        except HazelcastError as e:
+            out += [Finding(line, "not valid for Hazelcast %s: %s" % (key, message), True)
+                    for line, message in e.errors]
+    return sorted(out, key=lambda f: (f.line or 0))
+
+
 # ---------------------------------------------------------------- parsing and versions
 
 def _q(local: str) -> str:
@@ -214,6 +253,7 @@ def _check_version(doc: _Doc) -> None:
     if vt < (3, 5):
         doc.fail("the file is for Hazelcast %s; <ringbuffer>, which the chat server needs, "
                  "exists only from 3.5: upgrade the cluster first" % version, doc.root)
+        return
     if vt[0] != 3:
         doc.fail("the file is for Hazelcast %s; only the 3.x format is supported (4.x "
                  "configures map eviction differently)" % version, doc.root)
@@ -333,8 +373,13 @@ class _Doc:
         attrs = "".join(s.attrs for s in self.span.values())
         self.quote = "'" if attrs.count("='") > attrs.count('="') else '"'
 
+    collect: list[HazelcastError] | None = None   # review(): gather findings instead of raising
+
     def fail(self, reason: str, el: etree._Element | None = None) -> None:
-        raise HazelcastError(reason, source=self.source, line=self.line_of(el))
+        error = HazelcastError(reason, source=self.source, line=self.line_of(el))
+        if self.collect is None:
+            raise error
+        self.collect.append(error)
 
     def line_of(self, el: etree._Element | None) -> int | None:
         """The line where el's start tag begins (lxml gives where it ends)."""
@@ -493,6 +538,7 @@ class _Doc:
                       "node first; the wizard will not guess them"
                       + (" (this file imports %s; is the join there?)" % ", ".join(imports)
                          if imports else ""), where if where is not None else self.root)
+            return []
         enabled = tcp.get("enabled")
         if (enabled or "").strip().lower() != "true":
             self.fail('<tcp-ip %s> is not enabled: the cluster joins by multicast or discovery '
@@ -501,6 +547,7 @@ class _Doc:
                       'the wizard will not guess them'
                       % ('enabled="%s"' % enabled if enabled is not None
                          else "without enabled= (default false)"), tcp)
+            return []
         listed = _listed_members(tcp)
         missing = [w for w in wanted if not any(_covers(a, w) for _, a in listed)]
         if not missing:

@@ -21,8 +21,17 @@ The daemon gets its database connection as one JVM argument in the init script
    with the locale's charset; under init's POSIX locale non-ASCII bytes would
    be lost).
 2. **The shell** parses the init script's command line once, unquoted (the
-   vendor writes ``&`` as ``\\&``, which only works there).  See
-   :func:`shell_word_for_line`.
+   vendor writes ``&`` as ``\\&``), or twice when the java command sits inside
+   ``daemon [--user jtel] "…"`` (``/etc/init.d/functions`` hands the string to
+   ``runuser``/``bash -c``), ``su -c "…"``, ``runuser -c "…"`` or ``bash -c "…"``.
+   :func:`shell_word_for_line` writes the URL for the unquoted parse; inside
+   double quotes parsed twice, a ``\\X`` survives the first parse unchanged
+   unless X is one of ``$ ` " \\`` (:func:`value_for_form`), so the
+   percent-encoded URL's ``\\&``/``\\?`` word is the same in both forms.  A
+   quoted argument of java itself (parsed once) gets the URL with no
+   backslashes.  Refused: text assigned to a variable (expanded later, split and
+   globbed, no quote removal), ``$'…'``, and quoted text given to a command the
+   wizard cannot classify; the error says which.
 
 Consequently no password character is refused except lone UTF-16 surrogates,
 which have no UTF-8 form and so cannot be carried by Connector/J's UTF-8
@@ -41,6 +50,7 @@ __all__ = [
     "CONNECTION_PROPERTY",
     "ConfiguredScript",
     "InitScriptError",
+    "LineForm",
     "MASK",
     "configure",
     "datadir_for",
@@ -51,6 +61,7 @@ __all__ = [
     "render_updatesc",
     "shell_word_for_line",
     "strip_cr",
+    "value_for_form",
 ]
 
 CONNECTION_PROPERTY = "-Dde.jtel.platform.clientmessenger.connection="
@@ -231,7 +242,13 @@ _WORD_BREAK = " \t\n;&|()<>"
 
 def _lex_state(s: str) -> str:
     """Quote state at the end of shell text *s*: none, single, double, ansi, comment."""
+    return _lex(s)[0]
+
+
+def _lex(s: str) -> tuple[str, int]:
+    """(quote state at the end of *s*, index of the quote that opened it or -1)."""
     state = "none"
+    opened = -1
     word_start = True
     i, n = 0, len(s)
     while i < n:
@@ -243,33 +260,33 @@ def _lex_state(s: str) -> str:
                 i += 2
                 continue
             if c == "'":
-                state = "single"
+                state, opened = "single", i
             elif c == '"':
-                state = "double"
+                state, opened = "double", i
             elif c == "$" and s[i + 1 : i + 2] == "'":
-                state = "ansi"
+                state, opened = "ansi", i
                 i += 1
             elif c == "#" and word_start:
                 # comment runs to end of line
                 j = s.find("\n", i)
                 if j < 0:
-                    return "comment"
+                    return "comment", i
                 i = j
                 continue
             word_start = c in _WORD_BREAK
         elif state == "single":
             if c == "'":
-                state = "none"
+                state, opened = "none", -1
                 word_start = False
         elif state in ("double", "ansi"):
             if c == "\\":
                 i += 2
                 continue
             if (state == "double" and c == '"') or (state == "ansi" and c == "'"):
-                state = "none"
+                state, opened = "none", -1
                 word_start = False
         i += 1
-    return state
+    return state, opened
 
 
 def _continues(line: str) -> bool:
@@ -330,6 +347,235 @@ def _word_end(line: str, pos: int) -> tuple[int, bool, bool]:
     return n, state == "none", meta
 
 
+# ------------------------------------------------------------ connection forms
+#
+# How the shell hands the connection argument to java.  `configure` rewrites the value in
+# each form it can make safe and refuses the others, naming why.
+
+
+@dataclass(frozen=True)
+class LineForm:
+    quote: str      # "none", "double" or "single": the quoting around the argument in the script
+    parses: int     # how many times a shell parses it before java gets it: 1 or 2
+    via: str        # what parses it the second time ("daemon", "su -c", ...) or ""
+
+    def describe(self) -> str:
+        if self.quote == "none":
+            return "unquoted, parsed once"
+        if self.parses == 1:
+            return f"inside {self.quote}-quoted text, parsed once"
+        return f"inside the {self.quote}-quoted command given to {self.via}, parsed twice"
+
+
+UNQUOTED = LineForm("none", 1, "")
+
+_SEP_WORDS = frozenset({"{", "}", "!", "if", "then", "do", "else", "elif", "while", "until", "time"})
+_WRAPPERS = frozenset({"nohup", "exec", "command", "setsid", "nice", "ionice", "env", "stdbuf",
+                       "taskset", "chrt"})
+_SHELLS = frozenset({"sh", "bash", "dash", "ksh", "zsh"})
+_SU = frozenset({"su", "runuser"})
+_JAVA_NAMES = frozenset({"java", "JAVA", "JAVA_BIN", "JAVACMD", "JAVA_CMD", "JAVA_EXE"})
+_ASSIGN_WORD = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\+?=")
+_DQ_SPECIAL = '$`"\\'
+
+
+def _simple_command(s: str) -> tuple[list[str], str | None]:
+    """Words of the last simple command in shell text *s* (quotes removed) and, when *s*
+    ends inside a word, that partial word (else None)."""
+    words: list[str] = []
+    cur: list[str] = []
+    in_word = False
+    state = "none"
+    i, n = 0, len(s)
+
+    def flush():
+        nonlocal in_word
+        if in_word:
+            w = "".join(cur)
+            if w in _SEP_WORDS:
+                words.clear()
+            else:
+                words.append(w)
+        cur.clear()
+        in_word = False
+
+    while i < n:
+        c = s[i]
+        if state == "none":
+            if c in " \t\n":
+                flush()
+            elif c == "\\":
+                cur.append(s[i + 1 : i + 2])
+                in_word = True
+                i += 2
+                continue
+            elif c in ";&|()`":
+                flush()
+                words.clear()
+            elif c in "<>":
+                flush()
+                words.append("\0redirect")
+            else:
+                if c == "'":
+                    state = "single"
+                elif c == '"':
+                    state = "double"
+                else:
+                    cur.append(c)
+                in_word = True
+        elif state == "single":
+            if c == "'":
+                state = "none"
+            else:
+                cur.append(c)
+        else:
+            if c == "\\" and s[i + 1 : i + 2] in _DQ_SPECIAL:
+                cur.append(s[i + 1])
+                i += 2
+                continue
+            if c == '"':
+                state = "none"
+            else:
+                cur.append(c)
+        i += 1
+    partial = "".join(cur) if in_word else None
+    # drop redirections and their targets
+    out: list[str] = []
+    skip = False
+    for w in words:
+        if w == "\0redirect":
+            skip = True
+        elif skip:
+            skip = False
+        else:
+            out.append(w)
+    return out, partial
+
+
+def _line_form(prefix: str, state: str, opened: int) -> LineForm | str:
+    """The form of a connection argument that *prefix* (its logical command up to it, with
+    line continuations) leaves in quote *state* opened at *opened*; a str says why it
+    cannot be rewritten safely."""
+    if state == "none":
+        return UNQUOTED
+    if state not in ("double", "single"):
+        return (f"the connection argument is inside {state}-quoted text ($'…'); the wizard does not "
+                "rewrite that form (fix the line by hand to the vendor's unquoted form)")
+    before = re.sub(r"\\\n", "", prefix[:opened])
+    words, partial = _simple_command(before)
+    assignment_cmd = words[:1] in (["export"], ["local"], ["readonly"], ["declare"], ["typeset"])
+    if assignment_cmd or (partial is not None and _ASSIGN_WORD.match(partial)
+                          and all(_ASSIGN_WORD.match(w) for w in words)):
+        return (f"the connection argument is inside {state}-quoted text assigned to a variable; "
+                "where the variable is expanded, the shell splits and globs the URL (its '?') but "
+                "removes no quote or backslash, so no form of it is safe there (move the argument "
+                "onto the java command line itself)")
+    while words and _ASSIGN_WORD.match(words[0]):
+        words = words[1:]
+    while words and words[0] in _WRAPPERS:
+        words = words[1:]
+        while words and (words[0].startswith(("-", "+")) or words[0].isdigit()):
+            words = words[1:]
+    if not words:
+        command = partial or ""
+        args: list[str] = []
+    else:
+        command, args = words[0], words[1:]
+    base = command.replace("{", "").replace("}", "").lstrip("$").rsplit("/", 1)[-1]
+    last = args[-1] if args else ""
+    via = ""
+    if base == "daemon":
+        via = "daemon (runuser/bash -c)"
+    elif base in _SU and (partial in ("--command=",) or (partial is None and last in ("-c", "--command"))):
+        via = f"{base} -c"
+    elif base in _SHELLS and partial is None and last == "-c":
+        via = f"{base} -c"
+    elif base in _JAVA_NAMES and words:
+        inner = prefix[opened + 1 :]
+        if inner:
+            return (f"the {state}-quoted word on the java command line holds more than the "
+                    "connection argument; cannot rewrite it safely (give the argument its own word)")
+        return LineForm(state, 1, "")
+    else:
+        shown = command or "nothing"
+        return (f"the connection argument is inside {state}-quoted text given to `{shown}`; the "
+                "wizard cannot tell whether a shell parses it once (an argument of java) or twice "
+                "(daemon, su -c, runuser -c, bash -c), so it cannot be rewritten safely (fix the line "
+                "by hand: unquoted, or inside daemon/su -c/runuser -c \"…\")")
+    inner = prefix[opened + 1 :]
+    if state == "double":
+        inner = re.sub(r"\\(\n|[$`\"\\])", lambda m: "" if m.group(1) == "\n" else m.group(1), inner)
+    inner_state = _lex_state(inner)
+    if inner_state != "none":
+        return (f"the connection argument is quoted again ({inner_state}) inside the {state}-quoted "
+                f"command given to {via}; cannot rewrite it safely (remove the inner quotes)")
+    if inner and inner[-1] not in _BLANKS + "\n":
+        return (f"the connection argument does not start a shell word in the command given to "
+                f"{via} (preceded by {inner[-1]!r}); cannot rewrite it safely")
+    return LineForm(state, 2, via)
+
+
+def _value_end(line: str, pos: int, form: LineForm) -> tuple[int, bool, bool]:
+    """Like :func:`_word_end` for the value of a connection argument in *form*."""
+    if form.quote == "none":
+        return _word_end(line, pos)
+    q = '"' if form.quote == "double" else "'"
+    meta = False
+    inner = None            # second-parse quote inside the outer one
+    i, n = pos, len(line)
+    while i < n:
+        c = line[i]
+        if c == "\\" and form.quote == "double" or (c == "\\" and form.parses == 2):
+            if i == n - 1:
+                return (i, inner is None, meta) if form.parses == 2 else (i, False, meta)
+            i += 2
+            continue
+        if c == q:
+            return i, inner is None, meta
+        if form.parses == 2:
+            if inner is not None:
+                if c == inner:
+                    inner = None
+            elif c in "'\"":
+                inner = c
+            elif c in _BLANKS:
+                return i, True, meta
+            elif c in ";&|()<>":
+                meta = True
+        i += 1
+    return n, False, meta
+
+
+def _dq_second_parse(word: str) -> str:
+    """*word*, written for an unquoted (second) parse, escaped for a double-quoted first one:
+    ``\\X`` stays where double quotes keep the backslash (``\\&``: the vendor's form)."""
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        c = word[i]
+        if c == "\\":
+            x = word[i + 1]
+            out.append("\\\\\\" + x if x in _DQ_SPECIAL else "\\" + x)
+            i += 2
+            continue
+        out.append("\\" + c if c in _DQ_SPECIAL else c)
+        i += 1
+    return "".join(out)
+
+
+def value_for_form(url: str, form: LineForm) -> str:
+    """The connection URL written for *form* (ValueError when that form cannot carry it)."""
+    word = shell_word_for_line(url)
+    if form.quote == "none":
+        return word
+    if form.quote == "double":
+        return _dq_escape(url) if form.parses == 1 else _dq_second_parse(word)
+    text = url if form.parses == 1 else word
+    if "'" in text:
+        raise ValueError("the URL holds a single quote, which single-quoted text cannot carry")
+    return text
+
+
 _FUNC_RE = re.compile(r"^\s*(?:function\s+[A-Za-z_][\w-]*|[A-Za-z_][\w-]*\s*\(\s*\))")
 _TOPLEVEL_ASSIGN_RE = re.compile(r"^(?:export\s+)?[A-Za-z_][A-Za-z0-9_]*=")
 _DATADIR_RE = re.compile(r"^([ \t]*(?:export[ \t]+)?DATADIR=)")
@@ -355,13 +601,16 @@ def configure(
       none, one is added after the script's last top-level assignment before the
       first function (the page only says "the parameter DATADIR must be checked",
       i.e. the vendor script has it among its settings).
+    * The value is written for the line's form (:class:`LineForm`): unquoted,
+      quoted and parsed once, or inside the quoted command that ``daemon``,
+      ``su -c``, ``runuser -c`` or ``sh -c`` hands to a shell (parsed twice).
     * InitScriptError (naming *source* and line) when there is no active
-      connection line, when the argument sits inside quotes (``\\``-escapes would
-      then be wrong) or when a quote stays open.
+      connection line, when its form cannot be made safe (the reason names the
+      form) or when a quote stays open.
     """
     if not url.startswith("jdbc:mysql:"):
         raise ValueError("url must be a jdbc:mysql: URL (see jdbc_url)")
-    word = shell_word_for_line(url)
+    shell_word_for_line(url)     # ValueError for a URL no form can carry
     notes: list[str] = []
 
     work = text
@@ -383,18 +632,13 @@ def configure(
             continue
         start, _ = _command_block(lines, idx)
         prefix = "\n".join(lines[start:idx] + [line[:pos]])
-        state = _lex_state(prefix)
+        state, opened = _lex(prefix)
         if state == "comment":
             commented.append(idx)
             continue
-        if state != "none":
-            raise InitScriptError(
-                f"the connection argument is inside {state}-quoted text; the URL's "
-                "backslash escapes would not be removed there, so it cannot be rewritten "
-                "safely (fix the line by hand to the vendor's unquoted form)",
-                source=source,
-                line=idx + 1,
-            )
+        form = _line_form(prefix, state, opened)
+        if isinstance(form, str):
+            raise InitScriptError(form, source=source, line=idx + 1)
         if not re.sub(r"\\\n", "", prefix).strip():
             raise InitScriptError(
                 "the connection argument is not part of a command (the line before it does not "
@@ -402,14 +646,14 @@ def configure(
                 source=source,
                 line=idx + 1,
             )
-        if pos > 0 and line[pos - 1] not in _BLANKS:
+        if form.quote == "none" and pos > 0 and line[pos - 1] not in _BLANKS:
             raise InitScriptError(
                 f"the connection argument does not start a shell word (preceded by {line[pos - 1]!r}); "
                 "cannot rewrite it safely",
                 source=source,
                 line=idx + 1,
             )
-        active.append(idx)
+        active.append((idx, form))
 
     if not active:
         if commented:
@@ -426,26 +670,33 @@ def configure(
     if len(active) > 1:
         notes.append(
             "several connection lines ("
-            + ", ".join(str(i + 1) for i in active)
+            + ", ".join(str(i + 1) for i, _ in active)
             + "): all set to the same URL"
         )
 
-    for idx in active:
+    for idx, form in active:
         line = lines[idx]
         vstart = line.find(CONNECTION_PROPERTY) + len(CONNECTION_PROPERTY)
-        vend, closed, meta = _word_end(line, vstart)
+        vend, closed, meta = _value_end(line, vstart, form)
         if not closed:
             raise InitScriptError(
                 "the connection value opens a quote that does not close on the line",
                 source=source,
                 line=idx + 1,
             )
+        try:
+            value = value_for_form(url, form)
+        except ValueError as exc:
+            raise InitScriptError(f"the connection argument is {form.describe()}: {exc}",
+                                  source=source, line=idx + 1) from None
         old = line[vstart:vend]
-        if old == word:
+        if old == value:
             notes.append(f"line {idx + 1}: connection URL already as requested")
             continue
-        lines[idx] = line[:vstart] + word + line[vend:]
+        lines[idx] = line[:vstart] + value + line[vend:]
         note = f"line {idx + 1}: connection URL set"
+        if form != UNQUOTED:
+            note += f" ({form.describe()})"
         if meta:
             note += " (the old value held unescaped shell metacharacters, e.g. the <password> placeholder)"
         notes.append(note)
@@ -475,7 +726,7 @@ def configure(
             lines[idx] = line[:vstart] + assignment_value + line[vend:]
             notes.append(f"line {idx + 1}: DATADIR set to {assignment_value}")
         if not found:
-            at = _datadir_insert_index(lines, active[0])
+            at = _datadir_insert_index(lines, active[0][0])
             lines.insert(at, f"DATADIR={assignment_value}")
             notes.append(f"line {at + 1}: DATADIR={assignment_value} added (the script had none)")
 

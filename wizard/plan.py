@@ -85,6 +85,9 @@ class FileChange:
     base_unknown: bool = False      # old content unknown at plan time (an earlier step creates it)
     new_shown: str | None = None    # secret-bearing content: `new` as shown (wizard.secret_text)
     old_shown: str | None = None    # and the old content as shown (its secret fields masked)
+    copy_of: str | None = None      # "host:path" this is a verbatim copy of: previewed as
+                                    # "copy of … (N lines)" + the diff against the file there
+    secret_label: str | None = None  # what the secret is ("DB password"), for a change only there
 
     kind = "file"
 
@@ -108,7 +111,17 @@ class FileChange:
         lines = difflib.unified_diff(old.splitlines(keepends=True), new.splitlines(keepends=True),
                                      a, f"b{self.path}", n=context)
         out = "".join(l if l.endswith("\n") else l + "\n\\ No newline at end of file\n" for l in lines)
+        if not out and self.secret_changed:
+            return f"~ {self.secret_label or 'a secret'} changed (masked): the file differs only there\n"
         return out
+
+    @property
+    def secret_changed(self) -> bool:
+        """The content changes only where a secret sits: the shown forms are the same."""
+        if self.old is None or self.old == self.new or self.new_shown is None:
+            return False
+        old = self.old_shown if self.old_shown is not None else _text(self.old)
+        return old == self.new_shown
 
     def render(self) -> str:
         owner = f" owner {self.owner}:{self.group or self.owner}" if self.owner else ""
@@ -117,7 +130,19 @@ class FileChange:
             head += f", checked first with: {self.validate.format(path='<candidate>')}"
         if self.base_unknown:
             head += "\n  (diff against the content an earlier step of this plan leaves there)"
-        return head + "\n" + self.diff()
+        return head + "\n" + (self.copy_summary() if self.copy_of is not None else self.diff())
+
+    def copy_summary(self) -> str:
+        """For a copy of another file: "copy of HOST:PATH (N lines)", then only the diff against
+        the file already there (nothing more when it is absent), not the whole file."""
+        n = len(_text(self.new).splitlines())
+        head = f"copy of {masking.mask(self.copy_of or '')} ({n} line{'' if n == 1 else 's'})"
+        if self.old is None:
+            return head + "\n"
+        diff = self.diff()
+        if not diff:
+            return head + ", the same text as the file there (mode or owner change only)\n"
+        return head + "; changes against the file there:\n" + diff
 
 
 @dataclass(frozen=True)

@@ -132,7 +132,8 @@ class Context:
     def file_change(self, host: HostSpec | str, description: str, path: str, new: bytes, *,
                     mode: int = 0o644, owner: str | None = None, group: str | None = None,
                     validate: str | None = None, new_shown: str | None = None,
-                    show_old: Callable[[str], str] | None = None) -> FileChange | None:
+                    show_old: Callable[[str], str] | None = None,
+                    copy_of: str | None = None, secret_label: str | None = None) -> FileChange | None:
         """A FileChange against the planned state of `path`, or None when it already holds
         `new` (the caller then yields a NoOp). Later reads of `path` see `new`. A file that
         carries a secret gives `new_shown` (wizard.secret_text) and `show_old`, which masks
@@ -150,7 +151,7 @@ class Context:
             old_shown = show_old(old.decode("utf-8", errors="replace"))
         return FileChange(description, path, new, old, mode=mode, owner=owner, group=group,
                           validate=validate, base_unknown=planned, new_shown=new_shown,
-                          old_shown=old_shown)
+                          old_shown=old_shown, copy_of=copy_of, secret_label=secret_label)
 
 
 def parent(path: str) -> str:

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 
 from .. import masking, secret_text
 from ..errors import AnswersError, PlanError, SecretError
+from ..facts import detect_daemon
 from ..initscript import (CONNECTION_PROPERTY, InitScriptError, configure, datadir_for, jdbc_url,
                           percent_encode)
 from ..initscript import _secret_forms as _initscript_secret_forms
@@ -128,10 +129,19 @@ def _enabled_at_boot(t, service: str) -> bool:
                for line in res.stdout.splitlines())
 
 
-def _running(t, service: str) -> bool:
-    """`service SERVICE status` exits 0 only when the daemon runs (LSB: 3 stopped, 2 dead
-    but locked, 1 dead but pid file)."""
-    return t.run(f"service {shlex.quote(service)} status", sudo=True, timeout=60).exit_code == 0
+def _running(ctx, host, t, service: str, installed: bytes) -> bool:
+    """`service SERVICE status` is not trusted alone (facts.detect_daemon): the pid file's
+    process or a ClientMessenger JVM counts too, and a script without a status action is
+    not asked for one (its usage line would read as "stopped" and start a second JVM)."""
+    state = detect_daemon(t, service, installed.decode("utf-8", errors="replace"))
+    if not state.status_action:
+        ctx.notes.append(f"{host.name}: {INIT_DIR}/{service} has no status action; the wizard judges "
+                         f"the daemon from its pid file {state.pidfile} and the ClientMessenger "
+                         f"process ({'running: ' + state.how if state.running else 'not running'})")
+    elif state.running and state.status_rc != 0:
+        ctx.notes.append(f"{host.name}: `service {service} status` says it is not running (exit code "
+                         f"{state.status_rc}), but {state.how} runs; no second JVM is started")
+    return state.running
 
 
 def plan(ctx, host) -> list[Action]:
@@ -206,7 +216,7 @@ def plan(ctx, host) -> list[Action]:
     fc = ctx.file_change(host, f"{'Update' if existed else 'Install'} {dest}: " + "; ".join(what),
                          dest, new, mode=0o700, owner="root", group="root",
                          validate="bash -n {path}", new_shown=masked.shown,
-                         show_old=show_installed)
+                         show_old=show_installed, secret_label="DB password")
     if fc is not None:
         _check_syntax(t, host, shown, new)
     # an interrupted apply that wrote the script but never restarted the daemon counts too
@@ -221,12 +231,16 @@ def plan(ctx, host) -> list[Action]:
     else:
         actions.append(Command(f"Start {service} at boot", f"chkconfig {q(service)} on"))
 
-    running = existed and _running(t, service)
+    running = existed and _running(ctx, host, t, service, old)
     if not running:
         actions.append(Command(f"Start {service}", f"service {q(service)} start"))
     elif content_changes:
-        why = ("it runs with the old init script" if old != new else
-               "the interrupted apply wrote the script but did not restart it")
+        if old == new:
+            why = "the interrupted apply wrote the script but did not restart it"
+        elif fc is not None and fc.secret_changed:
+            why = "the DB password changed (masked); it runs with the old one"
+        else:
+            why = "it runs with the old init script"
         actions.append(Command(f"Restart {service}: {why}", f"service {q(service)} restart"))
     else:
         actions.append(NoOp(f"{service} is running with this configuration"))

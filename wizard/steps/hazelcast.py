@@ -255,14 +255,14 @@ def _edit(ctx, cfg: dict, m: _Member, addresses: list[str], *,
     try:
         result = hx.edit(text, addresses, fix_conflicts=fix, source=path)
     except hx.HazelcastError as e:
-        raise PlanError(f"host {host.name}: {e}") from None
+        raise PlanError(f"host {host.name}: {e}" + _also(text, addresses, path, e)) from None
     for c in result.conflicts:
         line = f":{c.line}" if c.line else ""
         todo = ("rewritten (hazelcast.fix_conflicts is true)" if fix else
                 "left as is; set hazelcast.fix_conflicts: true to rewrite it")
         ctx.notes.append(f"{host.name}:{path}{line}: {c.path} is {c.found}, the procedure wants "
                          f"{c.expected}: {todo}")
-    _check_schema(ctx, host, path, result.text, text if result.changed else None)
+    _check_schema(ctx, host, path, result.text, text if result.changed else None, addresses)
     try:
         new = result.text.encode(codec)
     except UnicodeEncodeError as e:
@@ -286,7 +286,24 @@ def _edit(ctx, cfg: dict, m: _Member, addresses: list[str], *,
     m.final = new
 
 
-def _check_schema(ctx, host: HostSpec, path: str, text: str, before: str | None) -> None:
+def _also(text: str, addresses: list[str], path: str, shown: hx.HazelcastError) -> str:
+    """Every other finding in the same file (hx.review), so that one refusal does not hide
+    the rest: "; also in this file: :LINE: …; :LINE: …"."""
+    try:
+        found = hx.review(text, addresses, source=path)
+    except hx.HazelcastError:
+        return ""
+    head = re.sub(r" \(and \d+ more\)$", "", shown.reason)
+    rest = [f for f in found if not (f.line == shown.line and f.message == head)]
+    if not rest:
+        return ""
+    return "; also in this file: " + "; ".join(
+        f"{path}:{f.line}: {f.message}" + ("" if f.refuses else " (a CHAT entry with other values)")
+        for f in rest)
+
+
+def _check_schema(ctx, host: HostSpec, path: str, text: str, before: str | None,
+                  addresses: list[str] = ()) -> None:
     """Validate against the file's own version's XSD; `before` is the unedited text when
     the file changes (to tell a broken site file from a broken edit)."""
     version = hx.detect_version(text)
@@ -308,7 +325,8 @@ def _check_schema(ctx, host: HostSpec, path: str, text: str, before: str | None)
             hx.validate(before, key, source=path)
         except hx.HazelcastError as e0:        # its line in the file as it is now
             raise PlanError(f"host {host.name}: {e0}; the file is not valid as it is: repair it "
-                            "first (the wizard only adds the chat entries)") from None
+                            "first (the wizard only adds the chat entries)"
+                            + _also(before, addresses, path, e0)) from None
         raise PlanError(f"host {host.name}: the edited file would not be valid: {e}") from None
 
 
@@ -414,7 +432,8 @@ def _chat_copy(ctx, cfg: dict, host: HostSpec, source: _Member | None,
     mode = st.mode if st is not None and st.exists and st.mode is not None else 0o644
     fc = ctx.file_change(host, f"Copy the cluster's hazelcast.xml (from {source.host.name}:"
                                f"{source.path})", path, data, mode=mode,
-                         owner=cm["owner"], group=cm["group"])
+                         owner=cm["owner"], group=cm["group"],
+                         copy_of=f"{source.host.name}:{source.path}")
     if fc is None:
         return [NoOp(f"{path} is already the cluster's hazelcast.xml ({source.host.name}:{source.path})")]
     return [fc]

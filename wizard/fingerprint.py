@@ -1,0 +1,219 @@
+"""Fingerprint on replay: what an install found on each chat server, kept beside the answers
+file, and how a replay's server differs from it — shown before anything runs.
+
+    fp = record(answers, facts, transports)          # after detection (planner.detect)
+    save(sidecar_path(answers_path), fp)              # <stem>.fingerprint.yaml, temp + rename
+    recorded = load(sidecar_path(answers_path))       # None when there is none
+    for d in compare(recorded, record(answers, facts, transports)):
+        print(d.line); d.diff and print(d.diff)
+
+Recorded per chat server: OS and version, Java 8, portal version, Windows-hosted repository,
+Hazelcast layout and version, sha256 of every file of the ClientMessenger repository
+(`clientmessenger.source`, one `sha256sum` over a sorted file list, run on the host) and the
+repository's init script text with the connection password masked. Read-only.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import shlex
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import yaml
+
+from . import hazelcast_xml as hx
+from .facts import INIT_SCRIPT_REL, version_tuple
+
+VERSION = 1
+_PASSWORD_VALUE = re.compile(r"([?&]password=)((?:\\[^&]|[^\s\\&\"'])*)")
+
+
+@dataclass(frozen=True)
+class Difference:
+    host: str             # the replay's chat server
+    what: str             # "os", "java", "portal", "windows", "hazelcast", "files", "init script"
+    line: str             # one readable line
+    diff: str | None = None   # a unified diff (init script) when both texts are known
+
+
+def sidecar_path(answers_path: str | os.PathLike) -> Path:
+    """`site.yaml` -> `site.fingerprint.yaml` beside it."""
+    p = Path(answers_path)
+    return p.with_name(f"{p.stem}.fingerprint.yaml")
+
+
+def mask_init_script(text: str) -> str:
+    """The init script with the value of every `password=` in the connection URL hidden."""
+    return _PASSWORD_VALUE.sub(lambda m: m.group(1) + ("********" if m.group(2) else ""), text)
+
+
+def checksum_command(folder: str) -> str:
+    """sha256 of every file under `folder`, sorted by path (one command, on the host)."""
+    q = shlex.quote(folder)
+    return f"cd {q} && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r sha256sum"
+
+
+def parse_checksums(out: str) -> dict[str, str]:
+    sums = {}
+    for line in out.splitlines():
+        digest, _, path = line.partition("  ")
+        if len(digest.lstrip("\\")) == 64 and path:
+            sums[path[2:] if path.startswith("./") else path] = digest.lstrip("\\")
+    return sums
+
+
+def _host_record(answers, facts, t, spec) -> dict:
+    cm = answers.section("clientmessenger")
+    hz = answers.section("hazelcast")
+    shared = answers.section("portal").get("shared_dir", "/home/jtel/shared").rstrip("/")
+    f = facts.get(spec.name)
+    rec: dict = {}
+    if f is not None:
+        rec["os"] = {"name": f.os.name, "version": f.os.version, "major": f.os.major}
+        if f.java is not None:
+            rec["java"] = {"java8": f.java.java8, "detail": f.java.detail}
+        if f.portal is not None:
+            rec["portal"] = f.portal.version
+        rec["windows_repo"] = {"yes": f.windows_repo, "reasons": list(f.windows_reasons)}
+    layout = hz.get("layout", "auto")
+    if layout == "auto":
+        layout = "shared" if t.stat(f"{shared}/hazelcast.xml").exists else "legacy"
+    hz_path = f"{cm['target'].rstrip('/')}/conf/hazelcast.xml"
+    data = t.read_file(hz_path, sudo=True) or t.read_file(f"{cm['source'].rstrip('/')}/conf/hazelcast.xml", sudo=True)
+    version = hx.detect_version(data.decode("utf-8", errors="replace")) if data else None
+    rec["hazelcast"] = {"layout": layout, "version": version}
+    res = t.run(checksum_command(cm["source"]), sudo=True, timeout=120)
+    rec["repository"] = {"path": cm["source"], "files": parse_checksums(res.stdout) if res.exit_code == 0 else {}}
+    script = t.read_file(f"{cm['source'].rstrip('/')}/{INIT_SCRIPT_REL}", sudo=True)
+    rec["init_script"] = None if script is None else mask_init_script(script.decode("utf-8", errors="replace"))
+    return rec
+
+
+def record(answers, facts: dict, transports: dict) -> dict:
+    """What this install finds on each chat server (read-only)."""
+    return {"fingerprint": VERSION,
+            "recorded": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "hosts": {spec.name: _host_record(answers, facts, transports[spec.name], spec)
+                      for spec in answers.hosts_with_role("CHAT")}}
+
+
+def save(path: str | os.PathLike, fp: dict) -> Path:
+    """Write the sidecar atomically (temp file + rename, mode 0600 like the answers)."""
+    path = Path(path)
+    text = "# chatwizard fingerprint: what the install found (written by the wizard)\n" + \
+        yaml.safe_dump(fp, sort_keys=True, allow_unicode=True, width=100)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def load(path: str | os.PathLike) -> dict | None:
+    path = Path(path)
+    if not path.exists():
+        return None
+    data = yaml.safe_load(path.read_text("utf-8"))
+    if not isinstance(data, dict) or data.get("fingerprint") != VERSION or not isinstance(data.get("hosts"), dict):
+        raise ValueError(f"{path}: not a chatwizard fingerprint (version {VERSION})")
+    return data
+
+
+# ------------------------------------------------------------------ compare
+
+def _os_text(o: dict | None) -> str:
+    return f"{o['name']} {o['version']}" if o else "unknown OS"
+
+
+def _os_consequence(major: int | None) -> str:
+    return {6: "firewall via iptables, services via service/chkconfig",
+            7: "firewall via firewalld, services via systemctl"}.get(major or 0, "")
+
+
+def _compare_host(name: str, ref_name: str, ref: dict, cur: dict) -> list[Difference]:
+    out = []
+    ro, co = ref.get("os"), cur.get("os")
+    if ro != co and (ro or co):
+        line = f"{name}: {_os_text(co)}, {ref_name} was {_os_text(ro)}"
+        if (ro or {}).get("major") != (co or {}).get("major") and _os_consequence((co or {}).get("major")):
+            line += f": {_os_consequence(co['major'])}"
+        out.append(Difference(name, "os", line))
+    rj, cj = ref.get("java") or {}, cur.get("java") or {}
+    if rj.get("java8") != cj.get("java8"):
+        now = f"Java 8 installed ({cj.get('detail')})" if cj.get("java8") else "no Java 8 (section 1 installs it)"
+        was = f"had Java 8 ({rj.get('detail')})" if rj.get("java8") else "had no Java 8"
+        out.append(Difference(name, "java", f"{name}: {now}, {ref_name} {was}"))
+    rp, cp = ref.get("portal"), cur.get("portal")
+    if rp != cp:
+        line = f"{name}: portal {cp or 'unknown'}, {ref_name} was {rp or 'unknown'}"
+        try:
+            if rp and cp and (version_tuple(rp) >= (3, 25)) != (version_tuple(cp) >= (3, 25)):
+                line += (": the connection URL gets serverTimezone" if version_tuple(cp) >= (3, 25)
+                         else ": the connection URL has no serverTimezone")
+        except ValueError:
+            pass
+        out.append(Difference(name, "portal", line))
+    rw, cw = (ref.get("windows_repo") or {}), (cur.get("windows_repo") or {})
+    if bool(rw.get("yes")) != bool(cw.get("yes")):
+        if cw.get("yes"):
+            line = (f"{name}: repository hosted on Windows ({'; '.join(cw.get('reasons') or [])}): CRs are "
+                    f"stripped from the init script; {ref_name}'s was not")
+        else:
+            line = f"{name}: repository not hosted on Windows; {ref_name}'s was ({'; '.join(rw.get('reasons') or [])})"
+        out.append(Difference(name, "windows", line))
+    rh, ch = ref.get("hazelcast") or {}, cur.get("hazelcast") or {}
+    for key, label in (("layout", "Hazelcast layout"), ("version", "Hazelcast version")):
+        if rh.get(key) != ch.get(key):
+            out.append(Difference(name, "hazelcast", f"{name}: {label} {ch.get(key) or 'unknown'}, "
+                                                     f"{ref_name} was {rh.get(key) or 'unknown'}"))
+    rf = (ref.get("repository") or {}).get("files") or {}
+    cf = (cur.get("repository") or {}).get("files") or {}
+    if rf != cf:
+        changed = sorted(p for p in rf.keys() & cf.keys() if rf[p] != cf[p])
+        only_cur, only_ref = sorted(cf.keys() - rf.keys()), sorted(rf.keys() - cf.keys())
+        parts = []
+        for label, items in (("differ", changed), (f"only on {name}", only_cur), (f"only on {ref_name}", only_ref)):
+            if items:
+                shown = ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
+                parts.append(f"{len(items)} {label} ({shown})")
+        out.append(Difference(name, "files", f"{name}: ClientMessenger repository differs from {ref_name}'s: "
+                                             + "; ".join(parts)))
+    ri, ci = ref.get("init_script"), cur.get("init_script")
+    if ri is not None and ci is not None:
+        a, b = ri.replace("\r", ""), ci.replace("\r", "")     # CRs: reported as "windows" above
+        diff = "".join(difflib.unified_diff(a.splitlines(True), b.splitlines(True),
+                                            f"{ref_name}/{INIT_SCRIPT_REL}", f"{name}/{INIT_SCRIPT_REL}"))
+        if diff:
+            out.append(Difference(name, "init script", f"{name}: init script differs from {ref_name}'s", diff))
+    elif ri != ci:
+        out.append(Difference(name, "init script",
+                              f"{name}: no init script in the repository; {ref_name} had one" if ci is None
+                              else f"{name}: an init script in the repository; {ref_name} had none"))
+    return out
+
+
+def compare(recorded: dict, current: dict) -> list[Difference]:
+    """Every difference of the current chat servers against the recorded ones: a server is
+    compared with the recorded server of the same name, else with the first recorded one."""
+    rec_hosts = (recorded or {}).get("hosts") or {}
+    if not rec_hosts:
+        return []
+    first = next(iter(rec_hosts))
+    out: list[Difference] = []
+    for name, cur in ((current or {}).get("hosts") or {}).items():
+        ref_name = name if name in rec_hosts else first
+        out += _compare_host(name, ref_name, rec_hosts[ref_name], cur)
+    return out
