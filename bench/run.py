@@ -14,6 +14,8 @@ replay    `chatwizard apply answers/centos7-https-whatsapp.yaml --yes` on five f
 overhead  per-command overhead of the wizard's persistent connection (loopback and veth).
 cluster   the same change (the per-server sections) on 1, 2, 4, 8 test hosts at once.
 tui       time to the first screen; 100,000 log lines streamed into the run log view.
+pyinfra   the same sample site installed by an idiomatic pyinfra deploy (bench/pyinfra_site),
+          first install and no-change replay, against `chatwizard apply`; end states compared.
 
 Test hosts (tests/testhost) need root. Every timed run uses freshly started hosts; the
 kinds of runs alternate so that a drift of the machine's speed hits all of them alike, and
@@ -40,7 +42,7 @@ if str(ROOT) not in sys.path:
 
 from bench import sample_site as ss  # noqa: E402  (sets up sys.path for tests/ too)
 
-SECTIONS = ("replay", "overhead", "cluster", "tui")
+SECTIONS = ("replay", "overhead", "cluster", "tui", "pyinfra")
 TARGETS = {
     "replay_vs_limit": ("wizard / (a) physical limit", "<=", 1.2),
     "plain_vs_replay": ("(b) plain ssh script / wizard", ">=", 3.0),
@@ -491,6 +493,112 @@ def bench_tui(out: Out, work: Path, reps: int, lines: int, dry: bool, streams: i
                                      "stream": res}
 
 
+# ------------------------------------------------------------------ pyinfra
+
+PYINFRA_SITE = ROOT / "bench" / "pyinfra_site"
+
+
+def pyinfra_inventory(path: Path) -> Path:
+    """The sample's inventory for bench/pyinfra_site: one group per role, the inventory
+    addresses (the engineer's ~/.ssh/config maps them to the test hosts)."""
+    hosts = ss.sample_hosts()
+    chats = [a for a, roles in hosts.values() if "CHAT" in roles]
+    lines = []
+    for role in ("CHAT", "DATA", "TEL", "WEB", "LB"):
+        rows = [f"    ({n!r}, {{'ssh_hostname': {a!r}, 'chat_servers': {chats!r}}}),"
+                for n, (a, roles) in hosts.items() if role in roles]
+        lines += [f"{role.lower()} = [", *rows, "]"]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def without_backups(state: dict) -> dict:
+    """The hand-written deploy keeps no backups (pyinfra has none): compare the rest."""
+    return {h: {k: v for k, v in s.items() if k != "backups"} for h, s in state.items()}
+
+
+def bench_pyinfra(out: Out, work: Path, reps: int, dry: bool) -> None:
+    out.say("\n== pyinfra: the sample site by an idiomatic pyinfra deploy (bench/pyinfra_site) vs "
+            "`chatwizard apply --yes`, first install and no-change replay, on 5 fresh test hosts")
+    inv = pyinfra_inventory(work / "pyinfra-inventory.py")
+    exe = Path(sys.executable).with_name("pyinfra")
+    if dry:
+        import jinja2
+        compile((PYINFRA_SITE / "deploy.py").read_text(), "deploy.py", "exec")
+        compile(inv.read_text(), "inventory.py", "exec")
+        for t in (PYINFRA_SITE / "templates").glob("*.j2"):
+            jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True).from_string(
+                t.read_text()).render(chat_servers=["10.0.0.21"], db_password_url="x")
+        out.say(f"  deploy, inventory and templates parse{'' if exe.exists() else ' (pyinfra not installed)'}")
+        return
+    from endstate import compare, site_state
+    from testhost import HostFactory
+    eng = ss.Engineer(work / "engineer-pyinfra")
+    api = ss.Standin(work / "tyntec-pyinfra")
+    eng.vars["SSL_CERT_FILE"] = api.cert
+    factory = HostFactory()
+    env = dict(eng.vars, CHATROLE_DB_PASSWORD=ss.DB_PASSWORD, CHATROLE_TYNTEC_API=api.base,
+               CHATROLE_TYNTEC_KEY=ss.TYNTEC_KEY)
+    times = {k: [] for k in ("wizard", "wizard-replay", "pyinfra", "pyinfra-replay")}
+    try:
+        eng.secret("db/root", ss.DB_PASSWORD)
+        eng.secret("tyntec/apikey", ss.TYNTEC_KEY)
+        answers = ss.sample_answers(work / "site-pyinfra.yaml", api.base)
+
+        def run(kind: str) -> float:
+            t0 = time.perf_counter()
+            if kind == "wizard":
+                p = eng.cli("apply", answers, "--yes")
+                ok = p.returncode == 0 and ("Done:" in p.stdout or "Nothing to do." in p.stdout)
+            else:
+                p = subprocess.run([str(exe), "-y", str(inv), "deploy.py"], cwd=PYINFRA_SITE, env=env,
+                                   capture_output=True, text=True, timeout=600)
+                ok = p.returncode == 0
+            t = time.perf_counter() - t0
+            if not ok:
+                raise RuntimeError(f"{kind} run failed ({p.returncode}): {p.stdout[-2000:]}{p.stderr[-6000:]}")
+            return t
+
+        for rep in range(reps):
+            order = ["wizard", "pyinfra"] if rep % 2 == 0 else ["pyinfra", "wizard"]
+            states = {}
+            for kind in order:
+                api.reset()
+                site = ss.Site.start(factory, eng, work)
+                eng.ssh_config(site.by_address())
+                inv_roles = ss.sample_hosts()
+                hosts = {n: (th, inv_roles[n][1]) for n, th in site.hosts.items()}
+                try:
+                    times[kind].append(run(kind))
+                    first = without_backups(site_state(hosts))
+                    if len(api.api.patches()) != 1:
+                        raise RuntimeError(f"{kind}: TynTec got {len(api.api.patches())} PATCHes, not 1")
+                    times[f"{kind}-replay"].append(run(kind))
+                    again = without_backups(site_state(hosts))
+                    diff = compare(first, again)
+                    if diff:
+                        raise RuntimeError(f"{kind}: the replay changed the hosts: " + "; ".join(diff[:5]))
+                    states[kind] = first
+                finally:
+                    site.stop()
+            diff = compare(states["wizard"], states["pyinfra"])
+            if diff:
+                raise RuntimeError("pyinfra's end state differs from the wizard's: " + "; ".join(diff[:8]))
+            out.say(f"  rep {rep + 1} ({' then '.join(order)}): wizard {times['wizard'][-1]:.2f} s, replay "
+                    f"{times['wizard-replay'][-1]:.2f} s; pyinfra {times['pyinfra'][-1]:.2f} s, replay "
+                    f"{times['pyinfra-replay'][-1]:.2f} s; same end state (files, tree, packages, "
+                    "services, firewall)")
+        for what, w, p in (("first install", "wizard", "pyinfra"),
+                           ("no-change replay", "wizard-replay", "pyinfra-replay")):
+            ratio = [b / a for a, b in zip(times[w], times[p])]
+            out.say(f"  {what + ': pyinfra / wizard':<46} {spread(ratio, 'x'):<28} "
+                    f"(wizard {spread(times[w])}, pyinfra {spread(times[p])})")
+        out.results["details"]["pyinfra"] = times
+    finally:
+        factory.stop_all()
+        api.stop()
+
+
 # ------------------------------------------------------------------ main
 
 def main(argv=None) -> int:
@@ -535,6 +643,8 @@ def main(argv=None) -> int:
             sizes = (1, 8) if args.quick else CLUSTER_SIZES
             bench_cluster(out, work, reps, sizes, args.parallel or ([8] if args.quick else [8, 4]), args.dry,
                           with_limit=not args.quick)
+        if "pyinfra" in sections:
+            bench_pyinfra(out, work, reps, args.dry)
         if "tui" in sections:
             bench_tui(out, work, 2 if args.quick else max(5, reps), 100_000 if not args.dry else 2000,
                       args.dry, streams=1 if args.quick else 2, rate=50_000 if args.quick else 20_000)

@@ -74,7 +74,7 @@ def prepare_host(th, roles: tuple[str, ...], folder: Path) -> None:
         d.mkdir(parents=True, exist_ok=True)
         th.write("/etc/haproxy/haproxy.pem", Path(self_signed(d, names=("jtel-portal",))[2]).read_bytes(),
                  mode=0o600)
-        rc, out, err = th.run("systemctl start haproxy")
+        rc, out, err = th.run("service haproxy start" if th.flavor == "centos6" else "systemctl start haproxy")
         assert rc == 0, out + err
 
 

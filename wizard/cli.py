@@ -59,6 +59,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="trust an unknown host key with this fingerprint (repeatable)")
     r.add_argument("--parallel", type=int, default=1, help=argparse.SUPPRESS)
     r.add_argument("--no-colour", action="store_true", help="plain diff output")
+    x = sub.add_parser("export", help="write the plan as a pyinfra deploy (wizard/export_pyinfra.py)")
+    x.add_argument("target", choices=["pyinfra"], help="what to write")
+    x.add_argument("answers", metavar="ANSWERS", help="answers file (YAML)")
+    x.add_argument("dir", metavar="DIR", help="new folder for inventory.py, deploy.py and the files")
+    x.add_argument("--accept-host-key", action="append", default=[], metavar="SHA256:…")
+    x.add_argument("--only", action="append", metavar="SECTION", help="limit to these sections")
     sub.add_parser("reset-training", help="put the simulated training host back to its starting state")
     sec = sub.add_parser("secret", help="store or remove a secret in the keyring")
     sec.add_argument("action", choices=["set", "delete", "status", "check"],
@@ -83,6 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import secrets
             secrets.configure_backend(args.keyring)
             return secrets.secret_command([args.action] + ([args.key] if args.key else []))
+        if args.command == "export":
+            from .export_pyinfra import run
+            return run(args)
         if args.command in ("backups", "restore"):
             return _backups(args)
         return _plan_or_apply(args)
