@@ -136,8 +136,8 @@ INITSCRIPT = {
 
 # answers files: "FILE:LINE: key.path: problem" after the file's path
 ANSWERS = {
-    "api_base_http.yaml": ":23: whatsapp.api_base: 'http://api.tyntec.com/chat-api/v2' is not an "
-                          "https URL",
+    "api_base_http.yaml": ":23: whatsapp.api_base: 'http://api.tyntec.com/chat-api/v2' is not a "
+                          "plain URL: must start with https://",
     "max_chats_zero.yaml": ":20: agents.max_parallel_chats: 0 is below the minimum 1",
     "legacy_path_relative.yaml": ":22: hazelcast.legacy_paths.acd-dbm: 'PlatformUDPlistener/conf/"
                                  "hazelcast.xml' is not an absolute path",

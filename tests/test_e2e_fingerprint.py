@@ -25,7 +25,7 @@ def site(name, th):
 
 
 def connect(answers, th, tmp_path):
-    from wizard import session
+    from wizard import connect as session
     spec = answers.host(next(h.name for h in answers.hosts_with_role("CHAT")))
     return {spec.name: session.connect_one(
         spec, known_hosts_paths=[th.known_hosts_path], tool_known_hosts=str(tmp_path / "kh"),

@@ -7,18 +7,17 @@ import dataclasses
 import json
 import sys
 
-from wizard import answers as answers_mod
-from wizard import planner, session, verify
+from wizard import verify
+from wizard.session import Session
 
 
 def main(path: str) -> int:
-    ans = answers_mod.load(path)
-    transports = session.connect_all(ans.hosts)
+    session = Session()
+    session.load(path)
     try:
-        facts = planner.detect(ans, transports)
-        checks = verify.run_checks(ans, transports, facts)
+        checks = session.verify()
     finally:
-        session.close_all(transports)
+        session.shutdown()
     print(json.dumps([dataclasses.asdict(c) for c in checks]))
     print("\n".join(verify.render_lines(checks)), file=sys.stderr)
     return 0 if all(c.ok for c in checks) else 1

@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("--no-colour", action="store_true", help="plain diff output")
         if name == "apply":
             s.add_argument("--yes", "-y", action="store_true", help="do not ask before running")
+            s.add_argument("--verify", action="store_true",
+                           help="after a successful run, section 11: check that chat works end to end")
+    v = sub.add_parser("verify", help="section 11, read-only: check that chat works end to end")
+    v.add_argument("answers", metavar="ANSWERS", help="answers file (YAML)")
+    v.add_argument("--accept-host-key", action="append", default=[], metavar="SHA256:…",
+                   help="trust an unknown host key with this fingerprint (repeatable)")
     b = sub.add_parser("backups", help="list the backups the wizard made on the hosts")
     b.add_argument("answers", metavar="ANSWERS", help="answers file (YAML)")
     b.add_argument("--host", action="append", help="only these inventory hosts (repeatable)")
@@ -94,6 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(args)
         if args.command in ("backups", "restore"):
             return _backups(args)
+        if args.command == "verify":
+            return _verify(args)
         return _plan_or_apply(args)
     except WizardError as e:
         print(f"error: {safe(masking.mask(str(e)))}", file=sys.stderr)
@@ -162,6 +170,17 @@ def _plan_or_apply(args) -> int:
             portal = _ask_portal_version(portal)
         plan = session.plan(only=set(args.only) if args.only else None, portal=portal)
         resume = session.resume_lines()
+        differences = session.fingerprint_differences()
+        if differences:
+            print("== How these hosts differ from the first install (fingerprint)")
+            for d in differences:
+                print(f"-- {d.line}" + (f"\n{d.diff}" if d.diff else ""))
+            print()
+            if session.record is None:
+                from .report import RunRecord
+                session.record = RunRecord(plan)
+            session.record.extra.append(("Differences from the first install",
+                                         "\n".join(f"- {d.line}" for d in differences)))
         colour = sys.stdout.isatty() and not args.no_colour
         if resume:
             print("== Interrupted apply (journal)\n" + "\n".join(f"-- {line}" for line in resume) + "\n")
@@ -173,6 +192,24 @@ def _plan_or_apply(args) -> int:
         return _apply(args, session, plan)
     finally:
         session.shutdown()
+
+
+def _verify(args) -> int:
+    session = _session(args)
+    try:
+        checks = _print_checks(session.verify())
+    finally:
+        session.shutdown()
+    return errors.EXIT_OK if all(c.ok for c in checks) else errors.EXIT_VERIFY
+
+
+def _print_checks(checks):
+    from .verify import render_lines
+    print("== 11. Verify")
+    print("\n".join(render_lines(checks)))
+    bad = sum(1 for c in checks if not c.ok)
+    print(f"{len(checks) - bad} of {len(checks)} checks passed" + (f"; {bad} failed" if bad else ""))
+    return checks
 
 
 def _ask_portal_version(portal):
@@ -236,6 +273,14 @@ def _apply(args, session, plan, journal: bool = True) -> int:
         width = max(len(h) for h in result.hosts)
         for host, hr in result.hosts.items():
             print(f"  {host.ljust(width)}  {hr.summary()}" + (f"  (log {hr.log})" if hr.log else ""))
+    if journal and result.ok:
+        recorded = session.record_fingerprint()
+        if recorded is not None:
+            print(f"fingerprint of this install (for replays): {recorded}")
+        if getattr(args, "verify", False):
+            checks = _print_checks(session.verify())
+            from .verify import render_markdown
+            session.record.extra.append(("Verify (section 11)", render_markdown(checks)))
     if journal:
         path, _ = session.write_report("success" if result.ok else "failed")
         print(f"report: {path}")

@@ -10,6 +10,7 @@ EXIT_STEP = 5           # a step failed on a host; nothing after it ran
 EXIT_DECLINED = 6       # the engineer answered no at the confirmation prompt
 EXIT_SECRETS = 7        # a secret is missing from the keyring, or no keyring is usable
 EXIT_PLAN = 8           # the host holds something the plan cannot handle (bad site file)
+EXIT_VERIFY = 9         # `verify` found that something does not work (each failed check says why)
 EXIT_INTERNAL = 70     # an unexpected error (a bug): the traceback is in the log file
 
 

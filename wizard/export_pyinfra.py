@@ -376,24 +376,24 @@ The keyring is the wizard's (`CHATWIZARD_KEYRING`, `CHATWIZARD_KEYRING_FILE`, â€
 
 def run(args) -> int:
     """The `export` subcommand: connect read-only, detect, plan, write the deploy."""
-    from . import answers as answers_mod, planner, secrets, session
+    from . import secrets
     from .cli import _ask_host_key
     from .logs import start_run_log
+    from .session import Session
 
     if args.target != "pyinfra":
         raise ExportError(f"export {args.target}: only pyinfra is supported")
     start_run_log("export")
-    ans = answers_mod.load(args.answers)
-    secrets.configure_backend(args.keyring)
+    session = Session(keyring_mode=args.keyring, ask_host_key=_ask_host_key,
+                      accept=tuple(args.accept_host_key))
+    ans = session.load(args.answers)
+    session.secrets_ready()
     values = secrets.resolve_all(ans)
-    transports = session.connect_all(ans.hosts, accept=tuple(args.accept_host_key), ask=_ask_host_key)
     try:
-        facts = planner.detect(ans, transports)
-        plan = planner.build(ans, transports, facts=facts,
-                             only=set(args.only) if args.only else None)
+        facts = session.ensure_facts()
+        plan = session.plan(only=set(args.only) if args.only else None)
     finally:
-        for t in transports.values():
-            t.close()
+        session.shutdown()
     summary = write(plan, ans, facts, values, Path(args.dir))
     print(f"wrote {args.dir}: inventory.py, deploy.py ({summary['operations']} operation blocks), "
           f"{summary['files']} file(s), README.md ({summary['checklists']} checklist(s) by hand)")

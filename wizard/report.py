@@ -140,3 +140,25 @@ def write_new(path: Path, text: str) -> Path:
     finally:
         os.unlink(tmp)
     return path
+
+
+# the training answers that ship with the wizard
+TRAINING_SAMPLE = Path(__file__).resolve().parent.parent / "answers" / "training.yaml"
+
+
+def is_builtin(src: str | Path) -> bool:
+    """Answers shipped with the wizard (the training sample): reports and saves go elsewhere."""
+    try:
+        return Path(src).resolve() == TRAINING_SAMPLE.resolve()
+    except (OSError, ValueError):
+        return False
+
+
+def report_location(source: str, training: bool) -> tuple[Path, str]:
+    """(folder, stem) of a run's reports: beside the answers file, else the state folder
+    (the training sample that ships with the wizard, answers not saved anywhere)."""
+    if not source.startswith("<") and not is_builtin(source) and (
+            Path(source).is_absolute() or Path(source).exists()):
+        return Path(source).resolve().parent, Path(source).stem
+    from .journal import state_dir
+    return state_dir() / "reports", ("training" if training else "chatwizard")

@@ -8,7 +8,6 @@ detection and a run never share a connection at the same time.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,62 +16,13 @@ from pathlib import Path
 from typing import Callable
 
 from . import masking
-from .errors import EXIT_USAGE, AnswersError, PlanError, WizardError
+from .errors import AnswersError, PlanError, WizardError
+from .problems import Problem, UsageError, check_sections, problems_of  # noqa: F401
 
 log = logging.getLogger("wizard.session")
 
 AskSecret = Callable[[str, "str | None"], str]          # (key or prompt, answers key path) -> secret
 AskHostKey = Callable[[object], bool]                  # (HostKeyError) -> trust it?
-
-# how an answers problem names its key: "SOURCE[:LINE]: KEY: PROBLEM"
-_PROBLEM = re.compile(r"^(?P<src>.*?)(?::(?P<line>\d+))?: (?P<key>[A-Za-z_][\w.\-\[\]\"' ]*?): (?P<text>.*)$",
-                      re.S)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem of the answers: the key path it is about ("" for the whole file) and what."""
-
-    key: str
-    text: str
-
-    @property
-    def section(self) -> str:
-        """The answers' top-level key the problem belongs to (inventory, portal, java, …)."""
-        return self.key.split(".", 1)[0].split("[", 1)[0] if self.key else ""
-
-    def __str__(self) -> str:
-        return f"{self.key}: {self.text}" if self.key else self.text
-
-
-def problems_of(error: AnswersError, source: str) -> list[Problem]:
-    """The structured problems of an AnswersError (its messages name source, line and key)."""
-    out = []
-    for p in error.problems:
-        text = p[len(source):] if p.startswith(source) else p
-        m = _PROBLEM.match("X" + text)
-        out.append(Problem(m["key"], m["text"]) if m else Problem("", p))
-    return out
-
-
-def section_names() -> list[str]:
-    from .steps import ORDER
-    return list(ORDER)
-
-
-def check_sections(names, what: str) -> None:
-    """Unknown section names (a typo in --only / sections.skip) are refused with the list."""
-    valid = section_names()
-    bad = [n for n in names if n not in valid]
-    if bad:
-        raise UsageError(f"{what} {bad[0]}: no such section; the sections are: {', '.join(valid)}")
-
-
-class UsageError(WizardError):
-    """A bad command-line value (exit code 2)."""
-
-    exit_code = EXIT_USAGE
-
 
 @dataclass
 class Detection:
@@ -339,7 +289,9 @@ class Session:
         from .plan import Plan
         from .report import RunRecord
         from .runner import Runner
-        self.record = record if record is not None else RunRecord(plan)
+        if record is None:          # a record made for this plan (fingerprint notes) is kept
+            record = self.record if self.record is not None and self.record.plan is plan else RunRecord(plan)
+        self.record = record
         self.record.plan = plan
         if not self.record.resumed:
             self.record.resumed = self.resume_lines()
@@ -367,23 +319,52 @@ class Session:
             self.facts = None                   # the hosts changed: detect again
             return result
 
+    # -- verify (section 11) and the fingerprint of the first install -----------------------
+    def verify(self) -> list:
+        """Section 11, read-only: does chat work end to end? (wizard.verify.Check list)"""
+        from . import verify
+        with self.lock:
+            facts = self.ensure_facts()
+            return verify.run_checks(self._need_answers(), self.transports, facts)
+
+    def fingerprint_path(self) -> Path | None:
+        """The sidecar beside a real answers file (`<stem>.fingerprint.yaml`), else None."""
+        src = self.source
+        if self.answers is None or src.startswith("<") or self._builtin(src) or not Path(src).exists():
+            return None
+        from . import fingerprint
+        return fingerprint.sidecar_path(src)
+
+    def fingerprint_differences(self) -> list:
+        """How these hosts differ from what the first install recorded (a replay on another
+        server), before anything runs; [] without a record."""
+        from . import fingerprint
+        path = self.fingerprint_path()
+        recorded = fingerprint.load(path) if path is not None else None
+        if not recorded:
+            return []
+        with self.lock:
+            facts = self.ensure_facts()
+            return fingerprint.compare(recorded, fingerprint.record(self.answers, facts, self.transports))
+
+    def record_fingerprint(self) -> Path | None:
+        """After the first successful install: what it found, for the replays (kept once)."""
+        from . import fingerprint
+        path = self.fingerprint_path()
+        if path is None or path.exists():
+            return None
+        with self.lock:
+            facts = self.ensure_facts()
+            return fingerprint.save(path, fingerprint.record(self.answers, facts, self.transports))
+
     # -- report ----------------------------------------------------------------------------
     def report_folder(self) -> tuple[Path, str]:
-        """Where reports go: beside the answers file, else the state folder (training's
-        built-in answers, answers not saved anywhere)."""
-        src = self.source
-        if self.answers is not None and not src.startswith("<") and Path(src).is_absolute() \
-                and not self._builtin(src):
-            return Path(src).parent, Path(src).stem
-        if self.answers is not None and not src.startswith("<") and Path(src).exists() \
-                and not self._builtin(src):
-            return Path(src).resolve().parent, Path(src).stem
-        from .journal import state_dir
-        return state_dir() / "reports", ("training" if self.training else "chatwizard")
+        from .report import report_location
+        return report_location(self.source if self.answers is not None else "<none>", self.training)
 
     @staticmethod
-    def _builtin(src: str) -> bool:
-        """Answers shipped with the wizard (the training sample): never written next to."""
+    def _builtin(src) -> bool:
+        from .report import is_builtin
         return is_builtin(src)
 
     def write_report(self, outcome: str) -> tuple[Path, str]:
@@ -416,18 +397,6 @@ class Session:
     def shutdown(self) -> None:
         self.close()
         self._stores.shutdown(wait=False)
-
-
-# the training answers that ship with the wizard
-TRAINING_SAMPLE = Path(__file__).resolve().parent.parent / "answers" / "training.yaml"
-
-
-def is_builtin(src: str | Path) -> bool:
-    """Answers shipped with the wizard (the training sample): reports and saves go elsewhere."""
-    try:
-        return Path(src).resolve() == TRAINING_SAMPLE.resolve()
-    except (OSError, ValueError):
-        return False
 
 
 def _password_check(spec) -> None:

@@ -19,13 +19,25 @@ def text_of(renderable) -> str:
     return console.export_text()
 
 
+async def confirm_f9(pilot, timeout=120.0):
+    """F9 saves the answers, plans again when needed and asks once; F9 again runs."""
+    from screens.dialogs import ChoiceDialog
+    app = pilot.app
+    await pilot.press("f9")
+    await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog) or app.screen.running
+                   or app.states["run"] in ("done",), timeout=timeout, what="confirmation")
+    if isinstance(app.screen, ChoiceDialog):
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceDialog), what="dialog closed")
+
+
 async def run_to_the_end(pilot, timeout=120.0):
     app = pilot.app
     await goto(pilot, "run")
     await wait_for(pilot, lambda: app.screen.plan is not None or "could not" in str(
         app.screen.query_one("#run-summary").render()), timeout=timeout, what="plan")
     assert app.screen.plan is not None, str(app.screen.query_one("#run-summary").render())
-    await pilot.press("f9")
+    await confirm_f9(pilot, timeout)
     await wait_for(pilot, lambda: app.states["run"] in ("done", "failed") and not app.screen.running,
                    timeout=timeout, what="run end")
     failure = str(app.screen.query_one("#failure-text").render()) if app.screen.failures else ""
@@ -87,7 +99,7 @@ async def test_training_flow_hosts_detect_preview_run_report_replay(tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: (tmp_path / "training-site.yaml").exists(), what="saved")
 
-    report = next((tmp_path / "state" / "reports").glob("training.report-*.md")).read_text()
+    report = next((tmp_path / "state").rglob("*.report-*.md")).read_text()
     assert "**TRAINING**" in report and "outcome: **success**" in report
     assert "## Portal settings checklist" in report and "ACD.Chat.Server.Base.URL" in report
     saved = yaml.safe_load((tmp_path / "training-site.yaml").read_text())
