@@ -91,7 +91,7 @@ class HostsScreen(WizardScreen):
 
     # -- table and form --------------------------------------------------------------------
     def row(self, h: dict) -> tuple:
-        return (h["name"], h.get("address") or "", str(h.get("port") or ""), h.get("user") or "",
+        return (h["name"], h.get("address") or "", "" if h.get("port") is None else str(h["port"]), h.get("user") or "",
                 h.get("become") or "", ",".join(h.get("roles") or ()), h.get("password") or "")
 
     def refresh_table(self) -> None:

@@ -30,9 +30,11 @@ async def test_a_wrong_portal_version_is_corrected_into_the_answers(tmp_path):
         field = app.screen.query_one("#portal-version")
         field.value = "3.2x"
         await pilot.pause()
-        assert str(app.screen.query_one("#portal-version-error").render()) == "not a portal release like 3.26 or 3.11.2"
+        error = str(app.screen.query_one("#portal-version-error").render())
+        assert "'3.2x' is not a portal release" in error           # the loader's own words
         await goto(pilot, "java")
-        assert app.data["portal"].get("version") is None
+        assert app.data["portal"].get("version") == "3.2x"         # kept as typed, and flagged
+        assert "portal" in app.problem_pages()
         await goto(pilot, "detection")
         app.screen.query_one("#portal-version").value = "3.24"
         await pilot.press("f5")                                   # detect again: the answer wins

@@ -94,10 +94,11 @@ def test_run_failure(snap_compare, tmp_path):
     app = make_app(answers=write_site(tmp_path))
 
     async def fail(pilot):
+        from .test_run import confirm_run
         with_fake_host(app, failing(99)[0])
         await goto(pilot, "run")
         await wait_for(pilot, lambda: app.screen.plan is not None, what="plan")
-        await pilot.press("f9")
+        await confirm_run(pilot)
         await wait_for(pilot, lambda: not app.screen.running and app.screen.failures, what="failure")
         for view in app.screen.logs.values():
             view.clear()                 # durations in the log are not deterministic
@@ -107,18 +108,19 @@ def test_run_failure(snap_compare, tmp_path):
 
 
 def test_report(snap_compare):
-    from screens.report import RunRecord
+    from wizard.report import RunRecord
 
     from .test_run import fake_plan
 
     async def report(pilot):
-        record = RunRecord(fake_plan(), outcome="success")
+        record = RunRecord(fake_plan())
         record.mark("java", "chat1", "Install Java 8", "done")
         record.mark("java", "chat1", "Check that Java 8 runs", "done")
         record.mark("clientmessenger", "chat1", "Copy ClientMessenger", "done")
         record.mark("clientmessenger", "chat1", "Write the marker", "done")
         record.backups.append(("chat1", "/etc/chat.conf", "/var/lib/chatwizard/backups/19700101T000000Z/etc/chat.conf"))
-        pilot.app.write_report(record)
+        pilot.app.session.record = record
+        pilot.app.write_report("success")
         await goto(pilot, "report")
         pilot.app.clear_notifications()
         await pilot.pause()
@@ -140,3 +142,15 @@ def test_save_dialog(snap_compare):
         await pilot.press("ctrl+s")
         await steady(pilot)
     assert snap_compare(training_app(), terminal_size=SIZE, run_before=save)
+
+
+def test_run_confirmation(snap_compare):
+    """F9 on the run page: the one question before anything runs."""
+    async def confirm(pilot):
+        from screens.dialogs import ChoiceDialog
+        await goto(pilot, "run")
+        await wait_for(pilot, lambda: pilot.app.screen.plan is not None, what="plan")
+        await pilot.press("f9")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ChoiceDialog), what="confirmation")
+        await steady(pilot)
+    assert snap_compare(training_app(), terminal_size=SIZE, run_before=confirm)

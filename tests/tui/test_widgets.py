@@ -96,7 +96,8 @@ def test_plan_view_renders_commands_diffs_and_checklists_masked():
     hp.actions += [
         Command("Install the service", "chkconfig jtel-clientmessenger on"),
         FileChange("Connection line", "/etc/init.d/jtel-clientmessenger",
-                   b"a\npassword=s3cr&t pass\n", b"a\npassword=old\n", mode=0o755),
+                   b"a\npassword=s3cr&t pass\n", b"a\npassword=old\n", mode=0o755,
+                   new_shown="a\npassword=********\n", old_shown="a\npassword=old\n"),
         NoOp("Java 8 already installed"),
         Checklist("Set these", (("ACD.Chat.Server.Base.URL", "wss://lb:3003"),)),
     ]
