@@ -140,13 +140,13 @@ ANSWERS = {
                           "plain URL: must start with https://",
     "max_chats_zero.yaml": ":20: agents.max_parallel_chats: 0 is below the minimum 1",
     "legacy_path_relative.yaml": ":22: hazelcast.legacy_paths.acd-dbm: 'PlatformUDPlistener/conf/"
-                                 "hazelcast.xml' is not an absolute path",
+                                 "hazelcast.xml' is not a safe path: not an absolute path",
     "legacy_path_unknown_host.yaml": ":22: hazelcast.legacy_paths.acd-dbn: no inventory host and no "
                                      "member role (DATA, TEL, WEB) is called 'acd-dbn' (did you mean "
                                      "'acd-dbm'?)",
     "member_address_two_chats.yaml": ":21: hazelcast.member_address: names one chat server, but the "
                                      "inventory has 2 CHAT hosts (chat1, chat2)",
-    "shared_dir_relative.yaml": ":15: portal.shared_dir: 'home/jtel/shared' is not an absolute path",
+    "shared_dir_relative.yaml": ":15: portal.shared_dir: 'home/jtel/shared' is not a safe path: not an absolute path",
     "duplicate_role.yaml": ":8: inventory.hosts.chat1.roles: lists CHAT more than once",
     "empty_roles.yaml": ":8: inventory.hosts.chat1.roles: must list at least one entry",
     "db_host_bad.yaml": ":17: daemon.db_host: 'acd dbm' is not a valid host name or IP address",

