@@ -400,12 +400,46 @@ class WizardApp(App[int]):
         yield SystemCommand("Preview this section", "Show the commands and diffs this section will run (F5)",
                             self.action_preview)
         yield SystemCommand("Run", "Preview the whole plan, then run it (F9)", self.action_run)
+        yield SystemCommand("Verify (section 11)", "Check, read-only, that chat works end to end "
+                            "(daemon, cluster port, WebSocket through the load balancers, WhatsApp)",
+                            self.action_verify)
         if self.training:
             yield SystemCommand("Reset the training host", "Start the simulated host over, as freshly installed",
                                 self.action_reset_training)
         for page in PAGES:
             yield SystemCommand(f"Go to: {TITLES[page]}", f"Show the {TITLES[page]} page",
                                 lambda page=page: self.goto(page))
+
+    def action_verify(self) -> None:
+        if self.refuse_with_problems("Verify"):
+            return
+        self.notify("Verifying (read-only)…", title="11. Verify")
+        self.verify(self.snapshot(), self.source)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
+    def verify(self, data: dict, source: str) -> None:
+        """Section 11 on the session; the result in a dialog that stays, and in the report
+        of the last run when there is one."""
+        from wizard.verify import render_lines, render_markdown
+        from .base import describe_error
+        from .dialogs import ChoiceDialog
+        try:
+            self.session.use(self.answers_for(data, source))
+            checks = self.session.verify()
+        except Exception as e:          # shown to the engineer
+            self.call_from_thread(self.notify, describe_error(e), title="Verify failed", severity="error")
+            return
+        bad = sum(1 for c in checks if not c.ok)
+        title = f"11. Verify: {len(checks) - bad} of {len(checks)} checks passed"
+        record = self.session.record
+        if record is not None:              # the last run's report again, with the Verify table
+            record.extra = [x for x in record.extra if x[0] != "Verify (section 11)"]
+            record.extra.append(("Verify (section 11)", render_markdown(checks)))
+            outcome = record.outcome.split("; verify:")[0]
+            self.call_from_thread(self.write_report, f"{outcome}; verify: {len(checks) - bad} of "
+                                                     f"{len(checks)} checks passed")
+        self.call_from_thread(self.push_screen, ChoiceDialog(title, "\n".join(render_lines(checks)),
+                                                             [("ok", "Close", "primary")]))
 
     def action_reset_training(self) -> None:
         from .run import RunScreen

@@ -119,6 +119,8 @@ class RunScreen(WizardScreen):
             session.use(self.app.answers_for(data, source))
             plan = session.plan()
             resume = session.resume_lines()
+            # a replay on another server: how it differs from the first install, before the run
+            resume += [f"differs from the first install: {d.line}" for d in session.fingerprint_differences()]
         except Exception as e:          # shown on screen
             self.post_message(m.WorkFailed("plan", describe_error(e)))
             return
@@ -166,7 +168,7 @@ class RunScreen(WizardScreen):
         n, hosts = self.plan.changing_count, self.hosts_with_work()
         text = ""
         if self.resume:
-            text = "Resuming an interrupted run:\n" + "\n".join(f"  {line}" for line in self.resume) + "\n"
+            text = "Before this run:\n" + "\n".join(f"  {line}" for line in self.resume) + "\n"
         if n:
             return text + (f"{n} changing action{'s' if n != 1 else ''} in {len(self.plan.sections)} sections "
                            f"on {len(hosts)} host{'s' if len(hosts) != 1 else ''}. F9 runs exactly this plan.")
@@ -280,6 +282,8 @@ class RunScreen(WizardScreen):
             result = self.app.session.run(
                 plan, emit=self.emit, record=self.record,
                 cancelled=lambda: worker.is_cancelled or self.stop_requested.is_set())
+            if result.ok:
+                self.app.session.record_fingerprint()      # the first install's, for replays
         except Exception as e:          # the run could not start or broke: shown as a failure
             self.post_message(m.RunFinished(None, describe_error(e)))
             return

@@ -142,3 +142,28 @@ async def test_a_run_saves_the_answers_first_and_each_run_has_its_own_report(tmp
                        timeout=120, what="second report")
     reports = sorted(tmp_path.glob("training-site.report-*.md"))
     assert len(reports) == 2 and reports[0].read_text() != reports[1].read_text()
+
+
+async def test_verify_from_the_palette_after_a_run(tmp_path):
+    """Section 11 from the TUI: the checks in a dialog that stays, and a report with the
+    Verify table. On the training host nothing answers WebSockets: those checks fail and
+    say why, the daemon checks run through the simulated shell."""
+    app = make_app(training=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await plan_shown(pilot)
+        await confirm_f9(pilot)
+        await wait_for(pilot, lambda: app.states["run"] == "done" and not app.screen.running,
+                       timeout=180, what="run")
+        reports_before = set((tmp_path / "state").rglob("*.report-*.md"))
+        app.action_verify()
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), timeout=120, what="verify")
+        text = str(app.screen.query_one("#dialog-text").render())
+        title = str(app.screen.query_one("#dialog-title").render())
+        assert "11. Verify:" in title and "checks passed" in title
+        assert "daemon" in text
+        await pilot.press("enter")
+        await pilot.pause()
+    new = set((tmp_path / "state").rglob("*.report-*.md")) - reports_before
+    assert len(new) == 1
+    report = new.pop().read_text()
+    assert "## Verify (section 11)" in report and "verify:" in report
