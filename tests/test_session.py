@@ -122,3 +122,24 @@ def test_no_module_of_the_core_is_huge():
            if "training" not in p.parts and p.name not in allowed
            and (n := len(p.read_text().splitlines())) > 460]
     assert big == [], big
+
+
+def test_an_error_on_a_host_whose_link_cannot_be_judged_is_not_a_lost_connection():
+    """The simulated host (and any transport that cannot tell) failing with a missing
+    folder: reported in its own words, never as "connection to … lost" (issue 8)."""
+    from wizard.plan import FileChange
+    from wizard.runner import Runner
+    from wizard.transport.base import HostSpec, TransportError
+    from wizard.transport.fake import FakeTransport
+
+    class Missing(FakeTransport):
+        def write_file(self, path, data, **kw):
+            raise TransportError(f"{path}: No such file or directory")
+    t = Missing(HostSpec("sim", "sim"))
+    plan = Plan([SectionPlan("update_script", "5. Update script", [HostPlan("sim", [
+        FileChange("Write the update script", "/nowhere/updatesc.sh", b"x\n", None)])])])
+    failed = []
+    result = Runner(plan, {"sim": t}, emit=lambda e: failed.append(e) if isinstance(e, ev.StepFailed) else None).run()
+    assert not result.ok and failed
+    assert "No such file or directory" in failed[0].reason
+    assert "lost" not in failed[0].reason and not result.hosts["sim"].lost

@@ -315,7 +315,9 @@ class Runner:
             if host not in self.transports:    # an HTTP call from this machine: no session
                 reason = f"connection to {host} failed: {e}"
             else:
-                reason = str(e) if alive else f"{lost}: {e}"
+                # only a connection known to be gone is "lost": a simulated host or a
+                # missing folder is an ordinary failure with its own words
+                reason = f"{lost}: {e}" if alive is False else str(e)
         elif isinstance(e, WizardError):
             reason = str(e)                                  # e.g. a secret missing at run time
         else:
