@@ -374,19 +374,22 @@ class Runner:
     # -- one action ------------------------------------------------------------------------
     def _execute(self, host: str, action) -> dict[str, str]:
         if isinstance(action, Command):
-            self._command(host, action.command, action.sudo, action.timeout, action.ok_codes)
+            self._command(host, action.command, action.sudo, action.timeout, action.ok_codes,
+                          display=action.display)
             return {}
         if isinstance(action, FileChange):
             return self._file(host, action)
         return self._http(action)
 
     def _command(self, host: str, command: str, sudo: bool, timeout: float | None,
-                 ok_codes: tuple[int, ...] = (0,)):
+                 ok_codes: tuple[int, ...] = (0,), display: str | None = None):
         t = self.transports[host]
         res = t.run(command, sudo=sudo, timeout=timeout,
                     on_output=lambda stream, line: self.emit(ev.OutputLine(host, stream, line)))
         if res.exit_code not in ok_codes:
-            raise _Failed(masking.mask(command), res.exit_code, res.tail(),
+            # the failure shows the command as previewed (masked by construction), not the
+            # text searched for secrets: a password `root` must not hide `chown root:root`
+            raise _Failed(display if display is not None else masking.mask(command), res.exit_code, res.tail(),
                           f"exit code {res.exit_code}")
         return res
 
