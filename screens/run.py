@@ -3,6 +3,7 @@ log per host and a progress bar per section. A failure shows the command, its ex
 and output, and offers Retry / Skip / Abort."""
 from __future__ import annotations
 
+import logging
 import re
 import threading
 
@@ -28,6 +29,9 @@ SKIPPED_NOTE = "skipped by the engineer after it failed: "
 
 def dom_id(prefix: str, name: str) -> str:
     return f"{prefix}-" + re.sub(r"[^A-Za-z0-9_-]", "-", name)
+
+
+log = logging.getLogger("screens.run")
 
 
 def executable(action) -> bool:
@@ -283,7 +287,10 @@ class RunScreen(WizardScreen):
                 plan, emit=self.emit, record=self.record,
                 cancelled=lambda: worker.is_cancelled or self.stop_requested.is_set())
             if result.ok:
-                self.app.session.record_fingerprint()      # the first install's, for replays
+                try:                                        # the first install's, for replays
+                    self.app.session.record_fingerprint()
+                except Exception as e:      # the run itself succeeded: said, not a failure
+                    log.warning("fingerprint not recorded: %s", describe_error(e))
         except Exception as e:          # the run could not start or broke: shown as a failure
             self.post_message(m.RunFinished(None, describe_error(e)))
             return

@@ -38,6 +38,7 @@ def with_fake_host(app, yum):
     app.session.connect = lambda hosts=None: app.session.transports
     app.session.close = lambda: None
     app.session.plan = lambda only=None, portal=None: fake_plan()
+    app.session.fingerprint_differences = lambda: []
     return fake
 
 
