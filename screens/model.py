@@ -109,11 +109,3 @@ def host_spec(name: str, h: dict) -> HostSpec:
     return HostSpec(name=name, address=h.get("address") or name, port=h.get("port"), user=user,
                     key_file=h.get("key_file"), password_ref=ref["key"] if ref else None,
                     become=become, roles=tuple(h.get("roles") or ()))
-
-
-def store_secret(key: str, value: str) -> str:
-    """Put a secret in the keyring (never in the answers) and return its reference."""
-    from wizard import masking, secrets
-    masking.register(value)
-    secrets.set(key, value)
-    return f"keyring:{key}"

@@ -124,15 +124,17 @@ def test_no_module_of_the_core_is_huge():
     assert big == [], big
 
 
-def test_an_error_on_a_host_whose_link_cannot_be_judged_is_not_a_lost_connection():
-    """The simulated host (and any transport that cannot tell) failing with a missing
-    folder: reported in its own words, never as "connection to … lost" (issue 8)."""
+def test_an_error_on_the_training_host_is_not_a_lost_connection():
+    """The training host failing with a missing folder: reported in its own words, never
+    as "connection to … lost" (issue 8)."""
     from wizard.plan import FileChange
     from wizard.runner import Runner
     from wizard.transport.base import HostSpec, TransportError
     from wizard.transport.fake import FakeTransport
 
     class Missing(FakeTransport):
+        training = True                 # as wizard.training.SimTransport says of itself
+
         def write_file(self, path, data, **kw):
             raise TransportError(f"{path}: No such file or directory")
     t = Missing(HostSpec("sim", "sim"))

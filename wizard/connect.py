@@ -46,48 +46,11 @@ def _ask(ask: AskHostKey, e: HostKeyError) -> bool:
         return ask(e)
 
 
-def connect_all(hosts: list[HostSpec], *, parallel: int = 8, **kw) -> dict[str, Transport]:
-    """Connect to every host, or to none: on a failure the open ones are closed and the
-    error of the first failed host (inventory order) is raised. Up to `parallel` handshakes
-    run at once: each mostly waits for its server, and one after another they cost a run
-    with five hosts about a second (docs/benchmarks.md)."""
-    out: dict[str, Transport] = {}
-    if len(hosts) <= 1 or parallel <= 1 or kw.get("training"):
-        try:
-            for spec in hosts:
-                out[spec.name] = connect_one(spec, **kw)
-        except BaseException:
-            close_all(out)
-            raise
-        return out
-    failed: dict[str, BaseException] = {}
-
-    def one(spec: HostSpec) -> None:
-        try:
-            out[spec.name] = connect_one(spec, **kw)
-        except BaseException as e:          # reported below, in inventory order
-            failed[spec.name] = e
-
-    pool = ThreadPoolExecutor(min(parallel, len(hosts)), thread_name_prefix="connect")
-    try:
-        for f in [pool.submit(one, spec) for spec in hosts]:
-            f.result()
-    except BaseException:                   # interrupted: close what the handshakes opened
-        pool.shutdown(wait=True, cancel_futures=True)
-        close_all(out)
-        raise
-    pool.shutdown()
-    if failed:
-        close_all(out)
-        raise failed[next(s.name for s in hosts if s.name in failed)]
-    return {spec.name: out[spec.name] for spec in hosts}
-
-
-def connect_each(hosts: list[HostSpec], *, parallel: int = 8, password_check=None,
-                 **kw) -> tuple[dict[str, Transport], dict[str, BaseException]]:
-    """Connect to every host that can be reached: (transports, {host: error}). One host that
-    cannot be reached (no address, a refused login) does not keep the others from detection.
-    `password_check(spec)` runs before a host's handshake (a missing keyring entry)."""
+def _connect_many(hosts: list[HostSpec], *, parallel: int, stop_at_first: bool,
+                  password_check=None, **kw) -> tuple[dict[str, Transport], dict[str, BaseException]]:
+    """connect_one for each host, up to `parallel` handshakes at once (each mostly waits for
+    its server): (transports, {host: error}), both in inventory order. An interrupt
+    (Ctrl-C) closes what the handshakes opened and is raised."""
     out: dict[str, Transport] = {}
     failed: dict[str, BaseException] = {}
 
@@ -96,16 +59,50 @@ def connect_each(hosts: list[HostSpec], *, parallel: int = 8, password_check=Non
             if password_check is not None:
                 password_check(spec)
             out[spec.name] = connect_one(spec, **kw)
-        except Exception as e:              # reported per host
+        except BaseException as e:          # reported in inventory order
             failed[spec.name] = e
-    if len(hosts) <= 1 or parallel <= 1 or kw.get("training"):
-        for spec in hosts:
-            one(spec)
-    else:
-        with ThreadPoolExecutor(min(parallel, len(hosts)), thread_name_prefix="connect") as pool:
-            list(pool.map(one, hosts))
+    try:
+        if len(hosts) <= 1 or parallel <= 1 or kw.get("training"):
+            for spec in hosts:
+                one(spec)
+                if failed and stop_at_first:
+                    break
+        else:
+            pool = ThreadPoolExecutor(min(parallel, len(hosts)), thread_name_prefix="connect")
+            try:
+                for f in [pool.submit(one, spec) for spec in hosts]:
+                    f.result()
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+            pool.shutdown()
+        interrupt = next((e for e in failed.values() if not isinstance(e, Exception)), None)
+        if interrupt is not None:
+            raise interrupt
+    except BaseException:
+        close_all(out)
+        raise
     return ({s.name: out[s.name] for s in hosts if s.name in out},
             {s.name: failed[s.name] for s in hosts if s.name in failed})
+
+
+def connect_all(hosts: list[HostSpec], *, parallel: int = 8, **kw) -> dict[str, Transport]:
+    """Connect to every host, or to none: on a failure the open ones are closed and the
+    error of the first failed host (inventory order) is raised. Handshakes run in parallel:
+    one after another they cost a run with five hosts about a second (docs/benchmarks.md)."""
+    out, failed = _connect_many(hosts, parallel=parallel, stop_at_first=True, **kw)
+    if failed:
+        close_all(out)
+        raise next(iter(failed.values()))
+    return out
+
+
+def connect_each(hosts: list[HostSpec], *, parallel: int = 8, password_check=None,
+                 **kw) -> tuple[dict[str, Transport], dict[str, BaseException]]:
+    """Connect to every host that can be reached: (transports, {host: error}). One host that
+    cannot be reached (no address, a refused login) does not keep the others from detection.
+    `password_check(spec)` runs before a host's handshake (a missing keyring entry)."""
+    return _connect_many(hosts, parallel=parallel, stop_at_first=False, password_check=password_check, **kw)
 
 
 def close_all(transports: dict[str, Transport]) -> None:

@@ -99,7 +99,9 @@ def executable(action) -> bool:
 
 def _alive(t: Transport | None) -> bool | None:
     """Whether the host's connection is up: True/False, None when the transport cannot
-    tell (simulated hosts, HTTP from here)."""
+    tell (a test double, HTTP from here); the training host's is always up."""
+    if getattr(t, "training", False):
+        return True             # the training host lives in this process: never "lost"
     if t is None or not hasattr(t, "paramiko_transport"):
         return None
     pt = t.paramiko_transport
@@ -315,9 +317,7 @@ class Runner:
             if host not in self.transports:    # an HTTP call from this machine: no session
                 reason = f"connection to {host} failed: {e}"
             else:
-                # only a connection known to be gone is "lost": a simulated host or a
-                # missing folder is an ordinary failure with its own words
-                reason = f"{lost}: {e}" if alive is False else str(e)
+                reason = str(e) if alive else f"{lost}: {e}"
         elif isinstance(e, WizardError):
             reason = str(e)                                  # e.g. a secret missing at run time
         else:

@@ -89,15 +89,6 @@ class Session:
         except AnswersError as e:
             return None, problems_of(e, source)
 
-    def save(self, path: str | Path | None = None) -> Path:
-        """Write the answers (temp file + rename); returns where."""
-        if self.answers is None:
-            raise WizardError("no answers to save")
-        written = self.answers.save(str(path) if path is not None else None)
-        if str(written) != self.answers.source:
-            self.load(written)              # the answers now come from there (lines, journals)
-        return written
-
     # -- secrets ---------------------------------------------------------------------------
     def secrets_ready(self) -> None:
         """Choose the keyring backend once (training: an in-memory one)."""

@@ -17,6 +17,15 @@ async def plan_shown(pilot):
     assert app.screen.plan is not None, str(app.screen.query_one("#run-summary").render())
 
 
+async def full_run(pilot):
+    """Plan, F9, F9: the whole training install, to its end."""
+    app = pilot.app
+    await plan_shown(pilot)
+    await confirm_f9(pilot)
+    await wait_for(pilot, lambda: app.states["run"] == "done" and not app.screen.running,
+                   timeout=180, what="run")
+
+
 def commands(app) -> list[str]:
     from wizard.training import SimHost
     return [" ".join(c) for c in SimHost.shared().calls()]
@@ -69,10 +78,7 @@ async def test_reset_training_then_a_fresh_plan(tmp_path):
     is planned again (not skipped) and the run does not fail on a missing java."""
     app = make_app(training=True)
     async with app.run_test(size=SIZE) as pilot:
-        await plan_shown(pilot)
-        await confirm_f9(pilot)
-        await wait_for(pilot, lambda: app.states["run"] == "done" and not app.screen.running,
-                       timeout=180, what="run")
+        await full_run(pilot)
         app.action_reset_training()
         await wait_for(pilot, lambda: app.screen.plan is not None and app.screen.plan.changing_count > 0,
                        timeout=120, what="fresh plan")
@@ -150,10 +156,7 @@ async def test_verify_from_the_palette_after_a_run(tmp_path):
     say why, the daemon checks run through the simulated shell."""
     app = make_app(training=True)
     async with app.run_test(size=SIZE) as pilot:
-        await plan_shown(pilot)
-        await confirm_f9(pilot)
-        await wait_for(pilot, lambda: app.states["run"] == "done" and not app.screen.running,
-                       timeout=180, what="run")
+        await full_run(pilot)
         reports_before = set((tmp_path / "state").rglob("*.report-*.md"))
         app.action_verify()
         await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), timeout=120, what="verify")
