@@ -14,8 +14,8 @@ Rules that keep the catalogs complete and the switch instant:
 - Never translate what a machine parses (commands, file contents, log keys, the answers
   file's keys); translate only what a person reads.
 
-The catalogs live in wizard/locale/<lang>/LC_MESSAGES/chatwizard.po (source) and .mo
-(compiled by `scripts/i18n.sh`); tests/test_i18n.py fails when a message is missing in
+The catalogs live in wizard/locale/<lang>/LC_MESSAGES/<domain>.po (source) and .mo
+(compiled by `python scripts/i18n.py update`); tests/test_i18n.py fails when a message is missing in
 any of the three, or a .mo is older than its .po.
 """
 from __future__ import annotations
@@ -25,7 +25,10 @@ import os
 import threading
 from pathlib import Path
 
-DOMAIN = "chatwizard"
+# One catalog per area, so the step texts, the core's messages and the TUI's texts can be
+# translated (and reviewed) apart; a message is looked up in each, first hit wins.
+# The paths each area extracts from are in scripts/i18n.py (AREAS).
+DOMAINS = ("chatwizard-tui", "chatwizard-steps", "chatwizard-core")
 LOCALE_DIR = Path(__file__).with_name("locale")
 LANGUAGES: dict[str, str] = {"en": "English", "de": "Deutsch", "fr": "Français"}
 DEFAULT = "en"
@@ -41,7 +44,12 @@ def _catalog(lang: str) -> _gettext.NullTranslations:
         with _lock:
             cat = _catalogs.get(lang)
             if cat is None:
-                cat = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+                cat = _gettext.NullTranslations()
+                for domain in reversed(DOMAINS):        # the first domain is asked first
+                    t = _gettext.translation(domain, LOCALE_DIR, languages=[lang], fallback=True)
+                    if type(t) is not _gettext.NullTranslations:
+                        t.add_fallback(cat)
+                        cat = t
                 _catalogs[lang] = cat
     return cat
 
@@ -81,7 +89,8 @@ def set_language(lang: str) -> str:
     global _current
     code = normalize(lang)
     if code is None:
-        raise ValueError(f"unknown language {lang!r}: choose one of {', '.join(LANGUAGES)}")
+        raise ValueError(_("unknown language {lang}: choose one of {choices}").format(
+            lang=repr(lang), choices=", ".join(LANGUAGES)))
     _catalog(code)
     _current = code
     return code
@@ -111,5 +120,5 @@ def N_(message: str) -> str:
 gettext = _
 
 __all__ = ["_", "N_", "ngettext", "pgettext", "gettext", "set_language", "current_language",
-           "choose", "normalize", "from_environment", "LANGUAGES", "DEFAULT", "DOMAIN",
+           "choose", "normalize", "from_environment", "LANGUAGES", "DEFAULT", "DOMAINS",
            "LOCALE_DIR"]
