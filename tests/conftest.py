@@ -27,6 +27,19 @@ ROOT_REASON = "test hosts need root (network namespaces, mounts)"
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "needs_root: skipped unless the tests run as root")
+    # The tests read English unless they choose a language themselves: the machine's locale
+    # (a German CI box) must not decide, for this process nor for the CLI it starts.
+    for var in ("LANGUAGE", "LC_ALL", "LC_MESSAGES"):
+        os.environ.pop(var, None)
+    os.environ["LANG"] = "C.UTF-8"
+
+
+@pytest.fixture(autouse=True)
+def _english_unless_asked():
+    from wizard import i18n
+    i18n.set_language("en")
+    yield
+    i18n.set_language("en")
 
 
 def pytest_runtest_setup(item):
