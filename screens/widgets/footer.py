@@ -8,8 +8,9 @@ from textual.containers import HorizontalGroup
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey
 
-from wizard.i18n import _
+from wizard.i18n import N_, _
 
+TEXTUAL_TEXTS = (N_("palette"),)   # textual's own description of ctrl+p, translated here too
 PINNED = ("help", "quit")          # actions, in this order, before the palette key
 
 
