@@ -106,14 +106,19 @@ def key_rows(app: App, screen: Screen | None) -> tuple[list[tuple[str, str]], li
     return rows, here
 
 
-def keys_text(app: App, screen: Screen | None) -> str:
-    """The key list as plain text (what the keys screen shows, for logs and tests)."""
+def key_groups(app: App, screen: Screen | None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """[(heading, [(key, what)])]: everywhere, then on the page under the list (if it binds any)."""
     from .pages import TITLES
     everywhere, here = key_rows(app, screen)
     groups = [(_("Everywhere"), everywhere)]
     if here:
         page = getattr(screen, "PAGE", "")
         groups.append((_("On this page: {page}").format(page=_(TITLES.get(page, page))), here))
+    return groups
+
+
+def keys_text(groups: list[tuple[str, list[tuple[str, str]]]]) -> str:
+    """The key list as plain text (what the keys screen shows)."""
     return "\n".join(f"{title}\n" + "".join(f"  {k:<10} {d}\n" for k, d in rows) for title, rows in groups)
 
 
@@ -127,6 +132,24 @@ def key_table(rows: list[tuple[str, str]]):
     return table
 
 
+# the dialog both screens share (each class gets it with its own name: DEFAULT_CSS is scoped)
+DIALOG_CSS = """
+SCREEN { align: center middle; }
+SCREEN .help-dialog {
+    width: 100%; max-width: 96; height: 100%; max-height: 40;
+    border: thick $primary; background: $surface; padding: 0 1;
+}
+SCREEN .help-body { height: 1fr; }
+SCREEN .help-body Markdown { margin: 0; padding: 0; }
+SCREEN .help-body MarkdownH1 { content-align: left top; margin: 0 0 1 0; }
+SCREEN .help-body MarkdownH2 { margin: 1 0 0 0; }
+SCREEN .help-body MarkdownParagraph, SCREEN .help-body MarkdownBulletList { margin: 0 0 1 0; }
+SCREEN .keys-heading { text-style: bold; color: $accent; }
+SCREEN .keys-table { margin: 0 0 1 0; }
+SCREEN .help-hint { color: $text-muted; height: 1; }
+"""
+
+
 class HelpScreen(ModalScreen[None]):
     """One page's help (wizard/help/<lang>/<page>.md) in a scrollable Markdown view."""
 
@@ -134,20 +157,7 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,f1,q", "close", N_("Close")),
         Binding("k", "keys", N_("Keys")),
     ]
-    DEFAULT_CSS = """
-    HelpScreen, KeysScreen { align: center middle; }
-    .help-dialog {
-        width: 100%; max-width: 96; height: 100%; max-height: 40;
-        border: thick $primary; background: $surface; padding: 0 1;
-    }
-    .help-body { height: 1fr; }
-    .help-body Markdown { margin: 0; padding: 0; }
-    .help-body MarkdownH1 { content-align: left top; margin: 0 0 1 0; }
-    .help-body MarkdownH2 { margin: 1 0 0 0; }
-    .help-body MarkdownParagraph, .help-body MarkdownBulletList { margin: 0 0 1 0; }
-    .keys-heading { text-style: bold; color: $accent; margin: 1 0 0 0; }
-    .help-hint { color: $text-muted; height: 1; }
-    """
+    DEFAULT_CSS = DIALOG_CSS.replace("SCREEN", "HelpScreen")
 
     def __init__(self, page: str) -> None:
         super().__init__()
@@ -178,6 +188,7 @@ class KeysScreen(ModalScreen[None]):
         Binding("escape,q", "close", N_("Close")),
         Binding("f1", "help", N_("Help")),
     ]
+    DEFAULT_CSS = DIALOG_CSS.replace("SCREEN", "KeysScreen")
 
     def __init__(self, screen: Screen | None) -> None:
         super().__init__()
@@ -185,19 +196,14 @@ class KeysScreen(ModalScreen[None]):
         self.text = ""
 
     def compose(self) -> ComposeResult:
-        from .pages import TITLES
-        self.text = keys_text(self.app, self.under)
-        everywhere, here = key_rows(self.app, self.under)
+        groups = key_groups(self.app, self.under)
+        self.text = keys_text(groups)
         with Vertical(classes="help-dialog", id="keys"):
             yield Static(_("Keys"), classes="page-title")
             with VerticalScroll(classes="help-body", id="keys-body"):
-                yield Static(_("Everywhere"), classes="keys-heading")
-                yield Static(key_table(everywhere), id="keys-everywhere")
-                if here:
-                    page = getattr(self.under, "PAGE", "")
-                    yield Static(_("On this page: {page}").format(page=_(TITLES.get(page, page))),
-                                 classes="keys-heading", markup=False)
-                    yield Static(key_table(here), id="keys-page")
+                for title, rows in groups:
+                    yield Static(title, classes="keys-heading", markup=False)
+                    yield Static(key_table(rows), classes="keys-table")
             yield Label(_("F1 help for this page · Esc or q closes"), classes="help-hint")
 
     def on_mount(self) -> None:
