@@ -1,5 +1,5 @@
 """The footer of every page: the page's keys on the left, and pinned on the right the keys
-that always work (F1 help, ctrl+q quit, ctrl+p palette), so that they stay visible on an
+that always work (F9 run, F1 help, ctrl+q quit, ctrl+p palette), so that they stay visible on an
 80-column terminal however many keys the page has. Descriptions are translated when shown."""
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from textual.widgets._footer import FooterKey
 from wizard.i18n import N_, _
 
 TEXTUAL_TEXTS = (N_("palette"),)   # textual's own description of ctrl+p, translated here too
-PINNED = ("help", "quit")          # actions, in this order, before the palette key
+PINNED = ("run", "help", "quit")   # actions, in this order, before the palette key
 
 
 class WizardFooter(Footer):

@@ -147,13 +147,15 @@ async def test_the_palette_finds_help_and_keys_by_their_name_in_any_language(que
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)])
 @pytest.mark.parametrize("page", ["hosts", "daemon", "run"])
-async def test_the_footer_shows_quit_and_help_at_every_size(size, page):
+async def test_the_footer_shows_quit_help_and_run_at_every_size(size, page):
     app = make_app(training=True)
     async with app.run_test(size=size) as pilot:
         await goto(pilot, page)
+        if page == "run":                      # F9 is offered there once the plan is shown
+            await wait_for(pilot, lambda: app.screen.plan is not None, what="the plan")
         await pilot.pause()
         footer = app.screen.query_one(WizardFooter)
-        for key, display in (("ctrl+q", "^q"), ("f1", "f1"), ("ctrl+p", "^p")):
+        for key, display in (("ctrl+q", "^q"), ("f1", "f1"), ("f9", "f9"), ("ctrl+p", "^p")):
             widget = next(w for w in footer.query(FooterKey) if w.key == key)
             assert widget.key_display == display
             r = widget.region
