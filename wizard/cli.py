@@ -333,7 +333,7 @@ def _ack(args) -> int:
                      e.at, e.by or "?")
             what = _("ticked") if e.ticked else _("unticked")
             print(safe(masking.mask(f"{what}: {e.item} ({acks.shown_time(e.at)}" + (f", {e.by})" if e.by else ")"))))
-        where = session.acks_path()
+        where = session.acks().path
         print(_("recorded in {path}; the next report lists it").format(path=where))
     if not known:
         print(_("These answers have no manual steps in the portal UI."))

@@ -351,36 +351,28 @@ class Session:
             return fingerprint.save(path, fingerprint.record(self.answers, facts, self.transports))
 
     # -- manual steps in the portal UI (wizard.acks) ---------------------------------------
-    def acks_path(self, source: str | None = None) -> Path | None:
-        """Where the ticks of `source` (default: the answers') are kept; None: in memory."""
+    def acks(self, source: str | None = None):
+        """The ticks (wizard.acks.Book) of the answers' file, or of `source` (the TUI's);
+        ticks made while the answers had no file go with them when they are saved.
+        Training answers not saved anywhere: the training sample's."""
         from . import acks
         from .report import TRAINING_SAMPLE
-        src = self.source if source is None else source
-        path = acks.sidecar_path(src, self.training)
-        if path is None and self.training:      # the training sample, not saved anywhere yet
+        path = acks.sidecar_path(self.source if source is None else source, self.training)
+        if path is None and self.training:
             path = acks.sidecar_path(str(TRAINING_SAMPLE), True)
-        return path
-
-    def acks(self, source: str | None = None):
-        """The ticks of the answers' file (`source`: the TUI's answers as it holds them).
-        Ticks made while the answers had no file go with them when they are saved."""
-        from . import acks
-        path = self.acks_path(source)
         with self._acks_lock:
-            if self._acks is None:
-                self._acks = acks.Book(path, self.clock)
-            elif self._acks.path != path:
-                self._acks = self._acks.moved(path)
+            if self._acks is None or self._acks.path != path:
+                self._acks = acks.Book(path, self.clock) if self._acks is None else self._acks.moved(path)
             return self._acks
 
     def manual_items(self, answers=None) -> list:
-        """The manual portal-UI items (wizard.acks.Item) these answers ask for."""
+        """The manual portal-UI items (wizard.acks.Item) the answers ask for."""
         from . import acks
         return acks.items(answers if answers is not None else self._need_answers())
 
     def ack(self, ids: list[str], ticked: bool = True, *, answers=None, source: str | None = None) -> list:
-        """Tick (or untick) items by id, recorded with the time (UTC) and the local user;
-        UsageError for an id these answers do not have."""
+        """Tick (or untick) items by id, with the time (UTC) and the local user; UsageError
+        for an id the answers do not have."""
         from . import acks
         answers = answers if answers is not None else self._need_answers()
         chosen = acks.find(self.manual_items(answers), list(ids))
@@ -389,11 +381,10 @@ class Session:
             return [book.mark(item, ticked) for item in chosen]
 
     def ack_states(self, items: list, source: str | None = None) -> list:
-        """Where each item stands (wizard.acks.State)."""
+        """Where each item (wizard.acks.Item) stands: wizard.acks.State."""
         return self.acks(source).states(items)
 
     def plan_ack_states(self, plan) -> list:
-        """Where each manual item of `plan` stands ([] without a plan)."""
         from . import acks
         return self.ack_states(acks.items_of(plan)) if plan is not None else []
 
