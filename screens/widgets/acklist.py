@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.content import Content
 from textual.css.query import NoMatches
-from textual.widgets import Checkbox, Label, Static
+from textual.widgets import Checkbox, Static
 
 from wizard.i18n import _
 
@@ -38,8 +38,8 @@ class AckList(Vertical):
         self._lock = asyncio.Lock()               # one rebuild at a time
 
     def compose(self) -> ComposeResult:
-        yield Label(_("Done in the portal? Tick each step once it is set (recorded with the time)"),
-                    classes="ack-title")
+        yield Static(_("Set in the portal? Tick each step when it is done (recorded with the time):"),
+                     classes="ack-title", markup=False)
         yield Vertical(id="ack-items")
 
     def on_mount(self) -> None:
