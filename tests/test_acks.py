@@ -234,3 +234,18 @@ def test_cli_apply_names_the_unconfirmed_steps_last_and_ack_ticks_them(tmp_path)
     rc, out, err = cli(tmp_path, "ack", "--training", str(path), "agents/nope")
     assert rc == 2 and "no such manual step: agents/nope" in err
     assert not (tmp_path / "site.acks.yaml").exists()       # training ticks only in their own file
+
+
+def test_a_replay_with_a_second_chat_server_keeps_the_ticks(tmp_path):
+    """The same site file with chat2 added: the portal's settings are the same, so are the ticks."""
+    path = site(tmp_path)
+    s = Session()
+    s.load(path)
+    s.ack([i.id for i in s.manual_items()])
+    path.write_text(path.read_text().replace(
+        "      roles: [CHAT, DATA, TEL, WEB, LB]\n",
+        "      roles: [CHAT, DATA, TEL, WEB, LB]\n    chat2:\n      address: chat2.invalid\n      roles: [CHAT]\n"))
+    s2 = Session()
+    ans = s2.load(path)
+    assert [h.name for h in ans.hosts] == ["sim", "chat2"]
+    assert all(st.confirmed for st in s2.ack_states(s2.manual_items()))
