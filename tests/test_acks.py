@@ -3,7 +3,6 @@ time and user, unticking, kept in the acks sidecar (atomic, several writers), th
 lists each item, `apply` names what is not confirmed at its end, `chatwizard ack`."""
 from __future__ import annotations
 
-import os
 import shutil
 import threading
 from pathlib import Path
