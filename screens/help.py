@@ -45,6 +45,7 @@ DESCRIPTIONS: dict[str, str] = {
     "retry": N_("After a failure: plan again from the journal, ask, run"),
     "skip_step": N_("After a failure: skip the failed step"),
     "abort": N_("After a failure: abort the run (the report is written)"),
+    "rewrite": N_("Write the report again, with the manual steps ticked since"),
     "screen.add_host": N_("Add a host (hosts table)"),
     "screen.remove_host": N_("Remove the selected host (hosts table)"),
     "screen.test_host": N_("Test the selected host's connection (hosts table)"),
