@@ -151,7 +151,23 @@ SCREEN .help-hint { color: $text-muted; height: 1; }
 """
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpDialog(ModalScreen[None]):
+    """What the help and the key list share: a scrolling body with the focus, closed by a key."""
+
+    def on_mount(self) -> None:
+        self.query_one(".help-body").focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+    def action_help(self) -> None:
+        show_help(self.app)             # closes this one first
+
+    def action_keys(self) -> None:
+        show_keys(self.app)
+
+
+class HelpScreen(HelpDialog):
     """One page's help (wizard/help/<lang>/<page>.md) in a scrollable Markdown view."""
 
     BINDINGS = [
@@ -171,18 +187,8 @@ class HelpScreen(ModalScreen[None]):
                 yield Markdown(self.text, id="help-text")
             yield Label(_("↑↓ PgUp PgDn scroll · k keys · Esc, F1 or q closes"), classes="help-hint")
 
-    def on_mount(self) -> None:
-        self.query_one("#help-body").focus()
 
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_keys(self) -> None:
-        self.dismiss(None)
-        self.app.push_screen(KeysScreen(page_screen(self.app)))
-
-
-class KeysScreen(ModalScreen[None]):
+class KeysScreen(HelpDialog):
     """The wizard's own keys: everywhere, and on the page under it."""
 
     BINDINGS = [
@@ -207,27 +213,18 @@ class KeysScreen(ModalScreen[None]):
                     yield Static(key_table(rows), classes="keys-table")
             yield Label(_("F1 help for this page · Esc or q closes"), classes="help-hint")
 
-    def on_mount(self) -> None:
-        self.query_one("#keys-body").focus()
-
-    def action_close(self) -> None:
-        self.dismiss(None)
-
-    def action_help(self) -> None:
-        self.dismiss(None)
-        show_help(self.app)
-
 
 def show_help(app: App) -> None:
     """F1: the help of the page that is shown (under any dialog)."""
-    if isinstance(app.screen, (HelpScreen, KeysScreen)):
+    if isinstance(app.screen, HelpDialog):
         app.screen.dismiss(None)
     page = page_screen(app)
     app.push_screen(HelpScreen(page.PAGE if page is not None else "hosts"))
 
 
 def show_keys(app: App) -> None:
-    if isinstance(app.screen, (HelpScreen, KeysScreen)):
+    """The key list of the page that is shown (under any dialog)."""
+    if isinstance(app.screen, HelpDialog):
         app.screen.dismiss(None)
     app.push_screen(KeysScreen(page_screen(app)))
 
