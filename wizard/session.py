@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import masking
+from . import i18n, masking
 from .errors import AnswersError, PlanError, WizardError
+from .i18n import _
 from .problems import Problem, UsageError, check_sections, problems_of  # noqa: F401
 
 log = logging.getLogger("wizard.session")
@@ -59,6 +60,7 @@ class Session:
         self._stores = ThreadPoolExecutor(1, thread_name_prefix="keyring")
         self._pending: list[Future] = []
         self._secrets_ready = False
+        self.edited = False                     # answers changed here (set_language) since loaded
 
     # -- answers ---------------------------------------------------------------------------
     @property
@@ -72,7 +74,8 @@ class Session:
         return self.answers
 
     def use(self, answers) -> None:
-        """Work with these answers from now on; another inventory means other connections."""
+        """Work with these answers from now on; another inventory means other connections.
+        Their ui.language switches the language (not when --lang was given)."""
         with self.lock:
             if self.answers is not None:
                 if list(answers.hosts) != list(self.answers.hosts):
@@ -80,6 +83,25 @@ class Session:
                 elif answers.data != self.answers.data:
                     self.facts = None           # other paths may be read: detect again
             self.answers = answers
+            self.edited = False
+        i18n.follow_answers(answers.data.get("ui", {}).get("language"))
+
+    # -- language --------------------------------------------------------------------------
+    @property
+    def language(self) -> str:
+        """The language the wizard speaks now: en, de or fr."""
+        return i18n.current_language()
+
+    def set_language(self, code: str) -> str:
+        """Speak `code` (en/de/fr) from now on, and keep it in the answers' ui.language
+        (the answers are then edited: saving writes it). ValueError for another code."""
+        code = i18n.set_language(code)
+        with self.lock:
+            ans = self.answers
+            if ans is not None and ans.data.get("ui", {}).get("language") != code:
+                self.answers = ans.with_changes(ui={**ans.section("ui"), "language": code})
+                self.edited = True
+        return code
 
     def validate(self, data: dict, source: str):
         """(Answers, []) for a valid dict (as the TUI holds it), else (None, problems)."""
@@ -138,7 +160,7 @@ class Session:
     # -- connections -----------------------------------------------------------------------
     def _need_answers(self):
         if self.answers is None:
-            raise WizardError("no answers loaded")
+            raise WizardError(_("no answers loaded"))
         return self.answers
 
     def connect(self, hosts: list | None = None) -> dict:
@@ -173,10 +195,13 @@ class Session:
             who = t.run("id -un", timeout=30).stdout.strip() or "?"
             root = t.run("id -u", sudo=True, timeout=60).stdout.strip()
             if root == "0":
-                how = "as root" if who == "root" else f"as {who}, root through {spec.become}"
+                how = _("as root") if who == "root" else _("as {user}, root through {become}").format(
+                    user=who, become=spec.become)
             else:
-                how = f"as {who}, NOT root with {spec.become} (id -u: {root or '?'})"
-            return f"{spec.name}: connected {how}; {os_info.name} {os_info.version}"
+                how = _("as {user}, NOT root with {become} (id -u: {uid})").format(
+                    user=who, become=spec.become, uid=root or "?")
+            return _("{host}: connected {how}; {os} {version}").format(
+                host=spec.name, how=how, os=os_info.name, version=os_info.version)
         finally:
             t.close()
 
@@ -403,7 +428,7 @@ def describe_error(e: BaseException) -> str:
     if isinstance(e, WizardError):
         text = str(e)
     elif isinstance(e, TransportError):
-        text = f"connection failed: {e}"
+        text = _("connection failed: {reason}").format(reason=e)
     else:
         text = f"{type(e).__name__}: {e}"
     return masking.mask(text)
