@@ -341,7 +341,7 @@ def _apply(args, session, plan, journal: bool = True) -> int:
             from .verify import render_markdown
             session.record.extra.append((_("Verify (section 11)"), render_markdown(checks)))
     if journal:
-        path, _ = session.write_report("success" if result.ok else "failed")
+        path, _text = session.write_report("success" if result.ok else "failed")
         print(_("report: {path}").format(path=path))
     if not result.ok:
         return errors.EXIT_STEP
