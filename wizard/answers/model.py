@@ -10,6 +10,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from .. import i18n
 from ..errors import AnswersError
 from ..i18n import _
 from ..inventory import HostSpec
@@ -277,7 +278,8 @@ def loads(text: str, source: str = "<string>") -> Answers:
 
 
 def load(path: str | os.PathLike) -> Answers:
-    """Read, parse and validate an answers file."""
+    """Read, parse and validate an answers file. A valid ui.language in it switches the
+    language at once (unless --lang was given), so that its problems read in that language."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
@@ -287,4 +289,8 @@ def load(path: str | os.PathLike) -> Answers:
         raise AnswersError(_fmt(source, None, (), _("not UTF-8 text (byte {n})").format(n=e.start))) from None
     except OSError as e:
         raise AnswersError(_fmt(source, None, (), _("cannot read: {reason}").format(reason=e.strerror))) from None
-    return loads(text, source)
+    data, lines, problems = _parse(text, source)
+    ui = data.get("ui") if isinstance(data, dict) else None
+    if isinstance(ui, dict) and ui.get("language") in i18n.LANGUAGES:
+        i18n.follow_answers(ui["language"])
+    return _build(data, lines, source, problems)
