@@ -405,5 +405,6 @@ def run(args) -> int:
             "file(s), README.md ({checklists} checklist(s) by hand)").format(
         folder=args.dir, operations=summary["operations"], files=summary["files"],
         checklists=summary["checklists"]))
-    print(_("run: {command}").format(command=f"cd {shlex.quote(str(args.dir))} && pyinfra inventory.py deploy.py"))
+    command = f"cd {shlex.quote(str(args.dir))} && pyinfra inventory.py deploy.py"
+    print(_("run: {command}").format(command=command))
     return 0

@@ -142,5 +142,6 @@ def N_(message: str) -> str:
 gettext = _
 
 __all__ = ["_", "N_", "ngettext", "pgettext", "gettext", "set_language", "current_language",
-           "start", "follow_answers", "forget_flag", "choose", "normalize", "from_environment", "LANGUAGES", "DEFAULT", "DOMAINS",
+           "start", "follow_answers", "forget_flag", "choose", "normalize", "from_environment",
+           "LANGUAGES", "DEFAULT", "DOMAINS",
            "LOCALE_DIR"]

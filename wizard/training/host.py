@@ -327,7 +327,8 @@ class SimTransport:
 
     def _check(self) -> None:
         if self._closed:
-            raise TransportError(_("{host}: the training host connection is closed").format(host=self.spec.name))
+            raise TransportError(_("{host}: the training host connection is closed").format(
+                host=self.spec.name))
 
     def run(self, command: str, *, sudo: bool = False, stdin: bytes | None = None,
             timeout: float | None = None, on_output: OutputCallback | None = None,
