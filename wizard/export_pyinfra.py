@@ -216,7 +216,7 @@ class _Writer:
     def http(self, req: HttpRequest, runner: str) -> None:
         if req.method != "PATCH" or not req.secret_headers:
             raise ExportError(_("no pyinfra form for {request}").format(request=f"{req.method} {req.url}"))
-        (_name, ref), = req.secret_headers
+        (_header, ref), = req.secret_headers
         self.emit(f"if host.name == {runner!r}:   # from the control machine, once")
         self.emit(f"tyntec_webhooks({_name(req.description)}, url={req.url!r},", 1)
         self.emit(f"body={req.body!r}, key_ref={ref!r})", 4)
