@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import i18n, masking
+from . import masking
 from .errors import AnswersError, PlanError, WizardError
 from .i18n import _
 from .problems import Problem, UsageError, check_sections, problems_of  # noqa: F401
+from .session_language import SessionLanguage
 
 log = logging.getLogger("wizard.session")
 
@@ -34,7 +35,7 @@ class Detection:
     portal: object = None
 
 
-class Session:
+class Session(SessionLanguage):
     """Connections, facts, plans, runs and reports of one wizard session."""
 
     def __init__(self, *, training: bool = False, keyring_mode: str | None = None,
@@ -60,7 +61,6 @@ class Session:
         self._stores = ThreadPoolExecutor(1, thread_name_prefix="keyring")
         self._pending: list[Future] = []
         self._secrets_ready = False
-        self.edited = False                     # answers changed here (set_language) since loaded
         self._acks = None                       # wizard.acks.Book of the answers' file
         self._acks_lock = threading.Lock()      # not self.lock: ticking never waits for a run
 
@@ -76,8 +76,8 @@ class Session:
         return self.answers
 
     def use(self, answers) -> None:
-        """Work with these answers from now on; another inventory means other connections.
-        Their ui.language switches the language (not when --lang was given)."""
+        """Work with these answers from now on; another inventory means other connections;
+        their ui.language, the language (SessionLanguage)."""
         with self.lock:
             if self.answers is not None:
                 if list(answers.hosts) != list(self.answers.hosts):
@@ -85,25 +85,7 @@ class Session:
                 elif answers.data != self.answers.data:
                     self.facts = None           # other paths may be read: detect again
             self.answers = answers
-            self.edited = False
-        i18n.follow_answers(answers.data.get("ui", {}).get("language"))
-
-    # -- language --------------------------------------------------------------------------
-    @property
-    def language(self) -> str:
-        """The language the wizard speaks now: en, de or fr."""
-        return i18n.current_language()
-
-    def set_language(self, code: str) -> str:
-        """Speak `code` (en/de/fr) from now on, and keep it in the answers' ui.language
-        (the answers are then edited: saving writes it). ValueError for another code."""
-        code = i18n.set_language(code)
-        with self.lock:
-            ans = self.answers
-            if ans is not None and ans.data.get("ui", {}).get("language") != code:
-                self.answers = ans.with_changes(ui={**ans.section("ui"), "language": code})
-                self.edited = True
-        return code
+        self._follow_language(answers)
 
     def validate(self, data: dict, source: str):
         """(Answers, []) for a valid dict (as the TUI holds it), else (None, problems)."""
@@ -197,11 +179,10 @@ class Session:
             who = t.run("id -un", timeout=30).stdout.strip() or "?"
             root = t.run("id -u", sudo=True, timeout=60).stdout.strip()
             if root == "0":
-                how = _("as root") if who == "root" else _("as {user}, root through {become}").format(
-                    user=who, become=spec.become)
+                how = _("as root") if who == "root" else _("as {user}, root through {become}")
             else:
-                how = _("as {user}, NOT root with {become} (id -u: {uid})").format(
-                    user=who, become=spec.become, uid=root or "?")
+                how = _("as {user}, NOT root with {become} (id -u: {uid})")
+            how = how.format(user=who, become=spec.become, uid=root or "?")
             return _("{host}: connected {how}; {os} {version}").format(
                 host=spec.name, how=how, os=os_info.name, version=os_info.version)
         finally:
