@@ -46,7 +46,9 @@ def _catalog(lang: str) -> _gettext.NullTranslations:
             cat = _catalogs.get(lang)
             if cat is None:
                 cat = _gettext.NullTranslations()
-                for domain in reversed(DOMAINS):        # the first domain is asked first
+                # English is the msgid itself: its catalogs (kept for the completeness check)
+                # need not be read at every start
+                for domain in reversed(DOMAINS) if lang != DEFAULT else ():
                     t = _gettext.translation(domain, LOCALE_DIR, languages=[lang], fallback=True)
                     if type(t) is not _gettext.NullTranslations:
                         t.add_fallback(cat)
