@@ -6,11 +6,12 @@ so the script library URL is `http://<lb>:3000/gui/` there.
 from __future__ import annotations
 
 from ..plan import Checklist, SectionPlan
+from ..i18n import _, N_
 
 NAME = "portal_settings"
-TITLE = "8. Chat parameters (portal UI)"
+TITLE = N_("8. Chat parameters (portal UI)")
 ROLES = ()
-PORTAL_UI = "portal (web UI)"
+PORTAL_UI = N_("portal (web UI)")   # a pseudo-host: the name is a key, shown with host_label
 
 
 def chat_urls(scheme: str, load_balancer: str) -> dict[str, str]:
@@ -24,8 +25,8 @@ def chat_urls(scheme: str, load_balancer: str) -> dict[str, str]:
 
 def plan_section(ctx) -> SectionPlan:
     portal = ctx.section("portal")
-    sp = SectionPlan(NAME, TITLE)
+    sp = SectionPlan(NAME, _(TITLE))
     items = tuple(chat_urls(portal["scheme"], portal["load_balancer"]).items())
     sp.for_host(PORTAL_UI).actions.append(
-        Checklist("Set these parameters as sysadmin (Parameters, ACD.Chat)", items))
+        Checklist(_("Set these parameters as sysadmin (Parameters, ACD.Chat)"), items))
     return sp
