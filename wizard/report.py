@@ -101,7 +101,7 @@ def build_report(record: RunRecord, *, source: str, training: bool, when: str) -
                 elif a.changes or key in record.steps:
                     rows.append((hp.host, a.description, record.steps.get(key, _("not run"))))
         if rows:
-            out += [f"| {_('host')} | {_('step')} | {_('result')} |", "| --- | --- | --- |"]
+            out += ["| " + " | ".join((_("host"), _("step"), _("result"))) + " |", "| --- | --- | --- |"]
             out += [f"| {_cell(host_label(h))} | {_cell(d)} | {_cell(r)} |" for h, d, r in rows]
         else:
             out.append(_("Nothing ran here (settings for the portal UI only)."))

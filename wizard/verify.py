@@ -78,7 +78,8 @@ def render_markdown(checks: Iterable[Check]) -> str:
                                _("what it proved / what is wrong"), _("likely fix"))) + " |",
             "| --- | --- | --- | --- | --- |"]
     for c in checks:
-        rows.append(f"| {_cell(c.host)} | {_cell(c.name)} | {_('ok') if c.ok else _('FAILED')} | "
+        result = _("ok") if c.ok else _("FAILED")
+        rows.append(f"| {_cell(c.host)} | {_cell(c.name)} | {result} | "
                     f"{_cell(c.proved if c.ok else c.problem)} | {_cell('' if c.ok else c.fix)} |")
     return "\n".join(rows) + "\n"
 
@@ -88,9 +89,9 @@ def render_lines(checks: Iterable[Check]) -> list[str]:
     out = []
     for c in checks:
         if c.ok:
-            out.append(masking.mask(f"{_('ok'):<7} {c.host}: {c.name}: {c.proved}"))
+            out.append(masking.mask(_("ok").ljust(7) + f" {c.host}: {c.name}: {c.proved}"))
         else:
-            out.append(masking.mask(f"{_('FAILED'):<7} {c.host}: {c.name}: {c.problem}"))
+            out.append(masking.mask(_("FAILED").ljust(7) + f" {c.host}: {c.name}: {c.problem}"))
             if c.fix:
                 out.append(masking.mask("        " + _("fix: {fix}").format(fix=c.fix)))
     return out

@@ -309,7 +309,7 @@ def _also(text: str, addresses: list[str], path: str, shown: hx.HazelcastError) 
         found = hx.review(text, addresses, source=path)
     except hx.HazelcastError:
         return ""
-    head = re.sub(r" \(and \d+ more\)$", "", shown.reason)
+    head = shown.head               # the first finding, in the words review() uses
     rest = [f for f in found if not (f.line == shown.line and f.message == head)]
     if not rest:
         return ""
