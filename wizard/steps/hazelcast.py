@@ -40,6 +40,7 @@ from ..errors import PlanError
 from ..facts import SHARED
 from ..plan import Action, Command, NoOp, SectionPlan
 from ..transport.base import HostSpec
+from .hazelcast_schema import also_in_file, check_schema
 from ..i18n import N_, _
 
 NAME = "hazelcast"
@@ -135,9 +136,9 @@ def chat_addresses(ctx, chats: list[HostSpec]) -> list[str]:
         if len(chats) > 1:
             raise PlanError(_(
                 "hazelcast.member_address ({address}) names one chat server, but the inventory "
-                "has {n} CHAT hosts ({hosts}); remove it so "
-                "that each CHAT host's inventory address is used, or give each host the address "
-                "the cluster reaches it by as its inventory address").format(
+                "has {n} CHAT hosts ({hosts}); remove it so that each CHAT host's inventory "
+                "address is used, or give each host the address the cluster reaches it by as its "
+                "inventory address").format(
                     address=explicit, n=len(chats), hosts=", ".join(h.name for h in chats)))
         return [explicit]
     return [h.address for h in chats]
@@ -221,13 +222,12 @@ def _locate(ctx, cfg: dict, host: HostSpec, master: str) -> _Member:
     tried = (_("{path} does not exist").format(path=candidates[0][1]) if len(candidates) == 1 else
              _("neither {first} nor {second} exists").format(first=candidates[0][1],
                                                              second=candidates[1][1]))
-    hint = {"shared": _("is {folder} mounted there?").format(folder=posixpath.dirname(master)),
-            "legacy": _("name the file with hazelcast.legacy_paths.{host}").format(host=host.name),
-            "auto": _("set hazelcast.layout, or name the file with "
-                      "hazelcast.legacy_paths.{host}").format(host=host.name)}
-    raise PlanError(_("host {host}: no hazelcast.xml: {tried} "
-                      "(hazelcast.layout: {layout}); {hint}").format(
-                          host=host.name, tried=tried, layout=layout, hint=hint[layout]))
+    hint = {"shared": _("is {folder} mounted there?"),
+            "legacy": _("name the file with hazelcast.legacy_paths.{host}"),
+            "auto": _("set hazelcast.layout, or name the file with hazelcast.legacy_paths.{host}")}[layout]
+    raise PlanError(_("host {host}: no hazelcast.xml: {tried} (hazelcast.layout: {layout}); {hint}").format(
+        host=host.name, tried=tried, layout=layout,
+        hint=hint.format(folder=posixpath.dirname(master), host=host.name)))
 
 
 def _group_shares(ctx, members: list[_Member]) -> None:
@@ -247,10 +247,9 @@ def _group_shares(ctx, members: list[_Member]) -> None:
         for m in group:
             if m is not editor:
                 m.editor = editor
-        ctx.notes.append(_("{hosts} mount the same share ({share}): its hazelcast.xml is "
-                           "edited once, on {editor}").format(
-                               hosts=", ".join(m.host.name for m in group), share=key,
-                               editor=editor.host.name))
+        ctx.notes.append(_("{hosts} mount the same share ({share}): its hazelcast.xml is edited once, "
+                           "on {editor}").format(hosts=", ".join(m.host.name for m in group), share=key,
+                                                 editor=editor.host.name))
 
 
 def _edit(ctx, cfg: dict, m: _Member, addresses: list[str], *,
@@ -266,16 +265,15 @@ def _edit(ctx, cfg: dict, m: _Member, addresses: list[str], *,
     try:
         result = hx.edit(text, addresses, fix_conflicts=fix, source=path)
     except hx.HazelcastError as e:
-        raise PlanError(f"host {host.name}: {e}" + _also(text, addresses, path, e)) from None
+        raise PlanError(f"host {host.name}: {e}" + also_in_file(text, addresses, path, e)) from None
     for c in result.conflicts:
         line = f":{c.line}" if c.line else ""
         todo = (_("rewritten (hazelcast.fix_conflicts is true)") if fix else
                 _("left as is; set hazelcast.fix_conflicts: true to rewrite it"))
-        ctx.notes.append(_("{where}: {setting} is {found}, the procedure wants "
-                           "{expected}: {todo}").format(
-                               where=f"{host.name}:{path}{line}", setting=c.path, found=c.found,
-                               expected=c.expected, todo=todo))
-    _check_schema(ctx, host, path, result.text, text if result.changed else None, addresses)
+        ctx.notes.append(_("{where}: {setting} is {found}, the procedure wants {expected}: {todo}").format(
+            where=f"{host.name}:{path}{line}", setting=c.path, found=c.found, expected=c.expected,
+            todo=todo))
+    check_schema(ctx, host, path, result.text, text if result.changed else None, addresses)
     try:
         new = result.text.encode(codec)
     except UnicodeEncodeError as e:
@@ -287,69 +285,17 @@ def _edit(ctx, cfg: dict, m: _Member, addresses: list[str], *,
     user, group = owner or ((st.owner, st.group) if st is not None else (None, None))
     parts = [_("add {entries}").format(entries=", ".join(result.added))] if result.added else []
     if fix and result.conflicts:
-        n = len(result.conflicts)
-        parts.append(_("fix {n} CHAT setting(s)").format(n=n))
+        parts.append(_("fix {n} CHAT setting(s)").format(n=len(result.conflicts)))
     what = "; ".join(parts)
     fc = ctx.file_change(host, _("hazelcast.xml: {what}").format(what=what), path, new, mode=mode,
                          owner=user, group=group)
     if fc is None:
-        m.actions.append(NoOp(_("{path} already lists {addresses} and has the CHAT "
-                                "ringbuffer and CHATCOUNTERS map").format(
-                                    path=path, addresses=", ".join(addresses))))
+        m.actions.append(NoOp(_("{path} already lists {addresses} and has the CHAT ringbuffer and "
+                                "CHATCOUNTERS map").format(path=path, addresses=", ".join(addresses))))
     else:
         m.actions.append(fc)
         m.changed = True
     m.final = new
-
-
-def _also(text: str, addresses: list[str], path: str, shown: hx.HazelcastError) -> str:
-    """Every other finding in the same file (hx.review), so that one refusal does not hide
-    the rest: "; also in this file: :LINE: …; :LINE: …"."""
-    try:
-        found = hx.review(text, addresses, source=path)
-    except hx.HazelcastError:
-        return ""
-    head = shown.head               # the first finding, in the words review() uses
-    rest = [f for f in found if not (f.line == shown.line and f.message == head)]
-    if not rest:
-        return ""
-    return _("; also in this file: {findings}").format(findings="; ".join(
-        f"{path}:{f.line}: {f.message}" + ("" if f.refuses else
-                                           _(" (a CHAT entry with other values)"))
-        for f in rest))
-
-
-def _check_schema(ctx, host: HostSpec, path: str, text: str, before: str | None,
-                  addresses: list[str] = ()) -> None:
-    """Validate against the file's own version's XSD; `before` is the unedited text when
-    the file changes (to tell a broken site file from a broken edit)."""
-    version = hx.detect_version(text)
-    vt = re.match(r"(\d+)\.(\d+)", version or "")
-    key = f"{vt.group(1)}.{vt.group(2)}" if vt else None
-    if key not in hx.SCHEMA_VERSIONS:
-        why = (_("its xsi:schemaLocation names no hazelcast-config-3.x.xsd") if version is None
-               else _("no XSD for Hazelcast {version} is shipped (known: {known})").format(
-                   version=version, known=", ".join(hx.SCHEMA_VERSIONS)))
-        ctx.notes.append(_("{where} was not validated against a schema: {why}").format(
-            where=f"{host.name}:{path}", why=why))
-        return
-    try:
-        hx.validate(text, key, source=path)
-    except hx.HazelcastError as e:
-        if before is None:
-            ctx.notes.append(_("{host}: {error} (the wizard does not change this file; Hazelcast "
-                               "refuses to start on a config its XSD rejects)").format(
-                                   host=host.name, error=e))
-            return
-        try:
-            hx.validate(before, key, source=path)
-        except hx.HazelcastError as e0:        # its line in the file as it is now
-            raise PlanError(_("host {host}: {error}; the file is not valid as it is: repair it "
-                              "first (the wizard only adds the chat entries)").format(
-                                  host=host.name, error=e0)
-                            + _also(before, addresses, path, e0)) from None
-        raise PlanError(_("host {host}: the edited file would not be valid: {error}").format(
-            host=host.name, error=e)) from None
 
 
 def _follow_editor(ctx, m: _Member) -> None:
@@ -365,8 +311,7 @@ def _follow_editor(ctx, m: _Member) -> None:
     digest = _sha256(ed.final)
     q = shlex.quote(m.path)
     m.actions.append(Command(
-        _("Wait until {editor} has written {path} (the same share)").format(
-            editor=ed.host.name, path=m.path),
+        _("Wait until {editor} has written {path} (the same share)").format(editor=ed.host.name, path=m.path),
         f"i=0; until [ \"$(sha256sum < {q} 2>/dev/null | cut -d' ' -f1)\" = {digest} ]; do "
         f"i=$((i+1)); if [ $i -ge {WAIT_SECONDS} ]; then "
         f"echo {shlex.quote(f'{m.path} still not as planned after {WAIT_SECONDS} s (written by {ed.host.name})')} >&2; "
@@ -389,8 +334,8 @@ def _follow_ups(ctx, m: _Member) -> None:
             m.actions.append(_restart_listener(ctx, host))
         else:
             script = _find_script(ctx, host, SCRIPTS[role])
-            m.actions.append(Command(_("Run {script} so that the {role} host loads the "
-                                       "new hazelcast.xml").format(script=SCRIPTS[role], role=role),
+            m.actions.append(Command(_("Run {script} so that the {role} host loads the new "
+                                       "hazelcast.xml").format(script=SCRIPTS[role], role=role),
                                      shlex.quote(script), timeout=1800))
 
 
@@ -407,10 +352,10 @@ def _find_script(ctx, host: HostSpec, name: str) -> str:
     r = t.run(f"PATH={SCRIPT_PATH}:$PATH; export PATH; command -v {name}", sudo=True, timeout=60)
     found = r.stdout.strip().splitlines()[-1].strip() if r.exit_code == 0 and r.stdout.strip() else ""
     if not found.startswith("/"):
-        raise PlanError(_("host {host}: {name} not found (PATH and {path}); section 3 "
-                          "runs it after changing hazelcast.xml: install it, or skip the section "
-                          "and run the steps by hand").format(host=host.name, name=name,
-                                                              path=SCRIPT_PATH))
+        raise PlanError(_("host {host}: {name} not found (PATH and {path}); section 3 runs it after "
+                          "changing hazelcast.xml: install it, or skip the section and run the steps "
+                          "by hand").format(
+                              host=host.name, name=name, path=SCRIPT_PATH))
     return found
 
 
@@ -422,13 +367,12 @@ def _restart_listener(ctx, host: HostSpec) -> Command:
     if major >= 7:
         places += [f"{d}/{service}.service" for d in ("/etc/systemd/system", "/usr/lib/systemd/system")]
     if not any(t.stat(p).exists for p in places):
-        raise PlanError(_("host {host}: the {service} service is not installed (none "
-                          "of {places}); section 3 restarts it after changing "
-                          "hazelcast.xml").format(host=host.name, service=service,
-                                                  places=", ".join(places)))
+        raise PlanError(_("host {host}: the {service} service is not installed (none of {places}); "
+                          "section 3 restarts it after changing hazelcast.xml").format(
+                              host=host.name, service=service, places=", ".join(places)))
     cmd = (f"systemctl restart {service}" if major >= 7 else f"service {service} restart")
-    return Command(_("Restart {service} so that it loads the new hazelcast.xml").format(
-        service=service), cmd, timeout=300)
+    return Command(_("Restart {service} so that it loads the new hazelcast.xml").format(service=service),
+                   cmd, timeout=300)
 
 
 def _cluster_source(members: list[_Member]) -> _Member | None:
