@@ -124,7 +124,8 @@ def tcp_probe_command(address: str, port: int, seconds: int = 3) -> str:
     name / IP characters are accepted (ValueError otherwise)."""
     import re
     if not re.fullmatch(r"[A-Za-z0-9._:-]+", address) or not isinstance(port, int):
-        raise ValueError(f"{address!r}:{port!r} is not a host name or IP address and port")
+        raise ValueError(_("{address} is not a host name or IP address and port").format(
+            address=f"{address!r}:{port!r}"))
     inner = f"</dev/tcp/{address}/{port}"
     return f"timeout {seconds} bash -c {shlex.quote(inner)}"
 
