@@ -11,7 +11,7 @@ from __future__ import annotations
 from .plan import Command, FileChange, HttpRequest, Plan
 from .termsafe import safe
 
-TRAINING_BANNER = "TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server"
+TRAINING_BANNER = "TRAINING MODE: simulated host in memory; nothing here touches a real server"
 
 
 def _colour(line: str) -> str:

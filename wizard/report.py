@@ -25,6 +25,8 @@ class RunRecord:
     outcome: str = "not run"
     resumed: list[str] = field(default_factory=list)   # what the journal said before the run
     extra: list[tuple[str, str]] = field(default_factory=list)    # (heading, markdown) sections
+    attempts: int = 0                                  # runs of this plan started (retries count)
+    failures: list[tuple[str, str, str, str]] = field(default_factory=list)  # (section, host, step, reason)
 
     def mark(self, section: str, host: str, step: str, status: str) -> None:
         key = (section, host, step)
@@ -39,6 +41,7 @@ class RunRecord:
         elif isinstance(e, ev.StepSkipped):
             self.mark(e.section, e.host, e.description, f"done earlier ({e.reason})")
         elif isinstance(e, ev.StepFailed):
+            self.failures.append((e.section, e.host, e.description, e.reason))
             self.mark(e.section, e.host, e.description,
                       f"FAILED: {e.reason}" + (f" (exit code {e.exit_code})" if e.exit_code is not None else ""))
         elif isinstance(e, ev.FileWritten) and e.backup:

@@ -39,8 +39,12 @@ class Session:
     def __init__(self, *, training: bool = False, keyring_mode: str | None = None,
                  ask_secret: AskSecret | None = None, ask_host_key: AskHostKey | None = None,
                  accept: tuple[str, ...] = (), parallel: int = 4, clock: Callable[[], float] = time.time,
-                 connect_kw: dict | None = None) -> None:
-        self.training = training
+                 connect_kw: dict | None = None, scenario: str | None = None) -> None:
+        self.training = training or scenario is not None
+        self.scenario: str | None = None        # training: the scenario's name (wizard.training.scenarios)
+        if self.training:
+            from .training import scenarios
+            self.scenario = scenarios.activate(scenario).name      # KeyError: an unknown name
         self.keyring_mode = keyring_mode
         self.ask_secret = ask_secret
         self.ask_host_key = ask_host_key
@@ -176,7 +180,13 @@ class Session:
                 how = "as root" if who == "root" else f"as {who}, root through {spec.become}"
             else:
                 how = f"as {who}, NOT root with {spec.become} (id -u: {root or '?'})"
-            return f"{spec.name}: connected {how}; {os_info.name} {os_info.version}"
+            line = f"{spec.name}: connected {how}; {os_info.name} {os_info.version}"
+            legacy = (getattr(t, "negotiated", None) or {}).get("sha1") or []
+            if legacy:                  # an old OpenSSH (CentOS 6): the engineer should know
+                from .i18n import _
+                line += _("; legacy SSH algorithms (SHA-1) had to be used: {algorithms}").format(
+                    algorithms=", ".join(legacy))
+            return line
         finally:
             t.close()
 
@@ -236,7 +246,8 @@ class Session:
 
     # -- journals and plans ----------------------------------------------------------------
     def journal_source(self) -> str:
-        return self.source + (".training" if self.training else "")
+        """The journals' key: the answers file, and in training the scenario (each its own)."""
+        return self.source + (f".training-{self.scenario}" if self.training else "")
 
     def open_journals(self) -> dict:
         """The journal of every connected host, checked against it (read-only)."""
@@ -302,6 +313,7 @@ class Session:
                            journals=self.journals).run()
                     self.journals = {}
                 return RunResult(ok=True)
+            self.record.attempts += 1
             runner = Runner(plan, transports, emit=both, journals=self.journals, cancelled=cancelled,
                             max_parallel=self.parallel, http=self.http_client(),
                             host_logs=host_logs)
@@ -363,6 +375,10 @@ class Session:
         from .report import RunRecord, build_report, report_path, write_new
         record = self.record or RunRecord(None)
         record.outcome = outcome
+        if self.training:               # the scenario and what the trainee did in it
+            record.extra = [x for x in record.extra if x[0] != "Training scenario"]
+            lines = self.scenario_summary(record)
+            record.extra.append(("Training scenario", "\n".join(f"- {line}" for line in lines)))
         now = self.clock()
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
@@ -374,16 +390,33 @@ class Session:
 
     # -- training --------------------------------------------------------------------------
     def reset_training(self) -> None:
-        """The simulated host as freshly installed, and no journal of it left: its next
-        plan is a fresh one."""
+        """The current scenario's simulated host as freshly installed, and no journal of it
+        left: its next plan is a fresh one. The other scenarios keep their state."""
         from .journal import state_dir
         from .training import SimHost
         with self.lock:
             self.close()
             SimHost.shared().reset()
-            for j in (state_dir() / "journal").glob("*.training--*.jsonl"):
+            for j in (state_dir() / "journal").glob(f"*.training-{self.scenario}--*.jsonl"):
                 j.unlink()
             self.record = None
+
+    def set_scenario(self, name: str) -> None:
+        """Train on another scenario from now on (its own host state and journals)."""
+        from .training import scenarios
+        with self.lock:
+            scenario = scenarios.get(name)
+            self.close()
+            self.scenario = scenarios.activate(scenario.name).name
+            self.training, self.record = True, None
+
+    def scenario_summary(self, record=None) -> list[str]:
+        """Training: what the trainee met and did in the last run of this scenario
+        (translated lines); [] outside training."""
+        if not self.training:
+            return []
+        from .training import scenarios
+        return scenarios.run_summary(self.scenario, record or self.record)
 
     def shutdown(self) -> None:
         self.close()
