@@ -14,6 +14,8 @@ from typing import Sequence
 
 from . import errors, masking
 from .errors import WizardError
+from .i18n import _
+from .problems import UsageError
 from .termsafe import safe
 from .transport.base import TransportError
 
@@ -24,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chatwizard", description=__doc__.splitlines()[0])
     p.add_argument("--training", action="store_true",
                    help="use the built-in simulated CentOS 7 host (no network, no root)")
+    p.add_argument("--scenario", metavar="NAME", default=None,
+                   help=_("training scenario (implies --training): {names}").format(names=_scenario_names()))
     p.add_argument("--answers", metavar="FILE", help="open the TUI prefilled from this answers file")
     p.add_argument("--keyring", choices=["auto", "system", "file", "prompt"], default=None,
                    help="where secrets are kept (default: auto; see README 'Secrets')")
@@ -34,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
         s.add_argument("answers", metavar="ANSWERS", help="answers file (YAML)")
         s.add_argument("--training", action="store_true", default=argparse.SUPPRESS,
                        help="use the simulated training host")
+        s.add_argument("--scenario", metavar="NAME", default=argparse.SUPPRESS,
+                       help=_("training scenario (implies --training)"))
         s.add_argument("--accept-host-key", action="append", default=[], metavar="SHA256:…",
                        help="trust an unknown host key with this fingerprint (repeatable)")
         s.add_argument("--only", action="append", metavar="SECTION",
@@ -71,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("dir", metavar="DIR", help="new folder for inventory.py, deploy.py and the files")
     x.add_argument("--accept-host-key", action="append", default=[], metavar="SHA256:…")
     x.add_argument("--only", action="append", metavar="SECTION", help="limit to these sections")
-    sub.add_parser("reset-training", help="put the simulated training host back to its starting state")
+    rt = sub.add_parser("reset-training", help="put the simulated training host back to its starting state")
+    rt.add_argument("--scenario", metavar="NAME", default=argparse.SUPPRESS,
+                    help=_("the scenario to reset (default: centos7)"))
     sec = sub.add_parser("secret", help="store or remove a secret in the keyring")
     sec.add_argument("action", choices=["set", "delete", "status", "check"],
                      help="check ANSWERS: is every secret the answers file needs in the keyring?")
@@ -80,16 +88,38 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _scenario_names() -> str:
+    from .training.scenarios import names
+    return ", ".join(names())
+
+
+def _check_scenario(args) -> None:
+    """--scenario NAME: a known scenario (it implies --training); UsageError lists them."""
+    name = getattr(args, "scenario", None)
+    if name is None:
+        return
+    from .training import scenarios
+    if name not in scenarios.SCENARIOS:
+        lines = [f"  {n:<20} {_(sc.title)}" for n, sc in scenarios.SCENARIOS.items()]
+        raise UsageError(_("--scenario {name}: no such training scenario; choose one of:").format(
+            name=repr(name)) + "\n" + "\n".join(lines))
+    args.training = True
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
+        _check_scenario(args)
         if args.command is None:
             from screens.app import run_app            # lazy: the core runs without textual
-            return run_app(answers=args.answers, training=args.training, keyring_mode=args.keyring)
+            return run_app(answers=args.answers, training=args.training, keyring_mode=args.keyring,
+                           scenario=args.scenario)
         if args.command == "reset-training":
             from .session import Session
-            Session(training=True).reset_training()
-            print("The training host is back to its starting state.")
+            session = Session(training=True, scenario=getattr(args, "scenario", None))
+            session.reset_training()
+            print(_("The training host of scenario {name} is back to its starting state.").format(
+                name=session.scenario))
             return errors.EXIT_OK
         if args.command == "secret":
             from . import secrets
@@ -146,7 +176,8 @@ def _session(args, hosts: list[str] | None = None):
     if getattr(args, "only", None):
         check_sections(args.only, "--only")
     session = Session(training=args.training, keyring_mode=args.keyring, ask_host_key=_ask_host_key,
-                      accept=tuple(args.accept_host_key), parallel=getattr(args, "parallel", 4))
+                      accept=tuple(args.accept_host_key), parallel=getattr(args, "parallel", 4),
+                      scenario=getattr(args, "scenario", None) if args.training else None)
     ans = session.load(args.answers)
     log.info("%s %s (training=%s)", args.command, ans.source, args.training)
     specs = ans.hosts
@@ -282,8 +313,10 @@ def _apply(args, session, plan, journal: bool = True) -> int:
             from .verify import render_markdown
             session.record.extra.append(("Verify (section 11)", render_markdown(checks)))
     if journal:
-        path, _ = session.write_report("success" if result.ok else "failed")
+        path, _text = session.write_report("success" if result.ok else "failed")
         print(f"report: {path}")
+        if session.training:
+            print("\n".join([_("== Training scenario")] + [f"-- {line}" for line in session.scenario_summary()]))
     if not result.ok:
         return errors.EXIT_STEP
     print(f"Done: {result.done} actions.")
