@@ -68,6 +68,7 @@ class RunScreen(WizardScreen):
     def compose_main(self) -> ComposeResult:
         yield Static(TITLES[self.PAGE], classes="page-title")
         yield Static("Building the plan…", id="run-summary", markup=False)
+        yield Static("", id="scenario-summary", markup=False)     # training: what happened
         yield VerticalScroll(id="progress")
         with ContentSwitcher(initial="plan-view", id="run-switcher"):
             yield PlanView(id="plan-view")
@@ -81,6 +82,7 @@ class RunScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#failure").display = False
+        self.query_one("#scenario-summary").display = False
         self.action_build()
 
     def leave(self, goto: str) -> None:
@@ -229,6 +231,7 @@ class RunScreen(WizardScreen):
     def start(self, plan) -> None:
         self.plan = plan
         self.failures = []
+        self.query_one("#scenario-summary").display = False
         self.running = True
         self.stop_requested.clear()
         self.counts = {name: 0 for name in self.totals}
@@ -368,8 +371,15 @@ class RunScreen(WizardScreen):
         self.refresh_bindings()
 
     def finish(self, outcome: str) -> None:
-        """The run is over: its report (one file per run), and a fresh record for the next."""
+        """The run is over: its report (one file per run), and a fresh record for the next.
+        In training, the scenario's summary (what the trainee met and did) is shown too."""
         self.app.write_report(outcome)
+        if self.app.training:
+            from wizard.i18n import _
+            lines = self.app.session.scenario_summary(self.record)
+            box = self.query_one("#scenario-summary", Static)
+            box.update("\n".join([_("Training summary:")] + [f"  {line}" for line in lines]))
+            box.display = True
         self.record = None
 
     # -- after a failure -------------------------------------------------------------------
