@@ -325,8 +325,8 @@ def run_summary(name: str | None, record=None) -> list[str]:
     if record is not None:
         act.attempts = record.attempts
         act.failures = [(h, step, reason) for _s, h, step, reason in record.failures]
-        act.skipped = [step for (_s, _h, step), status in record.steps.items()
-                       if status == "skipped by the engineer"]
+        act.skipped = [step.split("after it failed: ", 1)[-1] for (_s, _h, step), status
+                       in record.steps.items() if status == "skipped by the engineer"]
         act.outcome = record.outcome if record.outcome != "not run" else ""
         for sp in (record.plan.sections if record.plan is not None else []):
             if sp.name in sc.focus:
