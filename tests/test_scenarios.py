@@ -52,7 +52,8 @@ def test_every_scenario_has_a_description_and_what_to_notice():
     for name in scenarios.names():
         text = scenarios.get(name).describe()
         assert "What to notice:" in text and len(text.splitlines()) == 3, name
-    with pytest.raises(KeyError, match="centos6"):
+    from wizard.problems import UsageError
+    with pytest.raises(UsageError, match="centos6"):
         scenarios.get("nope")
 
 

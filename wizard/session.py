@@ -44,7 +44,7 @@ class Session:
         self.scenario: str | None = None        # training: the scenario's name (wizard.training.scenarios)
         if self.training:
             from .training import scenarios
-            self.scenario = scenarios.activate(scenario).name      # KeyError: an unknown name
+            self.scenario = scenarios.activate(scenario).name      # UsageError: an unknown name
         self.keyring_mode = keyring_mode
         self.ask_secret = ask_secret
         self.ask_host_key = ask_host_key

@@ -218,10 +218,11 @@ def names() -> list[str]:
 
 
 def get(name: str | None) -> Scenario:
-    """The scenario called `name` (None: the default); KeyError names the known ones."""
+    """The scenario called `name` (None: the default); UsageError (exit 2) names the known ones."""
+    from ..problems import UsageError
     name = name or DEFAULT
     if name not in SCENARIOS:
-        raise KeyError(_("unknown training scenario {name}: choose one of {names}").format(
+        raise UsageError(_("unknown training scenario {name}: choose one of {names}").format(
             name=repr(name), names=", ".join(SCENARIOS)))
     return SCENARIOS[name]
 
