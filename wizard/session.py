@@ -18,6 +18,7 @@ from typing import Callable
 from . import masking
 from .errors import AnswersError, PlanError, WizardError
 from .problems import Problem, UsageError, check_sections, problems_of  # noqa: F401
+from .session_training import TrainingMixin, legacy_ssh_note
 
 log = logging.getLogger("wizard.session")
 
@@ -33,18 +34,14 @@ class Detection:
     portal: object = None
 
 
-class Session:
+class Session(TrainingMixin):
     """Connections, facts, plans, runs and reports of one wizard session."""
 
     def __init__(self, *, training: bool = False, keyring_mode: str | None = None,
                  ask_secret: AskSecret | None = None, ask_host_key: AskHostKey | None = None,
                  accept: tuple[str, ...] = (), parallel: int = 4, clock: Callable[[], float] = time.time,
                  connect_kw: dict | None = None, scenario: str | None = None) -> None:
-        self.training = training or scenario is not None
-        self.scenario: str | None = None        # training: the scenario's name (wizard.training.scenarios)
-        if self.training:
-            from .training import scenarios
-            self.scenario = scenarios.activate(scenario).name      # UsageError: an unknown name
+        self._start_training(training, scenario)          # and the scenario (session_training)
         self.keyring_mode = keyring_mode
         self.ask_secret = ask_secret
         self.ask_host_key = ask_host_key
@@ -63,6 +60,8 @@ class Session:
         self._stores = ThreadPoolExecutor(1, thread_name_prefix="keyring")
         self._pending: list[Future] = []
         self._secrets_ready = False
+        self._acks = None                       # wizard.acks.Book of the answers' file
+        self._acks_lock = threading.Lock()      # not self.lock: ticking never waits for a run
 
     # -- answers ---------------------------------------------------------------------------
     @property
@@ -180,13 +179,7 @@ class Session:
                 how = "as root" if who == "root" else f"as {who}, root through {spec.become}"
             else:
                 how = f"as {who}, NOT root with {spec.become} (id -u: {root or '?'})"
-            line = f"{spec.name}: connected {how}; {os_info.name} {os_info.version}"
-            legacy = (getattr(t, "negotiated", None) or {}).get("sha1") or []
-            if legacy:                  # an old OpenSSH (CentOS 6): the engineer should know
-                from .i18n import _
-                line += _("; legacy SSH algorithms (SHA-1) had to be used: {algorithms}").format(
-                    algorithms=", ".join(legacy))
-            return line
+            return f"{spec.name}: connected {how}; {os_info.name} {os_info.version}" + legacy_ssh_note(t)
         finally:
             t.close()
 
@@ -360,6 +353,44 @@ class Session:
             facts = self.ensure_facts()
             return fingerprint.save(path, fingerprint.record(self.answers, facts, self.transports))
 
+    # -- manual steps in the portal UI (wizard.acks) ---------------------------------------
+    def acks(self, source: str | None = None):
+        """The ticks (wizard.acks.Book) of the answers' file, or of `source` (the TUI's);
+        ticks made while the answers had no file go with them when they are saved.
+        Training answers not saved anywhere: the training sample's."""
+        from . import acks
+        from .report import TRAINING_SAMPLE
+        path = acks.sidecar_path(self.source if source is None else source, self.training)
+        if path is None and self.training:
+            path = acks.sidecar_path(str(TRAINING_SAMPLE), True)
+        with self._acks_lock:
+            if self._acks is None or self._acks.path != path:
+                self._acks = acks.Book(path, self.clock) if self._acks is None else self._acks.moved(path)
+            return self._acks
+
+    def manual_items(self, answers=None) -> list:
+        """The manual portal-UI items (wizard.acks.Item) the answers ask for."""
+        from . import acks
+        return acks.items(answers if answers is not None else self._need_answers())
+
+    def ack(self, ids: list[str], ticked: bool = True, *, answers=None, source: str | None = None) -> list:
+        """Tick (or untick) items by id, with the time (UTC) and the local user; UsageError
+        for an id the answers do not have."""
+        from . import acks
+        answers = answers if answers is not None else self._need_answers()
+        chosen = acks.find(self.manual_items(answers), list(ids))
+        book = self.acks(source if source is not None else answers.source)
+        with self._acks_lock:
+            return [book.mark(item, ticked) for item in chosen]
+
+    def ack_states(self, items: list, source: str | None = None) -> list:
+        """Where each item (wizard.acks.Item) stands: wizard.acks.State."""
+        return self.acks(source).states(items)
+
+    def plan_ack_states(self, plan) -> list:
+        from . import acks
+        return self.ack_states(acks.items_of(plan)) if plan is not None else []
+
     # -- report ----------------------------------------------------------------------------
     def report_folder(self) -> tuple[Path, str]:
         from .report import report_location
@@ -375,48 +406,16 @@ class Session:
         from .report import RunRecord, build_report, report_path, write_new
         record = self.record or RunRecord(None)
         record.outcome = outcome
-        if self.training:               # the scenario and what the trainee did in it
-            record.extra = [x for x in record.extra if x[0] != "Training scenario"]
-            lines = self.scenario_summary(record)
-            record.extra.append(("Training scenario", "\n".join(f"- {line}" for line in lines)))
+        self.add_training_summary(record)       # training: the scenario, what the trainee did
         now = self.clock()
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-        text = build_report(record, source=self.source, training=self.training, when=when)
+        text = build_report(record, source=self.source, training=self.training, when=when,
+                            acks=self.plan_ack_states(record.plan))
         folder, stem = self.report_folder()
         path = write_new(report_path(folder, stem, stamp), text)
         log.info("report written to %s", path)
         return path, text
-
-    # -- training --------------------------------------------------------------------------
-    def reset_training(self) -> None:
-        """The current scenario's simulated host as freshly installed, and no journal of it
-        left: its next plan is a fresh one. The other scenarios keep their state."""
-        from .journal import state_dir
-        from .training import SimHost
-        with self.lock:
-            self.close()
-            SimHost.shared().reset()
-            for j in (state_dir() / "journal").glob(f"*.training-{self.scenario}--*.jsonl"):
-                j.unlink()
-            self.record = None
-
-    def set_scenario(self, name: str) -> None:
-        """Train on another scenario from now on (its own host state and journals)."""
-        from .training import scenarios
-        with self.lock:
-            scenario = scenarios.get(name)
-            self.close()
-            self.scenario = scenarios.activate(scenario.name).name
-            self.training, self.record = True, None
-
-    def scenario_summary(self, record=None) -> list[str]:
-        """Training: what the trainee met and did in the last run of this scenario
-        (translated lines); [] outside training."""
-        if not self.training:
-            return []
-        from .training import scenarios
-        return scenarios.run_summary(self.scenario, record or self.record)
 
     def shutdown(self) -> None:
         self.close()
