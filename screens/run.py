@@ -68,7 +68,8 @@ class RunScreen(WizardScreen):
     def compose_main(self) -> ComposeResult:
         yield Static(TITLES[self.PAGE], classes="page-title")
         yield Static("Building the plan…", id="run-summary", markup=False)
-        yield Static("", id="scenario-summary", markup=False)     # training: what happened
+        with VerticalScroll(id="scenario-summary"):               # training: what happened
+            yield Static("", id="scenario-summary-text", markup=False)
         yield VerticalScroll(id="progress")
         with ContentSwitcher(initial="plan-view", id="run-switcher"):
             yield PlanView(id="plan-view")
@@ -387,9 +388,9 @@ class RunScreen(WizardScreen):
         if self.app.training:
             from wizard.i18n import _
             lines = self.app.session.scenario_summary(self.record)
-            box = self.query_one("#scenario-summary", Static)
-            box.update("\n".join([_("Training summary:")] + [f"  {line}" for line in lines]))
-            box.display = True
+            text = "\n".join([_("Training summary:")] + [f"  {line}" for line in lines])
+            self.query_one("#scenario-summary-text", Static).update(text)
+            self.query_one("#scenario-summary").display = True
         self.record = None
 
     # -- after a failure -------------------------------------------------------------------

@@ -99,5 +99,5 @@ def banner_text(name: str | None) -> str:
     sc = scenario(name)
     if sc.name == "centos7":
         return _("TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server")
-    return _("TRAINING MODE: scenario {name} ({os}), simulated in memory; nothing here touches a "
-             "real server").format(name=sc.name, os=sc.os_label)
+    return _("TRAINING scenario {name} ({os}), simulated: no real server is touched").format(
+        name=sc.name, os=sc.os_label)

@@ -36,9 +36,8 @@ async def pick(pilot, name: str):
 
 
 def summary_of(app) -> str:
-    box = app.screen.query_one("#scenario-summary")
-    assert box.display
-    return str(box.render())
+    assert app.screen.query_one("#scenario-summary").display
+    return rendered(app, "#scenario-summary-text")
 
 
 def report_of(app) -> str:
