@@ -142,7 +142,8 @@ class RunScreen(WizardScreen):
             self.plan = without_failed(self.plan, self.skip_failed)
             for e in self.skip_failed:
                 if self.record is not None:
-                    self.record.mark(e.section, e.host, f"{SKIPPED_NOTE}{e.description}", "skipped by the engineer")
+                    self.record.mark(e.section, e.host, f"{SKIPPED_NOTE}{e.description}", "skipped by the engineer",
+                                     "skipped")
             self.skip_failed = []
         if self.record is None:
             self.record = RunRecord(self.plan, resumed=list(self.resume))
