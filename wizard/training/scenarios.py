@@ -331,7 +331,7 @@ def run_summary(name: str | None, record=None) -> list[str]:
         for (s, h, step), kind in getattr(record, "kinds", {}).items():
             if kind == "skipped":       # the skipped NoOp's text ends with the failed step's
                 act.skipped.append(next((d for d in failed.get((s, h), []) if step.endswith(d)), step))
-        act.outcome = record.outcome if record.outcome != "not run" else ""
+        act.outcome = _(record.outcome) if record.outcome != "not run" else ""
         for sp in (record.plan.sections if record.plan is not None else []):
             if sp.name in sc.focus:
                 act.notes.extend(sp.notes)
