@@ -222,8 +222,8 @@ def get(name: str | None) -> Scenario:
     from ..problems import UsageError
     name = name or DEFAULT
     if name not in SCENARIOS:
-        raise UsageError(_("unknown training scenario {name}: choose one of {names}").format(
-            name=repr(name), names=", ".join(SCENARIOS)))
+        raise UsageError(_("--scenario {name}: no such training scenario; choose one of:").format(
+            name=repr(name)) + "".join(f"\n  {n:<20} {_(sc.title)}" for n, sc in SCENARIOS.items()))
     return SCENARIOS[name]
 
 
