@@ -15,7 +15,6 @@ from typing import Sequence
 from . import errors, i18n, masking
 from .errors import WizardError
 from .i18n import _
-from .problems import UsageError
 from .termsafe import safe
 from .transport.base import TransportError
 

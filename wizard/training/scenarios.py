@@ -37,7 +37,6 @@ class Scenario:
     legacy_ssh: tuple[str, ...] = ()                   # SHA-1 algorithms the connection has to use
     ask_host_key: bool = False                         # the host key is unknown until accepted
     focus: tuple[str, ...] = ()                        # sections whose notes the summary repeats
-    extra: dict = field(default_factory=dict)
 
     def describe(self) -> str:
         """Title, description and what to notice, translated, for the picker and page 1."""
@@ -117,9 +116,6 @@ def _centos6(m: dict) -> None:
     files[init + "haproxy"] = _init("haproxy", "HA-Proxy load balancer", "- 85 15", "reload|condrestart|")
     files[init + "iptables"] = _init("iptables", "IPv4 firewall with iptables (rules from /etc/sysconfig/iptables)",
                                      "2345 08 92", "save|condrestart|")
-
-
-CRLF_NOTE = ("#\r\n# (copied from the Windows file server: every line ends in CR LF)\r\n")
 
 
 def _windows_repo(m: dict) -> None:
