@@ -44,8 +44,7 @@ def plan(ctx, host) -> list[Action]:
     if t.stat(nested).is_dir:
         ctx.notes.append(f"{host.name}: {nested} looks like a nested copy from an earlier "
                          "`cp -R` re-run; the wizard leaves it alone, remove it by hand")
-    strangers = t.run(f"find {q(dest)} \\( ! -user {q(cfg['owner'])} -o ! -group {q(cfg['group'])} \\) "
-                      "-print -quit", sudo=True, timeout=120)
+    strangers = t.run(strangers_command(cfg), sudo=True, timeout=120)
     if strangers.exit_code != 0:
         raise PlanError(f"host {host.name}: cannot check owners under {dest}: {strangers.tail(3)}")
     if strangers.stdout.strip():
@@ -54,3 +53,11 @@ def plan(ctx, host) -> list[Action]:
     else:
         actions.append(NoOp(f"everything under {dest} already belongs to {owner}"))
     return actions
+
+
+def strangers_command(cfg: dict) -> str:
+    """The first path under the target not owned by owner:group (read-only)."""
+    q = shlex.quote
+    dest = cfg["target"].rstrip("/")
+    return (f"find {q(dest)} \\( ! -user {q(cfg['owner'])} -o ! -group {q(cfg['group'])} \\) "
+            "-print -quit")
