@@ -237,4 +237,4 @@ def test_fake_site_one_round_trip_same_plan(cm_exists, tmp_path, monkeypatch):
     reader = plan.facts["chat1"].reader
     assert reader.misses == []                                 # planning: no read of its own
     assert [c.command for c in t.commands if c.stdin is None] == []   # no read-only command
-    assert len(old_t.commands) > 8                             # what the batch saved
+    assert len(old_t.commands) >= 6                            # what the batch saved
