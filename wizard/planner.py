@@ -169,6 +169,7 @@ def build(answers, transports: dict[str, Transport], *, training: bool = False,
         if sp.hosts or sp.notes:
             plan.sections.append(sp)
     for n, r in readers.items():
+        r.used = True
         log.info("batch: %s: detection %d round trip(s); planning %d read(s) not in the batch, "
                  "%d check(s) with input", n, r.detect_round_trips, len(r.misses), len(r.checks))
         if r.misses:

@@ -258,6 +258,8 @@ class Session:
             check_sections(only, "--only")
         with self.lock:
             transports = self.connect()
+            if self.facts and any(getattr(f.reader, "used", False) for f in self.facts.values()):
+                self.facts = None       # the batch a plan read from is not read twice: detect again
             self.ensure_facts()
             self.open_journals()
             portal = portal or planner.portal_version(ans, self.facts)
