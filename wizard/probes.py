@@ -2,8 +2,9 @@
 
 `items(answers, host)` names every file (stat and content) and every read-only check command
 that wizard.facts and the steps read on a host of these roles; `followups(answers, host,
-batch)` the few checks that depend on what the first batch found (the installed init script
-decides how the daemon is asked whether it runs). A read a step makes that is not listed
+batch)` the checks that depend on what the first batch found (the CentOS release decides
+between firewalld and iptables, the installed init script how the daemon is asked whether it
+runs): at most two round trips per host. A read a step makes that is not listed
 here still works (wizard.transport.batched reads it from the host and counts it);
 tests/test_batch_e2e.py fails when a sample site needs one.
 """
@@ -22,7 +23,7 @@ def _shared(answers) -> str:
 def items(answers, host) -> list[Item]:
     """Round one: files and checks whose names follow from the answers and the roles."""
     from .planner import edited_paths
-    from .steps import daemon, firewall, hazelcast, load_balancer
+    from .steps import daemon, hazelcast, load_balancer
     roles = set(host.roles)
     shared = _shared(answers)
     files = ["/etc/redhat-release", "/etc/os-release"]
@@ -70,39 +71,59 @@ def items(answers, host) -> list[Item]:
             files += [f"/etc/rc.d/init.d/{service}", f"/etc/init.d/{service}",
                       *(f"{d}/{service}.service" for d in ("/etc/systemd/system",
                                                             "/usr/lib/systemd/system"))]
-    if roles & {"CHAT", "LB"}:
-        # 6. firewall: both kinds (the OS is read in the same batch); all read-only
-        ports = firewall.ports_for(tuple(host.roles), answers.section("portal")["scheme"])
-        cmds.append(CmdItem("firewall-cmd --state", sudo=True))
-        for port in ports:
-            cmds += [CmdItem(f"firewall-cmd --permanent --zone=public --query-port={port}/tcp", sudo=True),
-                     CmdItem(f"firewall-cmd --zone=public --query-port={port}/tcp", sudo=True)]
-        cmds.append(CmdItem("iptables -S INPUT", sudo=True))
     if "LB" in roles:
         cfg = load_balancer.config_path_of(answers)
         files.append(cfg)
-        cmds += [CmdItem("rpm -q haproxy"), CmdItem(f"haproxy -c -f {_q(cfg)}", sudo=True),
-                 CmdItem("systemctl is-active haproxy", sudo=True),
-                 CmdItem("service haproxy status", sudo=True)]
+        cmds += [CmdItem("rpm -q haproxy"), CmdItem(f"haproxy -c -f {_q(cfg)}", sudo=True)]
     return [FileItem(p) for p in dict.fromkeys(files)] + list(dict.fromkeys(cmds))
 
 
 def followups(answers, host, batch: Batch) -> list[Item]:
-    """Round two: whether the ClientMessenger daemon runs, asked the way its installed init
-    script allows (facts.detect_daemon)."""
-    from .steps import daemon
-    if "CHAT" not in host.roles:
-        return []
-    service = answers.section("daemon").get("service", "jtel-clientmessenger")
-    entry = batch.files.get(f"{daemon.INIT_DIR}/{service}")
-    if entry is None or entry.state != "ok":
-        return []
-    text = entry.content.decode("utf-8", errors="replace")
+    """Round two, for what depends on round one: the firewall and haproxy checks of the
+    host's CentOS release (running both kinds would cost a process each for nothing), and
+    whether the ClientMessenger daemon runs, asked the way its installed init script allows
+    (facts.detect_daemon)."""
+    from .steps import daemon, firewall
+    roles = set(host.roles)
+    major = _major(batch)
     out: list[Item] = []
-    if F.script_has_status(text):
-        out.append(CmdItem(f"service {_q(service)} status", sudo=True))
-    out.append(CmdItem(F.daemon_probe_command(F.script_pidfile(text, service)), sudo=True))
+    if major is None:
+        return out                  # no supported OS: detection stops there anyway
+    firewall_on = (answers.section("firewall").get("enabled", True)
+                   and "firewall" not in (answers.section("sections").get("skip") or []))
+    if roles & {"CHAT", "LB"} and firewall_on:
+        if major >= 7:
+            out.append(CmdItem("firewall-cmd --state", sudo=True))
+            for port in firewall.ports_for(tuple(host.roles), answers.section("portal")["scheme"]):
+                out += [CmdItem(f"firewall-cmd --permanent --zone=public --query-port={port}/tcp",
+                                sudo=True),
+                        CmdItem(f"firewall-cmd --zone=public --query-port={port}/tcp", sudo=True)]
+        else:
+            out.append(CmdItem("iptables -S INPUT", sudo=True))
+    if "LB" in roles:
+        out.append(CmdItem("systemctl is-active haproxy" if major >= 7 else "service haproxy status",
+                           sudo=True))
+    if "CHAT" in roles:
+        service = answers.section("daemon").get("service", "jtel-clientmessenger")
+        entry = batch.files.get(f"{daemon.INIT_DIR}/{service}")
+        if entry is not None and entry.state == "ok":
+            text = entry.content.decode("utf-8", errors="replace")
+            if F.script_has_status(text):
+                out.append(CmdItem(f"service {_q(service)} status", sudo=True))
+            out.append(CmdItem(F.daemon_probe_command(F.script_pidfile(text, service)), sudo=True))
     return out
+
+
+def _major(batch: Batch) -> int | None:
+    """The CentOS release as facts.detect_os reads it, from the batch's files."""
+    for path, parse in (("/etc/redhat-release", F.parse_redhat_release),
+                        ("/etc/os-release", F.parse_os_release)):
+        entry = batch.files.get(path)
+        if entry is not None and entry.state == "ok":
+            info = parse(entry.content.decode("utf-8", errors="replace"), path)
+            if info is not None:
+                return info.major
+    return None
 
 
 def _strangers(cm: dict) -> str:
