@@ -111,3 +111,36 @@ def close_all(transports: dict[str, Transport]) -> None:
             t.close()
         except Exception:       # closing is best effort; the run result is already known
             log.debug("close failed", exc_info=True)
+
+
+def connect_all_while(first: Callable[[], object], hosts: list[HostSpec], **kw) -> dict[str, Transport]:
+    """connect_all, with `first()` (unlocking the keyring and reading the answers' secrets)
+    run at the same time: it holds the lock of the engineer's questions from the start, so
+    a master password or a host key is still asked one at a time and the keyring comes
+    first, while the handshakes (which need no secret) already run. An error of `first`
+    wins (it was the first thing reported before); then every connection is closed."""
+    started = threading.Event()
+    outcome: list = []
+
+    def run_first() -> None:
+        with _interactive:
+            started.set()
+            try:
+                outcome.append(("ok", first()))
+            except BaseException as e:      # handed to the caller's thread
+                outcome.append(("error", e))
+    worker = threading.Thread(target=run_first, name="keyring", daemon=True)
+    worker.start()
+    started.wait()
+    try:
+        out = connect_all(hosts, **kw)
+    except BaseException:
+        worker.join()
+        if outcome and outcome[0][0] == "error":
+            raise outcome[0][1] from None
+        raise
+    worker.join()
+    if outcome and outcome[0][0] == "error":
+        close_all(out)
+        raise outcome[0][1]
+    return out

@@ -152,10 +152,16 @@ class Session:
                 return self.transports
             self.close()
             self.secrets_ready()
+            kw = dict(training=self.training, accept=self.accept, ask=self.ask_host_key,
+                      **self.connect_kw)
             if not self.training and self.answers is not None:
-                secrets.resolve_all(self.answers)     # a missing secret before any connection
-            self.transports = connect.connect_all(specs, training=self.training, accept=self.accept,
-                                                   ask=self.ask_host_key, **self.connect_kw)
+                # the keyring is unlocked (scrypt) while the handshakes run; a missing secret
+                # is still the error reported, and no connection stays open
+                answers = self.answers
+                self.transports = connect.connect_all_while(lambda: secrets.resolve_all(answers),
+                                                            specs, **kw)
+            else:
+                self.transports = connect.connect_all(specs, **kw)
             self._connected_to = key
             self.facts, self.journals = None, {}
             return self.transports
