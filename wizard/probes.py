@@ -45,7 +45,8 @@ def items(answers, host) -> list[Item]:
             files.append(java["rpm_path"])
         # 2. ClientMessenger: the copy, a nested copy, files of other owners
         files += [src, dest, f"{dest}/{src.rsplit('/', 1)[-1]}"]
-        cmds.append(CmdItem(_strangers(cm), sudo=True))
+        if _on(answers, "clientmessenger"):
+            cmds.append(CmdItem(_strangers(cm), sudo=True))
         # 3. the chat server's copy of hazelcast.xml (or its source while not copied yet)
         for base in (dest, src):
             files += [f"{base}/{hazelcast.CHAT_COPY_REL}",
@@ -54,7 +55,8 @@ def items(answers, host) -> list[Item]:
         service = answers.section("daemon").get("service", "jtel-clientmessenger")
         files += [f"{daemon.INIT_DIR}/{service}", f"{dest}/init.d/{service}",
                   f"{src}/init.d/{service}", *daemon.DATADIR_PATHS.values()]
-        cmds.append(CmdItem(f"chkconfig --list {_q(service)}", sudo=True))
+        if _on(answers, "daemon"):
+            cmds.append(CmdItem(f"chkconfig --list {_q(service)}", sudo=True))
     if roles & set(hazelcast.MEMBER_ROLES):
         hz = answers.section("hazelcast")
         files += [f"{shared}/hazelcast.xml", "/proc/mounts"]
@@ -63,7 +65,7 @@ def items(answers, host) -> list[Item]:
         except Exception:           # a bad legacy path: the step says so while planning
             pass
         for role, name in hazelcast.SCRIPTS.items():
-            if role in roles:
+            if role in roles and _on(answers, "hazelcast"):
                 cmds.append(CmdItem(f"PATH={hazelcast.SCRIPT_PATH}:$PATH; export PATH; "
                                     f"command -v {name}", sudo=True))
         if "TEL" in roles:
@@ -74,7 +76,8 @@ def items(answers, host) -> list[Item]:
     if "LB" in roles:
         cfg = load_balancer.config_path_of(answers)
         files.append(cfg)
-        cmds += [CmdItem("rpm -q haproxy"), CmdItem(f"haproxy -c -f {_q(cfg)}", sudo=True)]
+        if _on(answers, "load_balancer") or _on(answers, "whatsapp"):
+            cmds += [CmdItem("rpm -q haproxy"), CmdItem(f"haproxy -c -f {_q(cfg)}", sudo=True)]
     return [FileItem(p) for p in dict.fromkeys(files)] + list(dict.fromkeys(cmds))
 
 
@@ -89,8 +92,7 @@ def followups(answers, host, batch: Batch) -> list[Item]:
     out: list[Item] = []
     if major is None:
         return out                  # no supported OS: detection stops there anyway
-    firewall_on = (answers.section("firewall").get("enabled", True)
-                   and "firewall" not in (answers.section("sections").get("skip") or []))
+    firewall_on = answers.section("firewall").get("enabled", True) and _on(answers, "firewall")
     if roles & {"CHAT", "LB"} and firewall_on:
         if major >= 7:
             out.append(CmdItem("firewall-cmd --state", sudo=True))
@@ -100,10 +102,10 @@ def followups(answers, host, batch: Batch) -> list[Item]:
                         CmdItem(f"firewall-cmd --zone=public --query-port={port}/tcp", sudo=True)]
         else:
             out.append(CmdItem("iptables -S INPUT", sudo=True))
-    if "LB" in roles:
+    if "LB" in roles and (_on(answers, "load_balancer") or _on(answers, "whatsapp")):
         out.append(CmdItem("systemctl is-active haproxy" if major >= 7 else "service haproxy status",
                            sudo=True))
-    if "CHAT" in roles:
+    if "CHAT" in roles and _on(answers, "daemon"):
         service = answers.section("daemon").get("service", "jtel-clientmessenger")
         entry = batch.files.get(f"{daemon.INIT_DIR}/{service}")
         if entry is not None and entry.state == "ok":
@@ -124,6 +126,12 @@ def _major(batch: Batch) -> int | None:
             if info is not None:
                 return info.major
     return None
+
+
+def _on(answers, section: str) -> bool:
+    """The section is planned (not in sections.skip): only its checks run (each may cost a
+    process on the host; files are read whatever the sections, they cost no process)."""
+    return section not in (answers.section("sections").get("skip") or [])
 
 
 def _strangers(cm: dict) -> str:
