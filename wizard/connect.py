@@ -113,12 +113,16 @@ def close_all(transports: dict[str, Transport]) -> None:
             log.debug("close failed", exc_info=True)
 
 
-def connect_all_while(first: Callable[[], object], hosts: list[HostSpec], **kw) -> dict[str, Transport]:
+def connect_all_while(first: Callable[[], object] | None, hosts: list[HostSpec],
+                      **kw) -> dict[str, Transport]:
     """connect_all, with `first()` (unlocking the keyring and reading the answers' secrets)
     run at the same time: it holds the lock of the engineer's questions from the start, so
     a master password or a host key is still asked one at a time and the keyring comes
     first, while the handshakes (which need no secret) already run. An error of `first`
-    wins (it was the first thing reported before); then every connection is closed."""
+    wins (it was the first thing reported before); then every connection is closed.
+    first=None: connect_all."""
+    if first is None:
+        return connect_all(hosts, **kw)
     started = threading.Event()
     outcome: list = []
 

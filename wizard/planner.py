@@ -74,6 +74,12 @@ def read_batch(answers, t: Transport, h):
     return reader
 
 
+def read_before(facts: dict | None) -> bool:
+    """A plan was built from these facts' batches already (a second plan detects again, so
+    that it sees the hosts as they are now)."""
+    return bool(facts) and any(getattr(f.reader, "used", False) for f in facts.values())
+
+
 def _gather(answers, transports: dict[str, Transport], h) -> facts_mod.HostFacts:
     shared = answers.section("portal").get("shared_dir") or facts_mod.SHARED
     t = transports[h.name]

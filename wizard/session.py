@@ -154,16 +154,13 @@ class Session:
                 return self.transports
             self.close()
             self.secrets_ready()
-            kw = dict(training=self.training, accept=self.accept, ask=self.ask_host_key,
-                      **self.connect_kw)
-            if not self.training and self.answers is not None:
-                # the keyring is unlocked (scrypt) while the handshakes run; a missing secret
-                # is still the error reported, and no connection stays open
-                answers = self.answers
-                self.transports = connect.connect_all_while(lambda: secrets.resolve_all(answers),
-                                                            specs, **kw)
-            else:
-                self.transports = connect.connect_all(specs, **kw)
+            # the keyring is unlocked (scrypt) while the handshakes run; a missing secret is
+            # still the error reported, and no connection stays open
+            resolve = None if self.training or self.answers is None else (
+                lambda a=self.answers: secrets.resolve_all(a))
+            self.transports = connect.connect_all_while(resolve, specs, training=self.training,
+                                                        accept=self.accept, ask=self.ask_host_key,
+                                                        **self.connect_kw)
             self._connected_to = key
             self.facts, self.journals = None, {}
             return self.transports
@@ -266,8 +263,8 @@ class Session:
             check_sections(only, "--only")
         with self.lock:
             transports = self.connect()
-            if self.facts and any(getattr(f.reader, "used", False) for f in self.facts.values()):
-                self.facts = None       # the batch a plan read from is not read twice: detect again
+            if planner.read_before(self.facts):
+                self.facts = None       # a batch a plan read from is not read twice: detect again
             self.ensure_facts()
             self.open_journals()
             portal = portal or planner.portal_version(ans, self.facts)
