@@ -148,3 +148,13 @@ def connect_all_while(first: Callable[[], object] | None, hosts: list[HostSpec],
         close_all(out)
         raise outcome[0][1]
     return out
+
+
+def connect_all_unlocking(answers, hosts: list[HostSpec], **kw) -> dict[str, Transport]:
+    """connect_all while the keyring is unlocked and every secret of `answers` read
+    (secrets.resolve_all; a missing one is the error reported and no connection stays
+    open); answers=None (training): connect_all."""
+    if answers is None:
+        return connect_all(hosts, **kw)
+    from . import secrets
+    return connect_all_while(lambda: secrets.resolve_all(answers), hosts, **kw)

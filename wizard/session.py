@@ -149,7 +149,7 @@ class Session(SessionLanguage):
 
     def connect(self, hosts: list | None = None) -> dict:
         """Transports to the inventory hosts (or `hosts`, HostSpecs), reusing open ones."""
-        from . import connect, secrets
+        from . import connect
         self.settle()
         with self.lock:
             specs = list(hosts) if hosts is not None else list(self._need_answers().hosts)
@@ -158,13 +158,9 @@ class Session(SessionLanguage):
                 return self.transports
             self.close()
             self.secrets_ready()
-            # the keyring is unlocked (scrypt) while the handshakes run; a missing secret is
-            # still the error reported, and no connection stays open
-            resolve = None if self.training or self.answers is None else (
-                lambda a=self.answers: secrets.resolve_all(a))
-            self.transports = connect.connect_all_while(resolve, specs, training=self.training,
-                                                        accept=self.accept, ask=self.ask_host_key,
-                                                        **self.connect_kw)
+            self.transports = connect.connect_all_unlocking(      # the keyring during the handshakes
+                None if self.training else self.answers, specs, training=self.training,
+                accept=self.accept, ask=self.ask_host_key, **self.connect_kw)
             self._connected_to = key
             self.facts, self.journals = None, {}
             return self.transports
@@ -269,8 +265,7 @@ class Session(SessionLanguage):
             check_sections(only, "--only")
         with self.lock:
             transports = self.connect()
-            if planner.read_before(self.facts):
-                self.facts = None       # a batch a plan read from is not read twice: detect again
+            self.facts = None if planner.read_before(self.facts) else self.facts   # detect again
             self.ensure_facts()
             self.open_journals()
             portal = portal or planner.portal_version(ans, self.facts)
