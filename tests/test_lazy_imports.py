@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 HEAVY = ("textual", "jinja2", "jsonschema", "cryptography", "lxml", "paramiko")
