@@ -22,3 +22,10 @@ class TrainingBanner(Static):
 
     def __init__(self, **kw) -> None:
         super().__init__(TEXT, **kw)
+
+    def on_mount(self) -> None:
+        """Name the training scenario (and its OS) when it is not the standard CentOS 7 lab."""
+        name = getattr(getattr(self.app, "session", None), "scenario", None)
+        if name:
+            from ..scenarios import banner_text
+            self.update(banner_text(name))
