@@ -21,7 +21,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from wizard.i18n import _
+from wizard.i18n import N_, _
 from wizard.session import Session
 
 from . import model
@@ -34,6 +34,12 @@ log = logging.getLogger("screens.app")
 SLICES = {"hosts": "inventory", "portal": "portal", "detection": "portal"}
 
 
+def help_commands():
+    """The palette's "Help" and "Keys" (imported when the palette first opens)."""
+    from .help import HelpCommands
+    return HelpCommands
+
+
 class WizardApp(App[int]):
     """The chat-role wizard."""
 
@@ -43,8 +49,10 @@ class WizardApp(App[int]):
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "open", "Open"),
         Binding("f9", "run", "Run", priority=False),
-        Binding("ctrl+q", "quit", "Quit", show=False),
+        Binding("ctrl+q", "quit", N_("Quit")),
+        Binding("f1", "help", N_("Help")),
     ]
+    COMMANDS = App.COMMANDS | {help_commands}       # the palette's "Help" and "Keys" (screens/help.py)
 
     def __init__(self, *, session: Session | None = None, answers: str | Path | None = None,
                  training: bool = False, keyring_mode: str | None = None, data: dict | None = None,
@@ -437,7 +445,9 @@ class WizardApp(App[int]):
 
     # -- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        # textual's "Keys" (its generic key panel) is replaced by ours: screens/help.py
+        theirs = (self.action_show_help_panel, self.action_hide_help_panel)
+        yield from (c for c in super().get_system_commands(screen) if c.callback not in theirs)
         yield SystemCommand("Save answers", "Write the answers file (ctrl+s)", self.action_save)
         yield SystemCommand("Save answers as…", "Write the answers to another file", self.action_save_as)
         yield SystemCommand("Load answers…", "Open an answers file; every page is prefilled (ctrl+o)",
@@ -457,6 +467,15 @@ class WizardApp(App[int]):
         for page in PAGES:
             yield SystemCommand(f"Go to: {TITLES[page]}", f"Show the {TITLES[page]} page",
                                 lambda page=page: self.goto(page))
+
+    def action_help(self) -> None:
+        """F1: the help of the page that is shown."""
+        from .help import show_help
+        show_help(self)
+
+    def action_keys(self) -> None:
+        from .help import show_keys
+        show_keys(self)
 
     def action_verify(self) -> None:
         if self.refuse_with_problems("Verify"):

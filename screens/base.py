@@ -15,12 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Select, Static, Switch
+from textual.widgets import Header, Input, Label, Select, Static, Switch
 
 from .fields import Field
 from .messages import PageLeft, PlanBuilt, WorkFailed
 from .pages import PREVIEWED, SECTIONS, SKIPPED, TITLES, TODO, next_page
 from .widgets.banner import TrainingBanner
+from .widgets.footer import WizardFooter
 from .widgets.planview import PlanView
 from .widgets.sidebar import Sidebar
 
@@ -54,7 +55,7 @@ class WizardScreen(Screen[PageLeft]):
             with Vertical(id="main"):
                 yield Static("", id="problems", markup=False)
                 yield from self.compose_main()
-        yield Footer(compact=True)
+        yield WizardFooter(compact=True)
 
     def compose_main(self) -> ComposeResult:
         yield from ()
