@@ -66,11 +66,6 @@ class PathDialog(ModalScreen[str | None]):
             self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
-    def on_key(self, event) -> None:
-        if event.key in self.keys:
-            event.stop()
-            self.dismiss(self.keys[event.key])
-
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -102,11 +97,6 @@ class SecretDialog(ModalScreen[str | None]):
             self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
-    def on_key(self, event) -> None:
-        if event.key in self.keys:
-            event.stop()
-            self.dismiss(self.keys[event.key])
-
     def action_cancel(self) -> None:
         self.dismiss(None)
 

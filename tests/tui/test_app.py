@@ -368,3 +368,25 @@ async def test_closing_the_app_while_a_dialog_waits_frees_the_worker(tmp_path):
         await wait_for(pilot, lambda: type(app.screen).__name__ == "HostKeyDialog", what="dialog")
     t.join(5)
     assert not t.is_alive() and answers == [False]
+
+
+async def test_cancel_closes_the_path_and_secret_dialogs_and_changes_nothing(tmp_path):
+    """Cancel (click or Enter on it) closes the dialog; nothing is saved, the app keeps running."""
+    from screens.dialogs import PathDialog, SecretDialog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog), what="save dialog")
+        app.screen.query_one("#path").value = str(tmp_path / "other.yaml")
+        await pilot.click("#cancel")
+        await wait_for(pilot, lambda: getattr(app.screen, "PAGE", "") == "hosts", what="dialog closed")
+        answers = []
+        app.push_screen(SecretDialog("Secret db/root:"), answers.append)
+        await pilot.pause()
+        app.screen.query_one("#cancel").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: answers, what="secret dialog closed")
+        assert answers == [None] and app.is_running
+    assert not (tmp_path / "other.yaml").exists() and not (tmp_path / "site.yaml").exists()
