@@ -42,7 +42,7 @@ class WizardApp(App[int]):
         Binding("ctrl+s", "save", "Save"),
         Binding("ctrl+o", "open", "Open"),
         Binding("f9", "run", "Run", priority=False),
-        Binding("ctrl+q", "quit", "Quit", show=False),
+        Binding("ctrl+q", "quit", "Quit"),
     ]
 
     def __init__(self, *, session: Session | None = None, answers: str | Path | None = None,
@@ -68,6 +68,7 @@ class WizardApp(App[int]):
             self.data, self.source = model.training_sample()
         else:                                   # a new file: saved there on ctrl+s
             self.data, self.source = model.blank(), str(self.path or "new answers")
+        self.sidebar_hidden = False             # F2 on a wide terminal (screens/base.py)
         self.states: dict[str, str] = {p: TODO for p in PAGES}
         for name in self.skipped():
             self.states[name] = SKIPPED
@@ -79,6 +80,12 @@ class WizardApp(App[int]):
         self.saved = model.clean(copy.deepcopy(self.data))     # what the file on disk says
         self.revalidate()
         self.sub_title = self.subtitle()
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Function keys as printed on the keyboard (F9, not f9)."""
+        if binding.key_display is None and binding.key[:1] == "f" and binding.key[1:].isdigit():
+            return binding.key.upper()
+        return super().get_key_display(binding)
 
     # -- unsaved changes and problems ------------------------------------------------------
     @property

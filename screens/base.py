@@ -15,16 +15,26 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, Select, Static, Switch
+from textual.widgets import Header, Input, Label, Select, Static, Switch
+
+from wizard.i18n import N_
 
 from .fields import Field
 from .messages import PageLeft, PlanBuilt, WorkFailed
-from .pages import PREVIEWED, SECTIONS, SKIPPED, TITLES, TODO, next_page
+from .pages import MARKS, PREVIEWED, PROBLEM, SECTIONS, SKIPPED, TITLES, TODO, next_page
 from .widgets.banner import TrainingBanner
+from .widgets.footer import WizardFooter
 from .widgets.planview import PlanView
-from .widgets.sidebar import Sidebar
+from .widgets.sidebar import WIDTH as SIDEBAR_WIDTH, Sidebar
 
 log = logging.getLogger("screens")
+
+# From this many columns the sidebar stays beside the page (F2 hides it); below, it is a
+# drawer over the page (F2 opens it) and the header names the page: PuTTY's 80x24 gets the
+# whole width for the form.
+WIDE = 100
+# A form narrower than this puts each label above its input (inputs stay wide enough to read).
+STACKED_BELOW = 72
 
 
 def describe_error(e: BaseException) -> str:
@@ -40,10 +50,13 @@ class WizardScreen(Screen[PageLeft]):
     BINDINGS = [
         Binding("ctrl+n", "go(1)", "Next"),
         Binding("ctrl+b", "go(-1)", "Back"),
+        Binding("f2", "toggle_sidebar", N_("Pages")),
     ]
 
     def __init__(self, data: object = None) -> None:
         super().__init__()
+        self.drawer_open = False        # narrow terminal: the sidebar shown over the page (F2)
+        self.focus_before_drawer = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -54,7 +67,7 @@ class WizardScreen(Screen[PageLeft]):
             with Vertical(id="main"):
                 yield Static("", id="problems", markup=False)
                 yield from self.compose_main()
-        yield Footer(compact=True)
+        yield WizardFooter(compact=True)
 
     def compose_main(self) -> ComposeResult:
         yield from ()
@@ -74,15 +87,79 @@ class WizardScreen(Screen[PageLeft]):
 
     @on(Sidebar.PageChosen)
     def page_chosen(self, event: Sidebar.PageChosen) -> None:
-        self.leave(event.page)
+        if event.page == self.PAGE:
+            self.action_close_sidebar()
+        else:
+            self.leave(event.page)
 
     def on_screen_resume(self) -> None:
+        self.fit_layout()
         self.states_changed()
+
+    # -- the frame at the terminal's width ---------------------------------------------------
+    def on_mount(self) -> None:
+        self.fit_layout()
+
+    def on_resize(self) -> None:
+        self.fit_layout()
+
+    def fit_layout(self) -> None:
+        """Sidebar beside the page (wide terminal, unless hidden with F2), as a drawer over it
+        (narrow, while open) or away; labels above inputs when the form is narrow."""
+        try:
+            sidebar, main = self.query_one(Sidebar), self.query_one("#main")
+        except Exception:               # not composed yet
+            return
+        width = self.app.size.width
+        wide = width >= WIDE
+        docked = wide and not self.app.sidebar_hidden
+        if wide:
+            self.drawer_open = False
+        sidebar.set_class(not wide, "-drawer")
+        sidebar.display = docked or self.drawer_open
+        main.set_class(width - (SIDEBAR_WIDTH if docked else 0) < STACKED_BELOW, "-stacked")
+        self.show_title(docked)
+
+    def show_title(self, docked: bool | None = None) -> None:
+        """Without the sidebar beside it, the header names the page and its state."""
+        if docked is None:
+            docked = self.app.size.width >= WIDE and not self.app.sidebar_hidden
+        if docked:
+            self.title = None
+            return
+        state = PROBLEM if self.PAGE in self.app.problem_pages() else self.app.states.get(self.PAGE, TODO)
+        self.title = f"{MARKS.get(state, ' ')} {TITLES.get(self.PAGE, self.PAGE)}"
+
+    def action_toggle_sidebar(self) -> None:
+        """F2: hide/show the sidebar (wide terminal), open/close the drawer (narrow)."""
+        if self.app.size.width >= WIDE:
+            self.app.sidebar_hidden = not self.app.sidebar_hidden
+            self.fit_layout()
+        elif self.drawer_open:
+            self.action_close_sidebar()
+        else:
+            self.focus_before_drawer = self.focused
+            self.drawer_open = True
+            self.fit_layout()
+            self.query_one(Sidebar).focus()
+
+    def action_close_sidebar(self) -> None:
+        """Escape (or the current page chosen again) closes the drawer."""
+        if not self.drawer_open:
+            return
+        self.drawer_open = False
+        self.fit_layout()
+        before, self.focus_before_drawer = self.focus_before_drawer, None
+        if before is not None and before.is_attached:
+            before.focus()
+        else:
+            self.focus_next()
 
     def states_changed(self) -> None:
         """The app changed a page's state or the answers' problems: redraw the sidebar and
         the problems list (every problem of the answers, on every page, until fixed)."""
         pages = self.app.problem_pages()
+        self.show_title()
         try:
             self.query_one(Sidebar).show(self.app.states, set(pages))
             box = self.query_one("#problems", Static)

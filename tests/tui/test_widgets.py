@@ -41,6 +41,8 @@ async def test_log_view_keeps_a_bounded_buffer_and_the_full_log_on_disk(tmp_path
         assert view.lines[0].startswith("… ") and "lines not shown" in view.lines[0]
         assert view.lines[-1] == "line 9999"
         assert view.total == 10_000
+        shown = [line for line in view.lines if line.startswith("line ")]
+        assert int(view.lines[0].split()[1]) + len(shown) == 10_000     # the notice counts right
     lines = path.read_text().splitlines()
     assert len(lines) == 10_000 and lines[0] == "line 0" and lines[-1] == "line 9999"
 
@@ -128,3 +130,29 @@ def test_sidebar_prompt_shows_mark_title_and_state():
     assert prompt("java", "previewed").plain.endswith("previewed")
     assert prompt("daemon", "failed").plain.startswith("✗ 4 Daemon")
     assert Sidebar.PageChosen("java").page == "java"
+
+
+async def test_log_view_wraps_long_lines_at_its_width_and_again_after_a_resize(tmp_path):
+    """A backup path must be readable at 80 columns: rows never wider than the view, nothing
+    lost, cut again when the terminal changes its width."""
+    from rich.cells import cell_len
+
+    line = ("  wrote /home/jtel/ClientMessenger/conf/hazelcast.xml (backup "
+            "/var/lib/chatwizard/backups/20261202T172633Z/home/jtel/ClientMessenger/conf/hazelcast.xml)")
+    app = LogApp(tmp_path / "wrap.log")
+    async with app.run_test(size=(60, 20)) as pilot:
+        view = app.query_one(LogView)
+        view.push("short line")
+        view.push(line)
+        view.flush()
+        await pilot.pause()
+        width = view.size.width - view.styles.scrollbar_size_vertical
+        rows = list(view.lines)
+        assert rows[0] == "short line" and len(rows) > 2
+        assert all(cell_len(r) <= width for r in rows)
+        assert "".join(r.strip() for r in rows[1:]).replace(" ", "") == line.replace(" ", "")
+        assert view.virtual_size.width <= view.size.width          # nothing to scroll sideways
+        await pilot.resize_terminal(200, 20)
+        await pilot.pause()
+        assert list(view.lines) == ["short line", line]
+    assert (tmp_path / "wrap.log").read_text().splitlines() == ["short line", line]
