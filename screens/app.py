@@ -24,6 +24,7 @@ from textual.screen import Screen
 from wizard.session import Session
 
 from . import model
+from .commands import WizardCommands
 from .messages import PageLeft
 from .pages import DONE, PAGES, PROBLEM_PAGE, SECTIONS, SKIPPED, TITLES, TODO
 
@@ -37,6 +38,7 @@ class WizardApp(App[int]):
     """The chat-role wizard."""
 
     CSS_PATH = "wizard.tcss"
+    COMMANDS = {WizardCommands}
     TITLE = "chat-role wizard"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
@@ -399,9 +401,10 @@ class WizardApp(App[int]):
 
     # -- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
+        """The palette's commands, the wizard's first and its pages in the procedure's
+        order (screens/commands.py lists and matches them), then Textual's."""
         yield SystemCommand("Save answers", "Write the answers file (ctrl+s)", self.action_save)
-        yield SystemCommand("Save answers as…", "Write the answers to another file", self.action_save_as)
+        yield SystemCommand("Save as…", "Write the answers to another file", self.action_save_as)
         yield SystemCommand("Load answers…", "Open an answers file; every page is prefilled (ctrl+o)",
                             self.action_open)
         yield SystemCommand("Preview this section", "Show the commands and diffs this section will run (F5)",
@@ -416,6 +419,7 @@ class WizardApp(App[int]):
         for page in PAGES:
             yield SystemCommand(f"Go to: {TITLES[page]}", f"Show the {TITLES[page]} page",
                                 lambda page=page: self.goto(page))
+        yield from super().get_system_commands(screen)
 
     def action_verify(self) -> None:
         if self.refuse_with_problems("Verify"):
