@@ -15,9 +15,9 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Input, Label, Select, Static, Switch
+from textual.widgets import Header, Input, Label, Select, Static
 
-from wizard.i18n import N_
+from wizard.i18n import N_, _
 
 from .fields import Field
 from .messages import PageLeft, PlanBuilt, WorkFailed
@@ -26,6 +26,7 @@ from .widgets.banner import TrainingBanner
 from .widgets.footer import WizardFooter
 from .widgets.planview import PlanView
 from .widgets.sidebar import WIDTH as SIDEBAR_WIDTH, Sidebar
+from .widgets.toggles import CheckBox
 
 log = logging.getLogger("screens")
 
@@ -217,7 +218,7 @@ class SectionScreen(WizardScreen):
             with Horizontal(classes="field-row"):
                 yield Label(f.label, classes="field-label")
                 if f.kind == "bool":
-                    yield Switch(bool(value), id=f.id)
+                    yield CheckBox("", bool(value), id=f.id, compact=True)     # ✔ or blank, one row
                 elif f.kind == "choice":
                     choices = f.options(self.section)
                     yield Select([(c, c) for c in choices], value=value if value in choices else choices[0],
@@ -226,7 +227,7 @@ class SectionScreen(WizardScreen):
                     yield Input(password=True, id=f.id, placeholder=self.secret_placeholder(f), compact=True)
                 else:
                     yield Input("" if value is None else str(value), id=f.id,
-                                placeholder=f.placeholder or ("" if f.optional else "required"), compact=True)
+                                placeholder=self.placeholder(f), compact=True)
             if f.help:
                 yield Static(f.help, classes="field-help", markup=False)
             yield Static("", classes="field-error", id=f"{f.id}-error", markup=False)
@@ -235,6 +236,15 @@ class SectionScreen(WizardScreen):
         """Section-specific widgets after the fields."""
         yield from ()
 
+    @staticmethod
+    def placeholder(f: Field) -> str:
+        """An empty input's hint: what empty means, or an example marked as one."""
+        if f.placeholder:
+            return f.placeholder
+        if f.example:
+            return (_("e.g. {example}") if f.optional else _("required, e.g. {example}")).format(example=f.example)
+        return "" if f.optional else "required"
+
     def secret_placeholder(self, f: Field) -> str:
         ref = self.data.get(f.key)
         if ref:
@@ -242,7 +252,7 @@ class SectionScreen(WizardScreen):
         return f"typed once, kept as keyring:{f.secret_key}"
 
     def on_mount(self) -> None:
-        first = next(iter(self.query("#form Input, #form Select, #form Switch")), None)
+        first = next(iter(self.query("#form Input, #form Select, #form CheckBox")), None)
         if first is not None:               # keyboard first: type at once, ctrl+n when done
             first.focus()
         self.states_changed()
@@ -250,7 +260,7 @@ class SectionScreen(WizardScreen):
     # -- validation: the whole answers as typed, the same checks as the CLI's ----------------
     @on(Input.Changed)
     @on(Select.Changed)
-    @on(Switch.Changed)
+    @on(CheckBox.Changed)
     def input_changed(self) -> None:
         self.app.store(self.PAGE, self.collect(store_secrets=False))     # revalidates
         self.edited()
@@ -286,7 +296,7 @@ class SectionScreen(WizardScreen):
         out = dict(self.data)
         for f in self.FIELDS:
             if f.kind == "bool":
-                out[f.key] = self.query_one(f"#{f.id}", Switch).value
+                out[f.key] = self.query_one(f"#{f.id}", CheckBox).value
             elif f.kind == "choice":
                 out[f.key] = self.query_one(f"#{f.id}", Select).value
             elif f.kind == "secret":

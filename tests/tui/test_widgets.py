@@ -112,7 +112,7 @@ def test_plan_view_renders_commands_diffs_and_checklists_masked():
     assert "s3cr&t" not in text
     assert "= Java 8 already installed" in text
     assert "ACD.Chat.Server.Base.URL" in text and "wss://lb:3003" in text
-    assert "!! a note for the engineer" in text
+    assert "ℹ a note for the engineer" in text and "!" not in text    # a note is no warning
 
 
 def test_plan_view_counts_changing_actions():
@@ -156,3 +156,33 @@ async def test_log_view_wraps_long_lines_at_its_width_and_again_after_a_resize(t
         await pilot.pause()
         assert list(view.lines) == ["short line", line]
     assert (tmp_path / "wrap.log").read_text().splitlines() == ["short line", line]
+
+
+async def test_check_marks_differ_in_shape_when_on_and_off():
+    """A selected role shows ✔, an unselected one a blank box: not only another colour."""
+    from textual.widgets._toggle_button import ToggleButton
+
+    from screens.widgets.toggles import OFF, ON, CheckBox, CheckList
+
+    class Checks(App):
+        def compose(self):
+            yield CheckList(("CHAT", "CHAT", True), ("LB", "LB", False), id="roles")
+            yield CheckBox("WhatsApp", True, id="on")
+            yield CheckBox("Firewall", False, id="off")
+
+    app = Checks()
+    async with app.run_test(size=(40, 10)) as pilot:
+        await pilot.pause()
+        roles = app.query_one(CheckList)
+        chat, lb = roles.render_line(0).text, roles.render_line(1).text
+        assert ON in chat and "CHAT" in chat and ON not in lb and "LB" in lb
+        assert ToggleButton.BUTTON_INNER not in chat + lb
+        roles.select("LB")
+        await pilot.pause()
+        assert ON in roles.render_line(1).text
+        on, off = app.query_one("#on", CheckBox), app.query_one("#off", CheckBox)
+        assert ON in on.render().plain and ON not in off.render().plain
+        assert off.render().plain.startswith(ToggleButton.BUTTON_LEFT + OFF)
+        await pilot.click("#off")
+        await pilot.pause()
+        assert off.value and ON in off.render().plain
