@@ -1,9 +1,13 @@
 """The TRAINING banner shown on every screen in training mode."""
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.widgets import Static
 
+from wizard.i18n import N_, _
+
 TEXT = "TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server"
+SHORT = N_("TRAINING: simulated host, no real server is touched")     # fits 80 columns
 
 
 class TrainingBanner(Static):
@@ -22,3 +26,8 @@ class TrainingBanner(Static):
 
     def __init__(self, **kw) -> None:
         super().__init__(TEXT, **kw)
+
+    def render(self):
+        """The whole sentence where it fits, else the short one (never cut mid-sentence)."""
+        whole = super().render()
+        return whole if cell_len(str(whole)) <= self.size.width else _(SHORT)
