@@ -143,9 +143,12 @@ class LogView(Log):
         """Another width: the kept lines are cut into rows again."""
         if self.size.width - self.styles.scrollbar_size_vertical == self._wrap_width:
             return
+        at_end = self.is_vertical_scroll_end       # following the output: still after
         lines = list(self._shown)
         self.clear()
         self.show(lines, self.wrap_width())
+        if at_end:
+            self.scroll_end(animate=False, immediate=True, x_axis=False)
 
     def clear(self):
         self._shown.clear()

@@ -155,7 +155,19 @@ async def test_log_view_wraps_long_lines_at_its_width_and_again_after_a_resize(t
         await pilot.resize_terminal(200, 20)
         await pilot.pause()
         assert list(view.lines) == ["short line", line]
-    assert (tmp_path / "wrap.log").read_text().splitlines() == ["short line", line]
+        for i in range(40):                 # more than a screenful: the view follows the end
+            view.push(f"line {i}")
+        view.flush()
+        await pilot.pause()
+        assert view.is_vertical_scroll_end and view.max_scroll_y > 0
+        await pilot.resize_terminal(50, 20)     # cut again: still at the end
+        await pilot.pause()
+        assert view.lines[-1] == "line 39" and view.is_vertical_scroll_end
+        view.push("after the resize")
+        view.flush()
+        await pilot.pause()
+        assert view.is_vertical_scroll_end
+    assert (tmp_path / "wrap.log").read_text().splitlines()[:2] == ["short line", line]
 
 
 async def test_check_marks_differ_in_shape_when_on_and_off():
