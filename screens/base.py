@@ -36,6 +36,8 @@ log = logging.getLogger("screens")
 WIDE = 100
 # A form narrower than this puts each label above its input (inputs stay wide enough to read).
 STACKED_BELOW = 72
+# A terminal lower than this (PuTTY's 24 rows) gets tighter margins and fewer progress rows.
+SHORT_BELOW = 30
 
 
 def describe_error(e: BaseException) -> str:
@@ -116,6 +118,7 @@ class WizardScreen(Screen[PageLeft]):
         docked = wide and not self.app.sidebar_hidden
         if wide:
             self.drawer_open = False
+        self.set_class(self.app.size.height < SHORT_BELOW, "-short")
         sidebar.set_class(not wide, "-drawer")
         sidebar.display = docked or self.drawer_open
         main.set_class(width - (SIDEBAR_WIDTH if docked else 0) < STACKED_BELOW, "-stacked")
