@@ -221,7 +221,7 @@ class SectionScreen(WizardScreen):
             with Horizontal(classes="field-row"):
                 yield Label(f.label, classes="field-label")
                 if f.kind == "bool":
-                    yield CheckBox("", bool(value), id=f.id, compact=True)     # ✔ or blank, one row
+                    yield CheckBox("", bool(value), id=f.id, compact=True, classes="field-check")
                 elif f.kind == "choice":
                     choices = f.options(self.section)
                     yield Select([(c, c) for c in choices], value=value if value in choices else choices[0],
@@ -255,7 +255,7 @@ class SectionScreen(WizardScreen):
         return f"typed once, kept as keyring:{f.secret_key}"
 
     def on_mount(self) -> None:
-        first = next(iter(self.query("#form Input, #form Select, #form CheckBox")), None)
+        first = next(iter(self.query("#form Input, #form Select, #form .field-check")), None)
         if first is not None:               # keyboard first: type at once, ctrl+n when done
             first.focus()
         self.states_changed()
@@ -263,7 +263,7 @@ class SectionScreen(WizardScreen):
     # -- validation: the whole answers as typed, the same checks as the CLI's ----------------
     @on(Input.Changed)
     @on(Select.Changed)
-    @on(CheckBox.Changed)
+    @on(CheckBox.Changed, ".field-check")     # a field's, not a checklist tick (AckList)
     def input_changed(self) -> None:
         self.app.store(self.PAGE, self.collect(store_secrets=False))     # revalidates
         self.edited()

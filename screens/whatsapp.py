@@ -1,6 +1,8 @@
 """Section 10: WhatsApp through TynTec (optional)."""
 from __future__ import annotations
 
+from textual.app import ComposeResult
+
 from .base import SectionScreen
 from .fields import Field
 
@@ -21,6 +23,16 @@ class WhatsAppScreen(SectionScreen):
               example="+4989123456789"),
         Field("language", "Auto-reply language"),
         Field("portal_url", "Portal URL for WhatsApp", optional=True, placeholder="https://<load balancer>:3003"))
+
+    def compose_extra(self) -> ComposeResult:
+        from .widgets.acklist import AckList
+        yield AckList((self.PAGE,), id="acks")
+
+    def edited(self) -> None:
+        """Another value: the checklist shows it (a tick for the old value no longer counts)."""
+        super().edited()
+        from .widgets.acklist import AckList
+        self.query_one("#acks", AckList).reload()
 
 
 SCREEN = WhatsAppScreen
