@@ -30,7 +30,7 @@ class AckList(Vertical):
     AckList .ack-title { text-style: bold underline; }
     AckList .ack-state { color: $text-muted; padding: 0 0 0 4; }
     AckList .ack-state.-open { color: $warning; }
-    AckList Checkbox { border: none; padding: 0; height: 1; }
+    AckList Checkbox { border: none; padding: 0; height: auto; width: 1fr; }   /* long items wrap */
     """
 
     def __init__(self, sections: tuple[str, ...] | None = None, **kw) -> None:

@@ -34,7 +34,12 @@ class CheckList(SelectionList):
 
 
 class CheckBox(Checkbox):
-    """A Checkbox whose box holds ✔ when on and nothing when off."""
+    """A Checkbox whose box holds ✔ when on and nothing when off; a label longer than the
+    line wraps (Textual's cuts it with …)."""
+
+    DEFAULT_CSS = """
+    CheckBox { text-wrap: wrap; text-overflow: fold; }
+    """
 
     @property
     def _button(self) -> Content:
@@ -46,3 +51,7 @@ class CheckBox(Checkbox):
         # without a label (a form's label stands beside it): the box alone, not box + padding
         # squeezed into the box's width
         return self._button if not self.label else super().render()
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        """A long label wraps (at 80 columns a checklist item is longer than the line)."""
+        return max(1, self.render().get_height(self.styles, width))

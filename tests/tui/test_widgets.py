@@ -177,10 +177,14 @@ async def test_check_marks_differ_in_shape_when_on_and_off():
     from screens.widgets.toggles import OFF, ON, CheckBox, CheckList
 
     class Checks(App):
+        CSS = "#long { width: 1fr; }"
+
         def compose(self):
             yield CheckList(("CHAT", "CHAT", True), ("LB", "LB", False), id="roles")
             yield CheckBox("WhatsApp", True, id="on")
             yield CheckBox("Firewall", False, id="off")
+            yield CheckBox("Max. parallel chats per agent = 3 for every chat agent (the default 0 "
+                           "means no chats at all)", id="long", compact=True)
 
     app = Checks()
     async with app.run_test(size=(40, 10)) as pilot:
@@ -198,3 +202,5 @@ async def test_check_marks_differ_in_shape_when_on_and_off():
         await pilot.click("#off")
         await pilot.pause()
         assert off.value and ON in off.render().plain
+        long = app.query_one("#long", CheckBox)          # wraps instead of ending in "…"
+        assert long.region.height >= 2 and long.region.width <= 40
