@@ -15,6 +15,8 @@ LAST = ("go(1)", "go(-1)", "toggle_sidebar")
 
 def rank(action: str) -> tuple[int, int]:
     name = action.rpartition(".")[2]            # "app.save", "screen.add_host" -> the action
+    if "help" in name:                          # F1, whatever its action is called
+        return 0, 0
     if name in FIRST:
         return 0, FIRST.index(name)
     if name in LAST:

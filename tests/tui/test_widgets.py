@@ -204,3 +204,12 @@ async def test_check_marks_differ_in_shape_when_on_and_off():
         assert off.value and ON in off.render().plain
         long = app.query_one("#long", CheckBox)          # wraps instead of ending in "…"
         assert long.region.height >= 2 and long.region.width <= 40
+
+
+def test_footer_ranks_the_keys_needed_everywhere_first():
+    from screens.widgets.footer import rank
+
+    order = sorted(["screen.add_host", "go(1)", "app.quit", "toggle_sidebar", "preview", "app.run",
+                    "app.save", "show_help", "open"], key=rank)
+    assert order[:5] == ["show_help", "app.save", "open", "app.run", "app.quit"]
+    assert order[5:7] == ["screen.add_host", "preview"] and order[-2:] == ["go(1)", "toggle_sidebar"]
