@@ -17,7 +17,10 @@ from typing import Callable
 
 from . import masking
 from .errors import AnswersError, PlanError, WizardError
+from .i18n import _
 from .problems import Problem, UsageError, check_sections, problems_of  # noqa: F401
+from .session_language import SessionLanguage
+from .session_training import TrainingMixin, legacy_ssh_note
 
 log = logging.getLogger("wizard.session")
 
@@ -33,14 +36,14 @@ class Detection:
     portal: object = None
 
 
-class Session:
+class Session(SessionLanguage, TrainingMixin):
     """Connections, facts, plans, runs and reports of one wizard session."""
 
     def __init__(self, *, training: bool = False, keyring_mode: str | None = None,
                  ask_secret: AskSecret | None = None, ask_host_key: AskHostKey | None = None,
                  accept: tuple[str, ...] = (), parallel: int = 4, clock: Callable[[], float] = time.time,
-                 connect_kw: dict | None = None) -> None:
-        self.training = training
+                 connect_kw: dict | None = None, scenario: str | None = None) -> None:
+        self._start_training(training, scenario)          # and the scenario (session_training)
         self.keyring_mode = keyring_mode
         self.ask_secret = ask_secret
         self.ask_host_key = ask_host_key
@@ -74,7 +77,8 @@ class Session:
         return self.answers
 
     def use(self, answers) -> None:
-        """Work with these answers from now on; another inventory means other connections."""
+        """Work with these answers from now on; another inventory means other connections;
+        their ui.language, the language (SessionLanguage)."""
         with self.lock:
             if self.answers is not None:
                 if list(answers.hosts) != list(self.answers.hosts):
@@ -82,6 +86,7 @@ class Session:
                 elif answers.data != self.answers.data:
                     self.facts = None           # other paths may be read: detect again
             self.answers = answers
+        self._follow_language(answers)
 
     def validate(self, data: dict, source: str):
         """(Answers, []) for a valid dict (as the TUI holds it), else (None, problems)."""
@@ -140,7 +145,7 @@ class Session:
     # -- connections -----------------------------------------------------------------------
     def _need_answers(self):
         if self.answers is None:
-            raise WizardError("no answers loaded")
+            raise WizardError(_("no answers loaded"))
         return self.answers
 
     def connect(self, hosts: list | None = None) -> dict:
@@ -175,10 +180,12 @@ class Session:
             who = t.run("id -un", timeout=30).stdout.strip() or "?"
             root = t.run("id -u", sudo=True, timeout=60).stdout.strip()
             if root == "0":
-                how = "as root" if who == "root" else f"as {who}, root through {spec.become}"
+                how = _("as root") if who == "root" else _("as {user}, root through {become}")
             else:
-                how = f"as {who}, NOT root with {spec.become} (id -u: {root or '?'})"
-            return f"{spec.name}: connected {how}; {os_info.name} {os_info.version}"
+                how = _("as {user}, NOT root with {become} (id -u: {uid})")
+            how = how.format(user=who, become=spec.become, uid=root or "?")
+            return _("{host}: connected {how}; {os} {version}").format(
+                host=spec.name, how=how, os=os_info.name, version=os_info.version) + legacy_ssh_note(t)
         finally:
             t.close()
 
@@ -238,7 +245,8 @@ class Session:
 
     # -- journals and plans ----------------------------------------------------------------
     def journal_source(self) -> str:
-        return self.source + (".training" if self.training else "")
+        """The journals' key: the answers file, and in training the scenario (each its own)."""
+        return self.source + (f".training-{self.scenario}" if self.training else "")
 
     def open_journals(self) -> dict:
         """The journal of every connected host, checked against it (read-only)."""
@@ -304,6 +312,7 @@ class Session:
                            journals=self.journals).run()
                     self.journals = {}
                 return RunResult(ok=True)
+            self.record.attempts += 1
             runner = Runner(plan, transports, emit=both, journals=self.journals, cancelled=cancelled,
                             max_parallel=self.parallel, http=self.http_client(),
                             host_logs=host_logs)
@@ -403,6 +412,7 @@ class Session:
         from .report import RunRecord, build_report, report_path, write_new
         record = self.record or RunRecord(None)
         record.outcome = outcome
+        self.add_training_summary(record)       # training: the scenario, what the trainee did
         now = self.clock()
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
@@ -412,19 +422,6 @@ class Session:
         path = write_new(report_path(folder, stem, stamp), text)
         log.info("report written to %s", path)
         return path, text
-
-    # -- training --------------------------------------------------------------------------
-    def reset_training(self) -> None:
-        """The simulated host as freshly installed, and no journal of it left: its next
-        plan is a fresh one."""
-        from .journal import state_dir
-        from .training import SimHost
-        with self.lock:
-            self.close()
-            SimHost.shared().reset()
-            for j in (state_dir() / "journal").glob("*.training--*.jsonl"):
-                j.unlink()
-            self.record = None
 
     def shutdown(self) -> None:
         self.close()
@@ -444,7 +441,7 @@ def describe_error(e: BaseException) -> str:
     if isinstance(e, WizardError):
         text = str(e)
     elif isinstance(e, TransportError):
-        text = f"connection failed: {e}"
+        text = _("connection failed: {reason}").format(reason=e)
     else:
         text = f"{type(e).__name__}: {e}"
     return masking.mask(text)
