@@ -36,6 +36,12 @@ async def steady(pilot):
 async def detected(pilot):
     await goto(pilot, "detection")
     await wait_for(pilot, lambda: pilot.app.facts is not None, what="detection")
+    table = pilot.app.screen.query_one("#facts-table")
+    # its columns take the rows' widths when the table is next idle
+    await wait_for(pilot, lambda: table.row_count > 0 and not table._require_update_dimensions,
+                   what="facts table sized")
+    table.focus()                       # one focus, whenever detection ended
+    await pilot.pause(0.3)
 
 
 def test_hosts_validation(snap_compare):
