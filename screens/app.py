@@ -25,6 +25,7 @@ from wizard.i18n import N_, _
 from wizard.session import Session
 
 from . import model
+from .commands import WizardCommands
 from .messages import PageLeft
 from .pages import DONE, PAGES, PROBLEM_PAGE, SECTIONS, SKIPPED, TITLES, TODO
 
@@ -44,6 +45,8 @@ class WizardApp(App[int]):
     """The chat-role wizard."""
 
     CSS_PATH = "wizard.tcss"
+    # the wizard's commands in its order (screens/commands.py); "Help" and "Keys" (screens/help.py)
+    COMMANDS = {WizardCommands, help_commands}
     TITLE = "chat-role wizard"
     BINDINGS = [
         Binding("ctrl+s", "save", "Save"),
@@ -52,7 +55,6 @@ class WizardApp(App[int]):
         Binding("ctrl+q", "quit", N_("Quit")),
         Binding("f1", "help", N_("Help")),
     ]
-    COMMANDS = App.COMMANDS | {help_commands}       # the palette's "Help" and "Keys" (screens/help.py)
 
     def __init__(self, *, session: Session | None = None, answers: str | Path | None = None,
                  training: bool = False, keyring_mode: str | None = None, data: dict | None = None,
@@ -79,6 +81,7 @@ class WizardApp(App[int]):
             self.data, self.source = model.training_sample()
         else:                                   # a new file: saved there on ctrl+s
             self.data, self.source = model.blank(), str(self.path or "new answers")
+        self.sidebar_hidden = False             # F2 on a wide terminal (screens/base.py)
         self.states: dict[str, str] = {p: TODO for p in PAGES}
         for name in self.skipped():
             self.states[name] = SKIPPED
@@ -90,6 +93,12 @@ class WizardApp(App[int]):
         self.saved = model.clean(copy.deepcopy(self.data))     # what the file on disk says
         self.revalidate()
         self.sub_title = self.subtitle()
+
+    def get_key_display(self, binding: Binding) -> str:
+        """Function keys as printed on the keyboard (F9, not f9)."""
+        if binding.key_display is None and binding.key[:1] == "f" and binding.key[1:].isdigit():
+            return binding.key.upper()
+        return super().get_key_display(binding)
 
     # -- unsaved changes and problems ------------------------------------------------------
     @property
@@ -445,11 +454,10 @@ class WizardApp(App[int]):
 
     # -- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        # textual's "Keys" (its generic key panel) is replaced by ours: screens/help.py
-        theirs = (self.action_show_help_panel, self.action_hide_help_panel)
-        yield from (c for c in super().get_system_commands(screen) if c.callback not in theirs)
+        """The palette's commands, the wizard's first and its pages in the procedure's
+        order (screens/commands.py lists and matches them), then Textual's."""
         yield SystemCommand("Save answers", "Write the answers file (ctrl+s)", self.action_save)
-        yield SystemCommand("Save answers as…", "Write the answers to another file", self.action_save_as)
+        yield SystemCommand("Save as…", "Write the answers to another file", self.action_save_as)
         yield SystemCommand("Load answers…", "Open an answers file; every page is prefilled (ctrl+o)",
                             self.action_open)
         yield SystemCommand("Preview this section", "Show the commands and diffs this section will run (F5)",
@@ -467,6 +475,9 @@ class WizardApp(App[int]):
         for page in PAGES:
             yield SystemCommand(f"Go to: {TITLES[page]}", f"Show the {TITLES[page]} page",
                                 lambda page=page: self.goto(page))
+        # textual's "Keys" (its generic key panel) is replaced by ours: screens/help.py
+        theirs = (self.action_show_help_panel, self.action_hide_help_panel)
+        yield from (c for c in super().get_system_commands(screen) if c.callback not in theirs)
 
     def action_help(self) -> None:
         """F1: the help of the page that is shown."""

@@ -15,17 +15,29 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Header, Input, Label, Select, Static, Switch
+from textual.widgets import Header, Input, Label, Select, Static
+
+from wizard.i18n import N_, _
 
 from .fields import Field
 from .messages import PageLeft, PlanBuilt, WorkFailed
-from .pages import PREVIEWED, SECTIONS, SKIPPED, TITLES, TODO, next_page
+from .pages import MARKS, PREVIEWED, PROBLEM, SECTIONS, SKIPPED, TITLES, TODO, next_page
 from .widgets.banner import TrainingBanner
 from .widgets.footer import WizardFooter
 from .widgets.planview import PlanView
-from .widgets.sidebar import Sidebar
+from .widgets.sidebar import WIDTH as SIDEBAR_WIDTH, Sidebar
+from .widgets.toggles import CheckBox
 
 log = logging.getLogger("screens")
+
+# From this many columns the sidebar stays beside the page (F2 hides it); below, it is a
+# drawer over the page (F2 opens it) and the header names the page: PuTTY's 80x24 gets the
+# whole width for the form.
+WIDE = 100
+# A form narrower than this puts each label above its input (inputs stay wide enough to read).
+STACKED_BELOW = 72
+# A terminal lower than this (PuTTY's 24 rows) gets tighter margins and fewer progress rows.
+SHORT_BELOW = 30
 
 
 def describe_error(e: BaseException) -> str:
@@ -41,10 +53,13 @@ class WizardScreen(Screen[PageLeft]):
     BINDINGS = [
         Binding("ctrl+n", "go(1)", "Next"),
         Binding("ctrl+b", "go(-1)", "Back"),
+        Binding("f2", "toggle_sidebar", N_("Pages")),
     ]
 
     def __init__(self, data: object = None) -> None:
         super().__init__()
+        self.drawer_open = False        # narrow terminal: the sidebar shown over the page (F2)
+        self.focus_before_drawer = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -75,15 +90,80 @@ class WizardScreen(Screen[PageLeft]):
 
     @on(Sidebar.PageChosen)
     def page_chosen(self, event: Sidebar.PageChosen) -> None:
-        self.leave(event.page)
+        if event.page == self.PAGE:
+            self.action_close_sidebar()
+        else:
+            self.leave(event.page)
 
     def on_screen_resume(self) -> None:
+        self.fit_layout()
         self.states_changed()
+
+    # -- the frame at the terminal's width ---------------------------------------------------
+    def on_mount(self) -> None:
+        self.fit_layout()
+
+    def on_resize(self) -> None:
+        self.fit_layout()
+
+    def fit_layout(self) -> None:
+        """Sidebar beside the page (wide terminal, unless hidden with F2), as a drawer over it
+        (narrow, while open) or away; labels above inputs when the form is narrow."""
+        try:
+            sidebar, main = self.query_one(Sidebar), self.query_one("#main")
+        except Exception:               # not composed yet
+            return
+        width = self.app.size.width
+        wide = width >= WIDE
+        docked = wide and not self.app.sidebar_hidden
+        if wide:
+            self.drawer_open = False
+        self.set_class(self.app.size.height < SHORT_BELOW, "-short")
+        sidebar.set_class(not wide, "-drawer")
+        sidebar.display = docked or self.drawer_open
+        main.set_class(width - (SIDEBAR_WIDTH if docked else 0) < STACKED_BELOW, "-stacked")
+        self.show_title(docked)
+
+    def show_title(self, docked: bool | None = None) -> None:
+        """Without the sidebar beside it, the header names the page and its state."""
+        if docked is None:
+            docked = self.app.size.width >= WIDE and not self.app.sidebar_hidden
+        if docked:
+            self.title = None
+            return
+        state = PROBLEM if self.PAGE in self.app.problem_pages() else self.app.states.get(self.PAGE, TODO)
+        self.title = f"{MARKS.get(state, ' ')} {TITLES.get(self.PAGE, self.PAGE)}"
+
+    def action_toggle_sidebar(self) -> None:
+        """F2: hide/show the sidebar (wide terminal), open/close the drawer (narrow)."""
+        if self.app.size.width >= WIDE:
+            self.app.sidebar_hidden = not self.app.sidebar_hidden
+            self.fit_layout()
+        elif self.drawer_open:
+            self.action_close_sidebar()
+        else:
+            self.focus_before_drawer = self.focused
+            self.drawer_open = True
+            self.fit_layout()
+            self.query_one(Sidebar).focus()
+
+    def action_close_sidebar(self) -> None:
+        """Escape (or the current page chosen again) closes the drawer."""
+        if not self.drawer_open:
+            return
+        self.drawer_open = False
+        self.fit_layout()
+        before, self.focus_before_drawer = self.focus_before_drawer, None
+        if before is not None and before.is_attached:
+            before.focus()
+        else:
+            self.focus_next()
 
     def states_changed(self) -> None:
         """The app changed a page's state or the answers' problems: redraw the sidebar and
         the problems list (every problem of the answers, on every page, until fixed)."""
         pages = self.app.problem_pages()
+        self.show_title()
         try:
             self.query_one(Sidebar).show(self.app.states, set(pages))
             box = self.query_one("#problems", Static)
@@ -141,7 +221,7 @@ class SectionScreen(WizardScreen):
             with Horizontal(classes="field-row"):
                 yield Label(f.label, classes="field-label")
                 if f.kind == "bool":
-                    yield Switch(bool(value), id=f.id)
+                    yield CheckBox("", bool(value), id=f.id, compact=True, classes="field-check")
                 elif f.kind == "choice":
                     choices = f.options(self.section)
                     yield Select([(c, c) for c in choices], value=value if value in choices else choices[0],
@@ -150,7 +230,7 @@ class SectionScreen(WizardScreen):
                     yield Input(password=True, id=f.id, placeholder=self.secret_placeholder(f), compact=True)
                 else:
                     yield Input("" if value is None else str(value), id=f.id,
-                                placeholder=f.placeholder or ("" if f.optional else "required"), compact=True)
+                                placeholder=self.placeholder(f), compact=True)
             if f.help:
                 yield Static(f.help, classes="field-help", markup=False)
             yield Static("", classes="field-error", id=f"{f.id}-error", markup=False)
@@ -159,6 +239,15 @@ class SectionScreen(WizardScreen):
         """Section-specific widgets after the fields."""
         yield from ()
 
+    @staticmethod
+    def placeholder(f: Field) -> str:
+        """An empty input's hint: what empty means, or an example marked as one."""
+        if f.placeholder:
+            return f.placeholder
+        if f.example:
+            return (_("e.g. {example}") if f.optional else _("required, e.g. {example}")).format(example=f.example)
+        return "" if f.optional else "required"
+
     def secret_placeholder(self, f: Field) -> str:
         ref = self.data.get(f.key)
         if ref:
@@ -166,7 +255,7 @@ class SectionScreen(WizardScreen):
         return f"typed once, kept as keyring:{f.secret_key}"
 
     def on_mount(self) -> None:
-        first = next(iter(self.query("#form Input, #form Select, #form Switch")), None)
+        first = next(iter(self.query("#form Input, #form Select, #form .field-check")), None)
         if first is not None:               # keyboard first: type at once, ctrl+n when done
             first.focus()
         self.states_changed()
@@ -174,7 +263,7 @@ class SectionScreen(WizardScreen):
     # -- validation: the whole answers as typed, the same checks as the CLI's ----------------
     @on(Input.Changed)
     @on(Select.Changed)
-    @on(Switch.Changed)
+    @on(CheckBox.Changed, ".field-check")     # a field's, not a checklist tick (AckList)
     def input_changed(self) -> None:
         self.app.store(self.PAGE, self.collect(store_secrets=False))     # revalidates
         self.edited()
@@ -210,7 +299,7 @@ class SectionScreen(WizardScreen):
         out = dict(self.data)
         for f in self.FIELDS:
             if f.kind == "bool":
-                out[f.key] = self.query_one(f"#{f.id}", Switch).value
+                out[f.key] = self.query_one(f"#{f.id}", CheckBox).value
             elif f.kind == "choice":
                 out[f.key] = self.query_one(f"#{f.id}", Select).value
             elif f.kind == "secret":

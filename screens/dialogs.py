@@ -8,6 +8,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
+from wizard.i18n import _
+
 
 class HostKeyDialog(ModalScreen[bool]):
     """An unknown host key: trust its SHA256 fingerprint, or refuse."""
@@ -53,7 +55,7 @@ class PathDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Label(self.title_text, id="dialog-title")
-            yield Input(self.value, placeholder="path/to/site.yaml", id="path", compact=True)
+            yield Input(self.value, placeholder=_("e.g. {example}").format(example="path/to/site.yaml"), id="path", compact=True)
             with Horizontal(classes="buttons"):
                 yield Button(self.action_label, id="ok", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
@@ -66,11 +68,6 @@ class PathDialog(ModalScreen[str | None]):
             self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
-    def on_key(self, event) -> None:
-        if event.key in self.keys:
-            event.stop()
-            self.dismiss(self.keys[event.key])
-
     def action_cancel(self) -> None:
         self.dismiss(None)
 
@@ -102,11 +99,6 @@ class SecretDialog(ModalScreen[str | None]):
             self.dismiss(value)
 
     @on(Button.Pressed, "#cancel")
-    def on_key(self, event) -> None:
-        if event.key in self.keys:
-            event.stop()
-            self.dismiss(self.keys[event.key])
-
     def action_cancel(self) -> None:
         self.dismiss(None)
 

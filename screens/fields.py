@@ -64,7 +64,8 @@ class Field:
     choices: tuple[str, ...] = ()   # () -> the schema's enum
     optional: bool = False          # empty input means "not set" (None)
     secret_key: str = ""            # keyring key for kind "secret"
-    placeholder: str = ""
+    placeholder: str = ""           # what an empty input means (a default), shown dim
+    example: str = ""               # a typical value, shown as "e.g. …" (never taken as one)
 
     @property
     def id(self) -> str:

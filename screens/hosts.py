@@ -9,11 +9,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Select, SelectionList, Static
 
+from wizard.i18n import _
+
 from .base import WizardScreen, describe_error
 from .fields import subschema, typed
 from .messages import ConnectionTested
 from .model import REF, ROLES, host_spec
 from .pages import TITLES, TODO
+from .widgets.toggles import CheckList
 
 EXPLANATION = (
     "Every server the install touches, with its roles: CHAT is the server being installed "
@@ -30,9 +33,9 @@ class HostTable(DataTable):
     """The inventory as a table; its keys add, remove and test hosts."""
 
     BINDINGS = [
-        Binding("a", "screen.add_host", "Add host"),
-        Binding("delete,x", "screen.remove_host", "Remove host"),
-        Binding("t", "screen.test_host", "Test connection"),
+        Binding("a", "screen.add_host", "Add"),           # short: the footer has 80 columns
+        Binding("delete,x", "screen.remove_host", "Remove"),
+        Binding("t", "screen.test_host", "Test"),
     ]
 
 
@@ -81,7 +84,7 @@ class HostsScreen(WizardScreen):
                     yield Input(password=True, id="host-password", compact=True)
                 with Horizontal(classes="field-row"):
                     yield Label("Roles", classes="field-label")
-                    yield SelectionList[str](*((r, r) for r in ROLES), id="host-roles", compact=True)
+                    yield CheckList(*((r, r) for r in ROLES), id="host-roles", compact=True)
                 yield Static("", classes="field-error", id="host-roles-error")
 
     def on_mount(self) -> None:
@@ -235,8 +238,24 @@ class HostsScreen(WizardScreen):
         self.query_one("#host-address", Input).focus()
 
     def action_remove_host(self) -> None:
+        """Ask first, naming the host (Cancel is the default): del is easily hit."""
         if self.current is None:
             return
+        from .dialogs import ChoiceDialog
+        index, h = self.current, self.hosts[self.current]
+        what = f"{h['name']} ({h['address']})" if h.get("address") else h["name"]
+
+        def answered(choice: str | None) -> None:
+            if choice == "remove" and index < len(self.hosts) and self.hosts[index] is h:
+                self.remove_host(index)
+        self.app.push_screen(ChoiceDialog(
+            _("Remove {host} from the inventory?").format(host=h["name"]),
+            _("{host} and its settings (roles, login) leave the answers. Nothing changes on "
+              "the server.").format(host=what),
+            [("remove", _("Remove"), "error"), ("cancel", _("Cancel"), "primary")], focus="cancel"), answered)
+
+    def remove_host(self, index: int) -> None:
+        self.current = index
         del self.hosts[self.current]
         self.current = min(self.current, len(self.hosts) - 1) if self.hosts else None
         self.refresh_table()
@@ -253,6 +272,7 @@ class HostsScreen(WizardScreen):
             self.notify("The host needs an address.", severity="error")
             return
         self.query_one("#test-result", Static).update(f"testing {h['name']}…")
+        self.query_one("#test-result", Static).add_class("-shown")
         self.test_connection(h["name"], {k: v for k, v in h.items() if k != "name"})
 
     @on(Button.Pressed, "#add")

@@ -17,7 +17,7 @@ class JavaScreen(SectionScreen):
               help="url: yum downloads it; rpm: a file already on the chat server"),
         Field("url", "RPM URL"),
         Field("rpm_path", "RPM path on the chat server", optional=True,
-              placeholder="/root/jdk-8u202-linux-x64.rpm"))
+              example="/root/jdk-8u202-linux-x64.rpm"))
 
 
 SCREEN = JavaScreen

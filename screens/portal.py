@@ -16,7 +16,7 @@ class PortalScreen(SectionScreen):
     FIELDS = (
         Field("scheme", "Scheme", "choice", choices=("https", "http"),
               help="https: wss on 3003 (needed for WhatsApp); http: ws on 3000"),
-        Field("load_balancer", "Load balancer name (as browsers use it)", placeholder="jtel-portal"),
+        Field("load_balancer", "Load balancer name (as browsers use it)", example="jtel-portal"),
         Field("version", "Portal version", optional=True,
               placeholder="detected", help="e.g. 3.26; >= 3.25 adds serverTimezone to the JDBC URL"),
         Field("shared_dir", "Shared folder"))

@@ -20,7 +20,7 @@ class WhatsAppScreen(SectionScreen):
         Field("api_key", "TynTec API key", "secret", secret_key="tyntec/apikey"),
         Field("api_base", "TynTec API base"),
         Field("phone_number", "WhatsApp number (E.164)", optional=True,
-              placeholder="+4989123456789"),
+              example="+4989123456789"),
         Field("language", "Auto-reply language"),
         Field("portal_url", "Portal URL for WhatsApp", optional=True, placeholder="https://<load balancer>:3003"))
 

@@ -15,6 +15,8 @@ from textual.widgets import Checkbox, Static
 
 from wizard.i18n import _
 
+from .toggles import CheckBox
+
 
 def dom_id(item_id: str) -> str:
     return "ack-" + re.sub(r"[^A-Za-z0-9_-]", "-", item_id)
@@ -28,7 +30,7 @@ class AckList(Vertical):
     AckList .ack-title { text-style: bold underline; }
     AckList .ack-state { color: $text-muted; padding: 0 0 0 4; }
     AckList .ack-state.-open { color: $warning; }
-    AckList Checkbox { border: none; padding: 0; height: 1; }
+    AckList Checkbox { border: none; padding: 0; height: auto; width: 1fr; }   /* long items wrap */
     """
 
     def __init__(self, sections: tuple[str, ...] | None = None, **kw) -> None:
@@ -76,7 +78,7 @@ class AckList(Vertical):
                 widgets = []
                 for state in states:
                     i = state.item
-                    widgets.append(Checkbox(self.label(i), state.confirmed, id=dom_id(i.id), compact=True))
+                    widgets.append(CheckBox(self.label(i), state.confirmed, id=dom_id(i.id), compact=True))
                     widgets.append(self.state_line(state))
                 await box.mount_all(widgets)
 

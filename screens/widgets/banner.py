@@ -1,9 +1,13 @@
 """The TRAINING banner shown on every screen in training mode."""
 from __future__ import annotations
 
+from rich.cells import cell_len
 from textual.widgets import Static
 
+from wizard.i18n import N_, _
+
 TEXT = "TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server"
+SHORT = N_("TRAINING: simulated host, no real server is touched")     # fits 80 columns
 
 
 class TrainingBanner(Static):
@@ -22,10 +26,18 @@ class TrainingBanner(Static):
 
     def __init__(self, **kw) -> None:
         super().__init__(TEXT, **kw)
+        self.short = ""                 # a scenario's own short sentence
 
     def on_mount(self) -> None:
         """Name the training scenario (and its OS) when it is not the standard CentOS 7 lab."""
         name = getattr(getattr(self.app, "session", None), "scenario", None)
         if name:
-            from ..scenarios import banner_text
+            from ..scenarios import banner_text, scenario
             self.update(banner_text(name))
+            if scenario(name).name != "centos7":
+                self.short = _("TRAINING {name}: simulated, no real server is touched").format(name=name)
+
+    def render(self):
+        """The whole sentence where it fits, else the short one (never cut mid-sentence)."""
+        whole = super().render()
+        return whole if cell_len(str(whole)) <= self.size.width else (self.short or _(SHORT))

@@ -1,6 +1,9 @@
-"""The footer of every page: the page's keys on the left, and pinned on the right the keys
-that always work (F9 run, F1 help, ctrl+q quit, ctrl+p palette), so that they stay visible on an
-80-column terminal however many keys the page has. Descriptions are translated when shown."""
+"""The footer of every page: pinned on the right the keys that always work (F9 run, F1 help,
+ctrl+q quit, ctrl+p palette), so that they stay visible on an 80-column terminal however many
+keys the page has; on the left save and open first, the page's own keys next, paging (ctrl+n /
+ctrl+b, F2) last: what does not fit is what the sidebar, the key list (F1, k) and the palette
+also offer. Textual lists the focused widget's keys first and the app's last, so at 80 columns
+save/open/run fell off the right edge. Descriptions are translated when shown."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -12,6 +15,19 @@ from wizard.i18n import N_, _
 
 TEXTUAL_TEXTS = (N_("palette"),)   # textual's own description of ctrl+p, translated here too
 PINNED = ("run", "help", "quit")   # actions, in this order, before the palette key
+FIRST = ("help", "save", "open", "run", "quit")     # on the left, in this order, when not pinned
+LAST = ("go(1)", "go(-1)", "toggle_sidebar")
+
+
+def rank(action: str) -> tuple[int, int]:
+    name = action.rpartition(".")[2]            # "app.save", "screen.add_host" -> the action
+    if "help" in name:                          # F1, whatever its action is called
+        return 0, 0
+    if name in FIRST:
+        return 0, FIRST.index(name)
+    if name in LAST:
+        return 2, LAST.index(name)
+    return 1, 0
 
 
 class WizardFooter(Footer):
@@ -32,13 +48,17 @@ class WizardFooter(Footer):
 
     def compose(self) -> ComposeResult:
         pinned: dict[str, FooterKey] = {}
+        left = []
         for widget in super().compose():
             if isinstance(widget, FooterKey):
                 widget.description = _(widget.description) if widget.description else ""
                 if widget.action in PINNED:
                     pinned.setdefault(widget.action, widget)
                     continue
-            yield widget
+            left.append(widget)
+        if all(isinstance(getattr(w, "action", None), str) for w in left):
+            left.sort(key=lambda w: rank(w.action))     # grouped keys (labels between): as Textual
+        yield from left
         if not self._bindings_ready:
             return
         keys = [pinned[a] for a in PINNED if a in pinned]

@@ -13,6 +13,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 THEME = "ansi_dark"
+NOTE = "ℹ"          # a section's note: something to know, not something wrong
 
 
 def _syntax(code: str, lexer: str) -> Syntax:
@@ -56,8 +57,8 @@ def render_action(action) -> list[RenderableType]:
 def render_section(section) -> RenderableType:
     """A SectionPlan: notes, then per host its actions."""
     parts: list[RenderableType] = [Text(section.title, style="bold underline")]
-    for note in section.notes:
-        parts.append(Text(f"!! {note}", style="bold yellow"))
+    for note in section.notes:          # information, calmer than a problem ("! …", red)
+        parts.append(Text.assemble((f"{NOTE} ", "bold cyan"), note))
     for hp in section.hosts:
         parts.append(Text(f"── {hp.host}", style="bold cyan"))
         for a in hp.actions:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -14,6 +15,7 @@ SHORT = {"hosts": "Hosts", "portal": "Portal", "detection": "Detection", "java":
          "update_script": "5 Update script", "firewall": "6 Firewall", "load_balancer": "7 Load balancer",
          "portal_settings": "8 Chat parameters", "agents": "9 Agents", "whatsapp": "10 WhatsApp",
          "run": "Run", "report": "Report"}
+WIDTH = 33          # columns, border included (the layout in screens/base.py counts with it)
 STYLE = {"to do": "dim", "previewed": "yellow", "running": "cyan", "done": "green",
          "skipped": "dim italic", "failed": "bold red", "stopped": "yellow", PROBLEM: "bold red reverse"}
 
@@ -33,13 +35,15 @@ class Sidebar(OptionList):
 
     DEFAULT_CSS = """
     Sidebar {
-        width: 33;
+        width: %d;
         height: 1fr;
         border: round $primary-darken-2;
         border-title-color: $text-muted;
     }
     Sidebar:focus { border: round $primary; }
-    """
+    Sidebar.-drawer { layer: drawer; background: $panel; }
+    """ % WIDTH
+    BINDINGS = [Binding("escape", "screen.close_sidebar", show=False)]
 
     class PageChosen(Message):
         """The engineer chose a page in the sidebar."""
@@ -64,5 +68,4 @@ class Sidebar(OptionList):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
-        if event.option.id != self.current:
-            self.post_message(self.PageChosen(event.option.id))
+        self.post_message(self.PageChosen(event.option.id))

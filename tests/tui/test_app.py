@@ -6,7 +6,7 @@ import sys
 
 import yaml
 
-from screens.pages import PAGES
+from screens.pages import PAGES, TITLES
 from screens.widgets.banner import TrainingBanner
 from screens.widgets.sidebar import Sidebar
 
@@ -368,3 +368,83 @@ async def test_closing_the_app_while_a_dialog_waits_frees_the_worker(tmp_path):
         await wait_for(pilot, lambda: type(app.screen).__name__ == "HostKeyDialog", what="dialog")
     t.join(5)
     assert not t.is_alive() and answers == [False]
+
+
+async def test_cancel_closes_the_path_and_secret_dialogs_and_changes_nothing(tmp_path):
+    """Cancel (click or Enter on it) closes the dialog; nothing is saved, the app keeps running."""
+    from screens.dialogs import PathDialog, SecretDialog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog), what="save dialog")
+        app.screen.query_one("#path").value = str(tmp_path / "other.yaml")
+        await pilot.click("#cancel")
+        await wait_for(pilot, lambda: getattr(app.screen, "PAGE", "") == "hosts", what="dialog closed")
+        answers = []
+        app.push_screen(SecretDialog("Secret db/root:"), answers.append)
+        await pilot.pause()
+        app.screen.query_one("#cancel").focus()
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: answers, what="secret dialog closed")
+        assert answers == [None] and app.is_running
+    assert not (tmp_path / "other.yaml").exists() and not (tmp_path / "site.yaml").exists()
+
+
+async def palette_titles(pilot, query: str = "") -> list[str]:
+    """Open the palette, type `query`, and read the commands it lists, top first."""
+    from textual.command import CommandList, CommandPalette
+
+    app = pilot.app
+    await pilot.press("ctrl+p")
+    await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+    if query:
+        await pilot.press(*query)
+    palette = app.screen
+    await wait_for(pilot, lambda: palette.has_class("-ready") and palette.query_one(CommandList).option_count,
+                   what="commands listed")
+    await pilot.pause(0.4)              # the palette shows its hits in batches
+    options = palette.query_one(CommandList).options
+    return [str(o.prompt).split("\n")[0] for o in options]
+
+
+async def test_palette_lists_the_pages_in_the_procedures_order(tmp_path):
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        titles = await palette_titles(pilot)
+        pages = [t for t in titles if t.startswith("Go to: ")]
+        assert pages == [f"Go to: {TITLES[p]}" for p in PAGES]          # 2. before 10.
+        assert titles.index("Save answers") < titles.index("Go to: Hosts")
+
+
+async def test_palette_save_as_then_enter_asks_for_a_file_and_overwrites_nothing(tmp_path):
+    from screens.dialogs import PathDialog
+
+    site = write_site(tmp_path)
+    before = site.read_text()
+    app = make_app(answers=site)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, "agents")
+        app.screen.query_one("#max-parallel-chats").value = "9"     # unsaved: Save would write it
+        titles = await palette_titles(pilot, "save as")
+        assert titles[0] == "Save as…"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, PathDialog), what="save-as dialog")
+        assert site.read_text() == before
+
+
+def test_palette_scores_whole_words_above_word_starts_and_fuzzy_letters():
+    from textual.fuzzy import Matcher
+
+    from screens.commands import score as scored
+
+    def score(query, title):
+        return scored(query, title, Matcher(query))
+
+    assert score("save as", "Save as…") > score("save as", "Save answers") > 0     # fuzzy: a, s
+    assert score("save as", "Save as…") > score("save as", "Save answers as…")
+    assert score("go 2", "Go to: 2. ClientMessenger") > score("go 2", "Go to: 10. WhatsApp")
+    assert score("run", "Run") > score("run", "Go to: Run") > score("rn", "Run") > 0
+    assert score("xyz", "Run") == 0

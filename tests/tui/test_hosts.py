@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import yaml
 
+from screens.dialogs import ChoiceDialog
+
 from .conftest import SIZE, goto, make_app, wait_for
 from .test_app import write_site
 
@@ -43,8 +45,18 @@ async def test_add_edit_and_remove_hosts(tmp_path):
         await pilot.pause()
         assert table.row_count == 2
         table.focus()
+        await pilot.press("delete")         # asks first, naming the host; Cancel is the default
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="remove question")
+        assert "chat2" in str(app.screen.query_one("#dialog-title").render())
+        assert "chat2.example.com" in str(app.screen.query_one("#dialog-text").render())
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceDialog), what="cancelled")
+        assert table.row_count == 2 and app.screen.hosts[1]["name"] == "chat2"
+        table.focus()
         await pilot.press("delete")
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="remove question")
+        await pilot.click("#choice-remove")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceDialog), what="removed")
         assert table.row_count == 1
 
         await goto(pilot, "portal")
@@ -61,7 +73,9 @@ async def test_buttons_work_with_the_mouse(tmp_path):
         await pilot.pause()
         assert app.screen.query_one("#host-table").row_count == 2
         await pilot.click("#remove")
-        await pilot.pause()
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="remove question")
+        await pilot.click("#choice-remove")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceDialog), what="removed")
         assert app.screen.query_one("#host-table").row_count == 1
 
 
