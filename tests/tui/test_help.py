@@ -155,7 +155,7 @@ async def test_the_footer_shows_quit_help_and_run_at_every_size(size, page):
             await wait_for(pilot, lambda: app.screen.plan is not None, what="the plan")
         await pilot.pause()
         footer = app.screen.query_one(WizardFooter)
-        for key, display in (("ctrl+q", "^q"), ("f1", "f1"), ("f9", "f9"), ("ctrl+p", "^p")):
+        for key, display in (("ctrl+q", "^q"), ("f1", "F1"), ("f9", "F9"), ("ctrl+p", "^p")):
             widget = next(w for w in footer.query(FooterKey) if w.key == key)
             assert widget.key_display == display
             r = widget.region
