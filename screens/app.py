@@ -21,16 +21,27 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
+from wizard.i18n import N_, _
 from wizard.session import Session
 
 from . import model
+from .language import LanguageCommands
 from .messages import PageLeft
-from .pages import DONE, PAGES, PROBLEM_PAGE, SECTIONS, SKIPPED, TITLES, TODO
+from .pages import DONE, PAGES, PROBLEM_PAGE, SECTIONS, SKIPPED, TODO, title
 
 log = logging.getLogger("screens.app")
 
 # which answers key each page edits (sections edit their own key)
 SLICES = {"hosts": "inventory", "portal": "portal", "detection": "portal"}
+
+NEW = N_("new answers")             # the source of answers not yet in a file (shown translated)
+
+# Textual's own palette commands and footer key, so that they follow the language too
+N_("Theme"), N_("Change the current theme"), N_("Quit"), N_("Quit the application as soon as possible")
+N_("Keys"), N_("Hide the keys and widget help panel")
+N_("Show help for the focused widget and a summary of available keys")
+N_("Minimize"), N_("Minimize the widget and restore to normal size"), N_("Maximize")
+N_("Maximize the focused widget"), N_("Screenshot"), N_("Save an SVG 'screenshot' of the current screen")
 
 
 class WizardApp(App[int]):
@@ -38,11 +49,12 @@ class WizardApp(App[int]):
 
     CSS_PATH = "wizard.tcss"
     TITLE = "chat-role wizard"
+    COMMANDS = App.COMMANDS | {LanguageCommands}
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save"),
-        Binding("ctrl+o", "open", "Open"),
-        Binding("f9", "run", "Run", priority=False),
-        Binding("ctrl+q", "quit", "Quit", show=False),
+        Binding("ctrl+s", "save", N_("Save")),
+        Binding("ctrl+o", "open", N_("Open")),
+        Binding("f9", "run", N_("Run"), priority=False),
+        Binding("ctrl+q", "quit", N_("Quit"), show=False),
     ]
 
     def __init__(self, *, session: Session | None = None, answers: str | Path | None = None,
@@ -60,14 +72,14 @@ class WizardApp(App[int]):
         self.issues: list = []                  # wizard.session.Problem: the answers as they are now
         self.path: Path | None = Path(answers) if answers else None
         if data is not None:
-            self.data, self.source = copy.deepcopy(data), str(self.path or "new answers")
+            self.data, self.source = copy.deepcopy(data), str(self.path or NEW)
         elif self.path is not None and self.path.exists():
             self.data, self.problems = model.load(self.path)
             self.source = str(self.path)
         elif self.training:
             self.data, self.source = model.training_sample()
         else:                                   # a new file: saved there on ctrl+s
-            self.data, self.source = model.blank(), str(self.path or "new answers")
+            self.data, self.source = model.blank(), str(self.path or NEW)
         self.states: dict[str, str] = {p: TODO for p in PAGES}
         for name in self.skipped():
             self.states[name] = SKIPPED
@@ -89,7 +101,7 @@ class WizardApp(App[int]):
     def revalidate(self) -> None:
         """Check the whole answers (schema and cross-section checks, the same as the CLI's)
         and mark every page that has a problem."""
-        _, self.issues = self.session.validate(model.clean(copy.deepcopy(self.data)), "answers")
+        _valid, self.issues = self.session.validate(model.clean(copy.deepcopy(self.data)), "answers")
         from .base import WizardScreen
         if self.is_running and isinstance(self.screen, WizardScreen):
             self.screen.states_changed()
@@ -107,13 +119,14 @@ class WizardApp(App[int]):
         if not self.issues:
             return False
         from .dialogs import ChoiceDialog
-        lines = [f"{TITLES.get(page, page)}: {p}" for page, ps in self.problem_pages().items() for p in ps]
-        self.push_screen(ChoiceDialog(f"{what}: fix these first", "\n".join(lines), [("ok", "Close", "primary")]))
+        lines = [f"{title(page)}: {p}" for page, ps in self.problem_pages().items() for p in ps]
+        self.push_screen(ChoiceDialog(_("{what}: fix these first").format(what=what), "\n".join(lines),
+                                      [("ok", _("Close"), "primary")]))
         return True
 
     def subtitle(self) -> str:
-        where = Path(self.source).name if self.path or Path(self.source).is_absolute() else self.source
-        return f"TRAINING: simulated CentOS 7 host · {where}" if self.training else where
+        where = Path(self.source).name if self.path or Path(self.source).is_absolute() else _(self.source)
+        return _("TRAINING: simulated CentOS 7 host · {source}").format(source=where) if self.training else where
 
     # -- pages -----------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -124,8 +137,8 @@ class WizardApp(App[int]):
     def show_load_problems(self, problems: list[str]) -> None:
         """Every problem of a file just loaded, in a dialog that stays until closed."""
         from .dialogs import ChoiceDialog
-        self.push_screen(ChoiceDialog("The answers file has problems", "\n".join(problems),
-                                      [("ok", "Close", "primary")]))
+        self.push_screen(ChoiceDialog(_("The answers file has problems"), "\n".join(problems),
+                                      [("ok", _("Close"), "primary")]))
 
     def page_screen(self, name: str) -> Screen:
         module = importlib.import_module(f"screens.{name}")
@@ -173,13 +186,13 @@ class WizardApp(App[int]):
         (AnswersError) stops it, with every problem listed."""
         from wizard.errors import AnswersError
         data = model.clean(copy.deepcopy(data))
-        _, problems = self.session.validate(data, source)
+        _valid, problems = self.session.validate(data, source)
         hosts = (data.get("inventory") or {}).get("hosts") or {}
         skipped: dict[str, str] = {}
         for p in problems:
             for name in hosts:
                 if p.key.startswith(f"inventory.hosts.{name}.") or p.key == f"inventory.hosts.{name}":
-                    skipped.setdefault(name, f"not detected: {p}")
+                    skipped.setdefault(name, _("not detected: {problem}").format(problem=p))
         for name in skipped:
             hosts.pop(name, None)
         if skipped and not hosts:
@@ -210,11 +223,11 @@ class WizardApp(App[int]):
         if section in skip:
             skip.remove(section)
             self.set_state(section, TODO)
-            self.notify(f"{TITLES[section]} will run.")
+            self.notify(_("{section} will run.").format(section=title(section)))
         else:
             skip.append(section)
             self.set_state(section, SKIPPED)
-            self.notify(f"{TITLES[section]} is skipped (ctrl+t takes it back).")
+            self.notify(_("{section} is skipped (ctrl+t takes it back).").format(section=title(section)))
         skip = [s for s in SECTIONS if s in skip]
         self.data.setdefault("sections", {})["skip"] = skip
         self.revalidate()
@@ -237,26 +250,26 @@ class WizardApp(App[int]):
         from .dialogs import PathDialog
         self.collect_current()
         default = str(self.path) if self.path else "site.yaml"
-        self.push_screen(PathDialog("Save the answers as", default, "Save"),
+        self.push_screen(PathDialog(_("Save the answers as"), default, _("Save")),
                          lambda p: p and self.save_to(Path(p).expanduser()))
 
     def save_to(self, path: Path) -> None:
         try:
             problems = model.save(self.data, path)
         except OSError as e:
-            self.notify(f"{path}: {e.strerror}", title="Not saved", severity="error")
+            self.notify(f"{path}: {e.strerror}", title=_("Not saved"), severity="error")
             return
         self.path, self.source = path, str(path)
         self.saved = model.clean(copy.deepcopy(self.data))
         self.sub_title = self.subtitle()
-        self.notify(f"Saved to {shown(path)}", title="Answers saved")
+        self.notify(_("Saved to {path}").format(path=shown(path)), title=_("Answers saved"))
         if problems:
-            self.notify("\n".join(problems[:8]), title="Saved, but the answers are incomplete",
+            self.notify("\n".join(problems[:8]), title=_("Saved, but the answers are incomplete"),
                         severity="warning", timeout=10)
 
     def action_open(self) -> None:
         from .dialogs import PathDialog
-        self.push_screen(PathDialog("Load answers from", str(self.path or ""), "Load"),
+        self.push_screen(PathDialog(_("Load answers from"), str(self.path or ""), _("Load")),
                          lambda p: p and self.load_from(Path(p).expanduser()))
 
     def load_from(self, path: Path) -> None:
@@ -264,7 +277,7 @@ class WizardApp(App[int]):
         try:
             data, problems = model.load(path)
         except (OSError, WizardError) as e:
-            self.notify(str(e), title="Not loaded", severity="error")
+            self.notify(str(e), title=_("Not loaded"), severity="error")
             return
         self.data, self.path, self.source, self.problems = data, path, str(path), problems
         self.saved = model.clean(copy.deepcopy(self.data))
@@ -274,7 +287,7 @@ class WizardApp(App[int]):
         for name in self.skipped():
             self.states[name] = SKIPPED
         self.sub_title = self.subtitle()
-        self.notify(f"Loaded {path}", title="Answers loaded")
+        self.notify(_("Loaded {path}").format(path=path), title=_("Answers loaded"))
         if problems:
             self.show_load_problems(problems)
         self.reshow(keep=False)
@@ -292,7 +305,7 @@ class WizardApp(App[int]):
         if isinstance(self.screen, SectionScreen):
             self.screen.action_preview()
         else:
-            self.notify("Preview works on a section page (or Run shows the whole plan).")
+            self.notify(_("Preview works on a section page (or Run shows the whole plan)."))
 
     def action_run(self) -> None:
         from .run import RunScreen
@@ -311,10 +324,10 @@ class WizardApp(App[int]):
         try:
             self.report_path, self.report_text = self.session.write_report(outcome)
         except OSError as e:
-            self.notify(f"{e.filename}: {e.strerror}", title="Report not saved", severity="error")
+            self.notify(f"{e.filename}: {e.strerror}", title=_("Report not saved"), severity="error")
             return
         self.set_state("report", DONE)
-        self.notify(f"Saved as {shown(self.report_path)}", title="Install report")
+        self.notify(_("Saved as {path}").format(path=shown(self.report_path)), title=_("Install report"))
 
     def save_before_run(self, then: Callable[[], None]) -> None:
         """The answers on disk must be what runs (the report names the file): saved first,
@@ -338,19 +351,19 @@ class WizardApp(App[int]):
 
         def chosen(p: str | None) -> None:
             if not p:
-                self.notify("Not run: save the answers first, so that the report and the file agree.",
+                self.notify(_("Not run: save the answers first, so that the report and the file agree."),
                             severity="warning")
                 return
             self.save_to(Path(p).expanduser())
             if not self.dirty:
                 then()
-        self.push_screen(PathDialog("Save the answers before the run, as", "site.yaml", "Save"), chosen)
+        self.push_screen(PathDialog(_("Save the answers before the run, as"), "site.yaml", _("Save")), chosen)
 
     # -- secrets -----------------------------------------------------------------------------
     def store_secret(self, key: str, value: str) -> str:
         """A typed secret goes to the keyring (on its own thread); the answers get the reference."""
         def failed(text: str) -> None:
-            self.call_from_thread(self.notify, text, title="Not stored in the keyring", severity="error",
+            self.call_from_thread(self.notify, text, title=_("Not stored in the keyring"), severity="error",
                                   timeout=15)
         return self.session.store_secret_later(key, value, failed)
 
@@ -360,13 +373,18 @@ class WizardApp(App[int]):
         from wizard.errors import SecretError
         from .dialogs import SecretDialog
         if threading.get_ident() == self._thread_id:
-            raise SecretError(f"{what}: cannot ask from the event loop")
-        prompt = what if what.endswith(": ") else f"Secret {what}" + (f" ({keypath})" if keypath else "") + ":"
+            raise SecretError(_("{what}: cannot ask from the event loop").format(what=what))
+        if what.endswith(": "):
+            prompt = what
+        elif keypath:
+            prompt = _("Secret {what} ({keypath}):").format(what=what, keypath=keypath)
+        else:
+            prompt = _("Secret {what}:").format(what=what)
         answer: Future[str | None] = Future()
         self.call_from_thread(self.push_screen, SecretDialog(prompt.rstrip()), answer.set_result)
         value = self.wait_for_answer(answer)
         if not value:
-            raise SecretError(f"{what.rstrip(': ')}: not given")
+            raise SecretError(_("{what}: not given").format(what=what.rstrip(": ")))
         return value
 
     # -- host keys (called from worker threads) --------------------------------------------
@@ -392,28 +410,40 @@ class WizardApp(App[int]):
 
     # -- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        yield from super().get_system_commands(screen)
-        yield SystemCommand("Save answers", "Write the answers file (ctrl+s)", self.action_save)
-        yield SystemCommand("Save answers as…", "Write the answers to another file", self.action_save_as)
-        yield SystemCommand("Load answers…", "Open an answers file; every page is prefilled (ctrl+o)",
+        for command in super().get_system_commands(screen):      # Textual's own, in our language
+            yield command._replace(title=_(command.title), help=_(command.help))
+        yield SystemCommand(_("Save answers"), _("Write the answers file (ctrl+s)"), self.action_save)
+        yield SystemCommand(_("Save answers as…"), _("Write the answers to another file"), self.action_save_as)
+        yield SystemCommand(_("Load answers…"), _("Open an answers file; every page is prefilled (ctrl+o)"),
                             self.action_open)
-        yield SystemCommand("Preview this section", "Show the commands and diffs this section will run (F5)",
+        yield SystemCommand(_("Preview this section"), _("Show the commands and diffs this section will run (F5)"),
                             self.action_preview)
-        yield SystemCommand("Run", "Preview the whole plan, then run it (F9)", self.action_run)
-        yield SystemCommand("Verify (section 11)", "Check, read-only, that chat works end to end "
-                            "(daemon, cluster port, WebSocket through the load balancers, WhatsApp)",
+        yield SystemCommand(_("Run"), _("Preview the whole plan, then run it (F9)"), self.action_run)
+        yield SystemCommand(_("Verify (section 11)"), _("Check, read-only, that chat works end to end "
+                            "(daemon, cluster port, WebSocket through the load balancers, WhatsApp)"),
                             self.action_verify)
         if self.training:
-            yield SystemCommand("Reset the training host", "Start the simulated host over, as freshly installed",
+            yield SystemCommand(_("Reset the training host"), _("Start the simulated host over, as freshly installed"),
                                 self.action_reset_training)
         for page in PAGES:
-            yield SystemCommand(f"Go to: {TITLES[page]}", f"Show the {TITLES[page]} page",
+            yield SystemCommand(_("Go to: {page}").format(page=title(page)),
+                                _("Show the {page} page").format(page=title(page)),
                                 lambda page=page: self.goto(page))
 
+    # -- language ----------------------------------------------------------------------------
+    def switch_language(self, code: str) -> None:
+        """Every text in `code` from now on (the palette's language commands): the current
+        page is shown again in it, with what was typed, and so are its sidebar and footer."""
+        from wizard import i18n
+
+        from .language import relabel
+        i18n.set_language(code)
+        self.call_later(relabel, self)
+
     def action_verify(self) -> None:
-        if self.refuse_with_problems("Verify"):
+        if self.refuse_with_problems(_("Verify")):
             return
-        self.notify("Verifying (read-only)…", title="11. Verify")
+        self.notify(_("Verifying (read-only)…"), title=_("11. Verify"))
         self.verify(self.snapshot(), self.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
@@ -427,10 +457,11 @@ class WizardApp(App[int]):
             self.session.use(self.answers_for(data, source))
             checks = self.session.verify()
         except Exception as e:          # shown to the engineer
-            self.call_from_thread(self.notify, describe_error(e), title="Verify failed", severity="error")
+            self.call_from_thread(self.notify, describe_error(e), title=_("Verify failed"), severity="error")
             return
         bad = sum(1 for c in checks if not c.ok)
-        title = f"11. Verify: {len(checks) - bad} of {len(checks)} checks passed"
+        heading = _("11. Verify: {passed} of {total} checks passed").format(passed=len(checks) - bad,
+                                                                          total=len(checks))
         record = self.session.record
         if record is not None:              # the last run's report again, with the Verify table
             record.extra = [x for x in record.extra if x[0] != "Verify (section 11)"]
@@ -438,13 +469,13 @@ class WizardApp(App[int]):
             outcome = record.outcome.split("; verify:")[0]
             self.call_from_thread(self.write_report, f"{outcome}; verify: {len(checks) - bad} of "
                                                      f"{len(checks)} checks passed")
-        self.call_from_thread(self.push_screen, ChoiceDialog(title, "\n".join(render_lines(checks)),
-                                                             [("ok", "Close", "primary")]))
+        self.call_from_thread(self.push_screen, ChoiceDialog(heading, "\n".join(render_lines(checks)),
+                                                             [("ok", _("Close"), "primary")]))
 
     def action_reset_training(self) -> None:
         from .run import RunScreen
         if isinstance(self.screen, RunScreen) and self.screen.running:
-            self.notify("Stop the run first.", severity="warning")
+            self.notify(_("Stop the run first."), severity="warning")
             return
         self.reset_training()
 
@@ -461,14 +492,14 @@ class WizardApp(App[int]):
             self.screen.action_build()
         else:
             self.reshow(keep=True)
-        self.notify("The simulated host is as freshly installed again.", title="Training host reset")
+        self.notify(_("The simulated host is as freshly installed again."), title=_("Training host reset"))
 
     # -- quitting --------------------------------------------------------------------------
     async def action_quit(self) -> None:
         """Quit; with unsaved changes, ask first (save, discard, or stay)."""
         from .run import RunScreen
         if isinstance(self.screen, RunScreen) and self.screen.running:
-            self.notify("A run is in progress: stop it first (ctrl+x), then quit.", severity="warning")
+            self.notify(_("A run is in progress: stop it first (ctrl+x), then quit."), severity="warning")
             return
         self.collect_current()
         if not self.dirty:
@@ -486,12 +517,12 @@ class WizardApp(App[int]):
                 self.save_to(self.path)
                 if not self.dirty:
                     self.exit(0)
-        where = shown(self.path) if self.path else "no file yet"
-        self.push_screen(ChoiceDialog("Unsaved changes",
-                                      f"The answers have changes that are not saved ({where}).",
-                                      [("save", "Save and quit", "primary"),
-                                       ("discard", "Quit without saving", "error"),
-                                       ("cancel", "Stay", "default")], focus="cancel"), answered)
+        where = shown(self.path) if self.path else _("no file yet")
+        self.push_screen(ChoiceDialog(_("Unsaved changes"),
+                                      _("The answers have changes that are not saved ({where}).").format(where=where),
+                                      [("save", _("Save and quit"), "primary"),
+                                       ("discard", _("Quit without saving"), "error"),
+                                       ("cancel", _("Stay"), "default")], focus="cancel"), answered)
 
     def on_unmount(self) -> None:
         self.session.close()

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from textual.widgets import Static
 
-TEXT = "TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server"
+from wizard.i18n import N_, _
+
+TEXT = N_("TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server")
 
 
 class TrainingBanner(Static):
@@ -21,4 +23,8 @@ class TrainingBanner(Static):
     """
 
     def __init__(self, **kw) -> None:
-        super().__init__(TEXT, **kw)
+        super().__init__(self.text(), **kw)
+
+    @staticmethod
+    def text() -> str:
+        return _(TEXT)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from textual.widgets import Log
 
+from wizard.i18n import _, ngettext
 from wizard.termsafe import safe
 
 
@@ -66,8 +67,9 @@ class LogView(Log):
             if self._file is not None:
                 self._file.flush()
         if dropped:
-            where = f" (full log: {self.path})" if self.path else ""
-            lines.insert(0, f"… {dropped} lines not shown{where}")
+            text = ngettext("{n} line not shown", "{n} lines not shown", dropped).format(n=dropped)
+            where = " " + _("(full log: {path})").format(path=self.path) if self.path else ""
+            lines.insert(0, f"… {text}{where}")
         self.write_lines(lines)
 
     def on_unmount(self) -> None:
