@@ -59,8 +59,11 @@ class WizardApp(App[int]):
 
     def __init__(self, *, session: Session | None = None, answers: str | Path | None = None,
                  training: bool = False, keyring_mode: str | None = None, data: dict | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, language: str | None = None) -> None:
         super().__init__()
+        if language is not None:                # else the one in use (cli: --lang, ui.language, locale)
+            from wizard import i18n
+            i18n.set_language(language)
         if session is None:
             session = Session(training=training, keyring_mode=keyring_mode, clock=clock)
         session.ask_secret = session.ask_secret or self.ask_secret
