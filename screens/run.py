@@ -111,7 +111,8 @@ class RunScreen(WizardScreen):
         self.query_one(Sidebar).show(self.app.states, set(self.app.problem_pages()))
         self.states_changed()
         self.refresh_bindings()
-        await self.query_one(Footer).recompose()
+        footer = self.query_one(Footer)
+        footer.call_later(footer.recompose)         # in the footer's own context (its data binds)
 
     def leave(self, goto: str) -> None:
         """Leaving would cancel the run's worker: stay until the run has ended."""

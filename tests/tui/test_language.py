@@ -144,3 +144,59 @@ async def test_unsaved_changes_dialog_in_german(tmp_path):
         await pilot.press("enter")                      # "Bleiben" has the focus
         await wait_for(pilot, lambda: not isinstance(app.screen, ChoiceDialog), what="stayed")
         assert app.is_running and app.screen.PAGE == "hosts"
+
+
+async def test_the_run_screen_switches_in_place_after_a_failure(tmp_path):
+    """Plan, progress, logs and the failure stay (nothing is planned again); its texts follow."""
+    from screens.widgets.logview import LogView
+
+    from .test_run import failing, start_run, with_fake_host
+    yum, calls = failing(1)
+    app = make_app(answers=write_site(tmp_path))
+    async with app.run_test(size=SIZE) as pilot:
+        with_fake_host(app, yum)
+        plans = []
+        plan = app.session.plan
+        app.session.plan = lambda only=None, portal=None: plans.append(1) or plan(only, portal)
+        await start_run(pilot)
+        screen = app.screen
+        log = screen.query_one("#log-chat1", LogView)
+        lines = len(log.lines)
+        plans.clear()
+        await choose_language(pilot, "deutsch", "Deutsch")
+        await wait_for(pilot, lambda: str(screen.query_one("#retry", Button).label) == "Wiederholen (r)",
+                       what="German buttons")
+        assert app.screen is screen and plans == []
+        assert page_title(screen) == "Ausführen"
+        assert str(screen.query_one("#run-summary").render()).startswith("✗ Ein Schritt ist fehlgeschlagen")
+        failure = str(screen.query_one("#failure-text").render())
+        assert "Befehl:    yum -y install jdk-8u202-linux-x64.rpm" in failure
+        assert "Exit-Code: 1" in failure
+        assert screen.query_one("#log-chat1", LogView) is log and len(log.lines) == lines
+        await wait_for(pilot, lambda: "Wiederholen" in footer(app.screen), what="German footer")
+        assert "Fehler" in str(screen.query_one(Sidebar).get_option("java").prompt)
+        await pilot.press("r")                          # still works: plans again, asks in German
+        await wait_for(pilot, lambda: isinstance(app.screen, ChoiceDialog), what="confirmation")
+        assert str(app.screen.query_one("#dialog-title", Label).render()) == "Plan ausführen?"
+        assert "3 Änderungen auf 1 Host (chat1) anwenden?" in str(app.screen.query_one("#dialog-text").render())
+
+
+async def test_the_detection_page_switches_without_detecting_again(tmp_path):
+    from textual.widgets import DataTable
+    app = make_app(training=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, "detection")
+        await wait_for(pilot, lambda: app.facts is not None, what="detection")
+        app.screen.query_one("#portal-version", Input).value = "3.24"
+        detections = []
+        app.session.detect = lambda *a, **k: detections.append(1)
+        await choose_language(pilot, "langue", "Français")
+        await wait_for(pilot, lambda: page_title(app.screen) == "Détection", what="French detection page")
+        screen = app.screen
+        table = screen.query_one("#facts-table", DataTable)
+        assert [str(c.label) for c in table.columns.values()] == [
+            "hôte", "rôles", "OS", "Java 8", "portail", "dépôts Windows"]
+        assert table.get_row("sim")[3] == "non"
+        assert str(screen.query_one("#detect-status").render()) == "✓ 1 hôte détecté."
+        assert screen.query_one("#portal-version", Input).value == "3.24"
+        assert detections == []
