@@ -433,6 +433,12 @@ class WizardApp(App[int]):
                                 _("Show the {page} page").format(page=title(page)),
                                 lambda page=page: self.goto(page))
 
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its prompt in the wizard's language."""
+        from textual.command import CommandPalette
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(placeholder=_("Search for commands…"), id="--command-palette"))
+
     # -- language ----------------------------------------------------------------------------
     def switch_language(self, code: str) -> None:
         """Every text in `code` from now on (the palette's language commands): the current

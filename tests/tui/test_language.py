@@ -122,6 +122,11 @@ async def test_the_app_starts_in_the_language_it_is_given(tmp_path):
         assert "Enregistrer" in footer(screen)
         titles = [c.title for c in app.get_system_commands(screen)]
         assert "Enregistrer les réponses" in titles and "Aller à : 1. Java 8" in titles
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), what="palette")
+        assert app.screen.query_one(Input).placeholder == "Rechercher une commande…"
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: not isinstance(app.screen, CommandPalette), what="palette closed")
         await goto(pilot, "java")
         assert page_title(app.screen) == "1. Java 8"
         assert "Installer depuis" in texts(app.screen, Label)
