@@ -85,9 +85,12 @@ class WizardScreen(Screen[PageLeft]):
     async def language_changed(self) -> None:
         """The language changed: compose the page again in it, with what was typed (taken
         into the answers first, as when the page is left) and the focus where it was."""
+        from textual.widgets import SelectionList
         focused = self.focused.id if self.focused is not None else None
         self.app.store(self.PAGE, self.collect())
-        await self.recompose()
+        # the new inputs report the values they are given: not an edit (a preview stays valid)
+        with self.prevent(Input.Changed, Select.Changed, Switch.Changed, SelectionList.SelectedChanged):
+            await self.recompose()
         self.recomposed()
         if focused:
             for w in self.query(f"#{focused}"):

@@ -18,6 +18,13 @@ def texts(screen, kind=Static) -> list[str]:
     return [str(w.render()) for w in screen.query(kind)]
 
 
+def plain(renderable) -> str:
+    from rich.console import Console
+    console = Console(width=100, record=True, file=open("/dev/null", "w"))
+    console.print(renderable)
+    return console.export_text()
+
+
 def page_title(screen) -> str:
     return str(screen.query_one(".page-title", Static).render())
 
@@ -205,3 +212,22 @@ async def test_the_detection_page_switches_without_detecting_again(tmp_path):
         assert str(screen.query_one("#detect-status").render()) == "✓ 1 hôte détecté."
         assert screen.query_one("#portal-version", Input).value == "3.24"
         assert detections == []
+
+
+async def test_a_preview_stays_shown_and_previewed_after_a_switch(tmp_path):
+    app = make_app(training=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await goto(pilot, "java")
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.states["java"] == "previewed", what="preview")
+        shown = plain(app.screen.query_one("#plan-body", Static).content)
+        assert "yum" in shown or "Java 8" in shown
+        await choose_language(pilot, "sprache", "Deutsch")
+        await wait_for(pilot, lambda: page_title(app.screen) == "1. Java 8" and
+                       "Installieren aus" in texts(app.screen, Label), what="German java page")
+        await pilot.pause(0.2)
+        assert app.states["java"] == "previewed"
+        now = plain(app.screen.query_one("#plan-body", Static).content)
+        assert "(nur lesende Prüfung)" in now                   # the preview's own words follow,
+        assert now.replace("(nur lesende Prüfung)", "(read-only check)") == shown  # the plan stays as built
+        assert "Vorschau" in str(app.screen.query_one(Sidebar).get_option("java").prompt)
