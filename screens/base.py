@@ -23,7 +23,7 @@ from .fields import Field, hint
 from .messages import PageLeft, PlanBuilt, WorkFailed
 from .pages import PREVIEWED, SECTIONS, SKIPPED, TODO, next_page, title
 from .widgets.banner import TrainingBanner
-from .widgets.footer import Footer
+from .widgets.footer import WizardFooter
 from .widgets.planview import PlanView
 from .widgets.sidebar import Sidebar
 
@@ -57,7 +57,7 @@ class WizardScreen(Screen[PageLeft]):
             with Vertical(id="main"):
                 yield Static("", id="problems", markup=False)
                 yield from self.compose_main()
-        yield Footer(compact=True)
+        yield WizardFooter(compact=True)
 
     def compose_main(self) -> ComposeResult:
         yield from ()

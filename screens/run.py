@@ -22,7 +22,7 @@ from . import messages as m
 from .base import WizardScreen, describe_error
 from .pages import DONE, FAILED, PREVIEWED, RUNNING, STOPPED, title
 from .widgets.banner import TrainingBanner
-from .widgets.footer import Footer
+from .widgets.footer import WizardFooter
 from .widgets.logview import LogView
 from .widgets.planview import PlanView, render_plan
 from .widgets.sidebar import Sidebar
@@ -111,7 +111,7 @@ class RunScreen(WizardScreen):
         self.query_one(Sidebar).show(self.app.states, set(self.app.problem_pages()))
         self.states_changed()
         self.refresh_bindings()
-        footer = self.query_one(Footer)
+        footer = self.query_one(WizardFooter)
         footer.call_later(footer.recompose)         # in the footer's own context (its data binds)
 
     def leave(self, goto: str) -> None:

@@ -15,7 +15,7 @@ from wizard.i18n import N_, _
 N_("palette")
 
 
-class Footer(TextualFooter):
+class WizardFooter(TextualFooter):
     """Footer whose key descriptions follow the wizard's language."""
 
     def compose(self):
