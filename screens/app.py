@@ -332,6 +332,44 @@ class WizardApp(App[int]):
         self.set_state("report", DONE)
         self.notify(_("Saved as {path}").format(path=shown(self.report_path)), title=_("Install report"))
 
+    # -- manual steps in the portal UI (wizard.acks) -----------------------------------------
+    def manual_items(self) -> tuple[list, str | None]:
+        """(the manual portal-UI items of the answers as they are now, why there are none:
+        the answers' first problem, or None)."""
+        from wizard.errors import WizardError
+        try:
+            return self.session.manual_items(self.answers_for(self.snapshot(), self.source)), None
+        except WizardError as e:
+            return [], str(e).splitlines()[0]
+
+    def ack(self, item, ticked: bool):
+        """Tick (or untick) one item now; where it stands afterwards (None: not recorded)."""
+        from wizard.errors import WizardError
+        from wizard.i18n import _
+        try:
+            answers = self.answers_for(self.snapshot(), self.source)
+            self.session.ack([item.id], ticked, answers=answers, source=self.source)
+            [state] = self.session.ack_states([item], self.source)
+        except (OSError, WizardError) as e:
+            self.notify(str(e), title=_("Tick not recorded"), severity="error")
+            return None
+        if self.session.acks(self.source).path is None:
+            self.notify(_("Kept with the answers: written beside them when they are saved."),
+                        title=_("Tick recorded"))
+        return state
+
+    def manual_summary(self) -> str | None:
+        """'N manual steps in the portal not confirmed: …' (None: all confirmed, or none)."""
+        from wizard import acks
+        items, _problem = self.manual_items()
+        return acks.summary_line(self.session.ack_states(items, self.source)) if items else None
+
+    def rewrite_report(self) -> None:
+        """The last run's report again, as a new file, with the ticks as they are now."""
+        record = self.session.record
+        if record is not None and self.report_text is not None:
+            self.write_report(record.outcome)
+
     def save_before_run(self, then: Callable[[], None]) -> None:
         """The answers on disk must be what runs (the report names the file): saved first,
         or the run is refused. Training's own sample is saved in the state folder."""

@@ -389,26 +389,35 @@ class RunScreen(WizardScreen):
             for s in self.plan.sections:
                 self.app.set_state(s.name, DONE)
             self.app.set_state(self.PAGE, DONE)
+            self.finish("success")
             done = result.done
             self.say(lambda: "✓ " + ngettext("Done: {n} step ran. The report is saved (ctrl+n shows it).",
                                              "Done: {n} steps ran. The report is saved (ctrl+n shows it).",
-                                             done).format(n=done))
-            self.finish("success")
+                                             done).format(n=done) + self.manual_note())
         elif self.failures:
             self.say(lambda: "✗ " + _("A step failed: Retry (r), Skip the step (s) or Abort (a)."))
             self.app.set_state(self.PAGE, FAILED)
         else:
-            self.say(lambda: "■ " + _("Stopped, as asked. F9 plans again from where it stopped (the journal "
-                                      "skips the finished steps) and asks before it runs."))
             self.failures = []
             self.app.set_state(self.PAGE, STOPPED)
             self.finish("stopped by the engineer")
+            self.say(lambda: "■ " + _("Stopped, as asked. F9 plans again from where it stopped (the journal "
+                                      "skips the finished steps) and asks before it runs.") + self.manual_note())
         if self.plan is not None and not self.failures:
             for s in self.plan.sections:          # a stopped run: finished sections are done
                 if self.app.states.get(s.name) == RUNNING:
                     complete = self.counts.get(s.name, 0) >= self.totals.get(s.name, 0)
                     self.app.set_state(s.name, DONE if complete else PREVIEWED)
         self.refresh_bindings()
+
+    def manual_note(self) -> str:
+        """The manual portal steps not ticked off yet, said at the end of a run ('' when none)."""
+        from wizard.i18n import _
+        line = self.app.manual_summary()
+        if line is None:
+            return ""
+        return "\n! " + line + "\n  " + _("Tick each one once it is set in the portal: on the report page "
+                                          "(ctrl+n) or on pages 8, 9, 10.")
 
     def finish(self, outcome: str) -> None:
         """The run is over: its report (one file per run), and a fresh record for the next."""
@@ -432,8 +441,8 @@ class RunScreen(WizardScreen):
 
     def action_abort(self) -> None:
         if self.failures and not self.running:
-            self.say(lambda: _("Aborted. The report is saved (ctrl+n shows it)."))
             self.finish("aborted after a failure")
+            self.say(lambda: _("Aborted. The report is saved (ctrl+n shows it).") + self.manual_note())
             self.failures = []
             self.query_one("#failure").display = False
             self.refresh_bindings()

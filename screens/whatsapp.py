@@ -1,6 +1,8 @@
 """Section 10: WhatsApp through TynTec (optional)."""
 from __future__ import annotations
 
+from textual.app import ComposeResult
+
 from wizard.i18n import N_
 
 from .base import SectionScreen
@@ -23,6 +25,16 @@ class WhatsAppScreen(SectionScreen):
               placeholder="+4989123456789"),
         Field("language", N_("Auto-reply language")),
         Field("portal_url", N_("Portal URL for WhatsApp"), optional=True, placeholder=N_("https://<load balancer>:3003")))
+
+    def compose_extra(self) -> ComposeResult:
+        from .widgets.acklist import AckList
+        yield AckList((self.PAGE,), id="acks")
+
+    def edited(self) -> None:
+        """Another value: the checklist shows it (a tick for the old value no longer counts)."""
+        super().edited()
+        from .widgets.acklist import AckList
+        self.query_one("#acks", AckList).reload()
 
 
 SCREEN = WhatsAppScreen

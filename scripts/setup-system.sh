@@ -13,10 +13,26 @@
 #    apt-get runs only when one of them is missing (SETUP_FORCE_APT=1: always).
 # 3. The project with its test extras in a virtual environment, .venv/ (Debian's own
 #    python3 refuses a system-wide pip install, PEP 668). SETUP_SKIP_PIP=1 skips it.
+#    It is made by the owner of the checkout (runuser), not by root, so that
+#    scripts/training.sh run later by that user can still use and update it.
+#
+#   bash scripts/setup-system.sh --check    (any user) exit 0 when nothing is missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PKGS="openssh-server openssh-client haproxy sudo iproute2 util-linux procps tmux openssl python3 python3-venv"
+missing=""
+for p in $PKGS; do
+  st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+  [ "$st" = installed ] || missing="$missing $p"
+done
+if [ "${1:-}" = --check ]; then
+  [ -z "$missing" ] || { echo "setup-system.sh: missing Debian packages:$missing" >&2; exit 1; }
+  .venv/bin/python -c 'import pytest, pytest_textual_snapshot, babel, wizard' 2>/dev/null || {
+    echo "setup-system.sh: .venv/ lacks the project or its test extras" >&2; exit 1; }
+  exit 0
+fi
 if [ "$(id -u)" != 0 ]; then
-  echo "setup-system.sh: must run as root" >&2
+  echo "setup-system.sh: must run as root (su -c 'bash $(pwd)/scripts/setup-system.sh')" >&2
   exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
@@ -35,12 +51,6 @@ else
 fi
 
 # -- 2. Debian packages ----------------------------------------------------------------
-PKGS="openssh-server openssh-client haproxy sudo iproute2 util-linux procps tmux openssl python3 python3-venv"
-missing=""
-for p in $PKGS; do
-  st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-  [ "$st" = installed ] || missing="$missing $p"
-done
 if [ -n "$missing" ] || [ "${SETUP_FORCE_APT:-0}" = 1 ]; then
   echo "setup-system.sh: apt-get install$missing" >&2
   apt-get update
@@ -49,7 +59,13 @@ fi
 
 # -- 3. the project and its test dependencies ----------------------------------------
 if [ "${SETUP_SKIP_PIP:-0}" != 1 ]; then
-  [ -x .venv/bin/python ] || python3 -m venv .venv
+  owner=$(stat -c %U .)
+  as_owner=()
+  if [ "$owner" != root ] && home=$(getent passwd "$owner" | cut -d: -f6) && [ -n "$home" ]; then
+    as_owner=(runuser -u "$owner" -- env HOME="$home")
+    [ ! -e .venv ] || [ "$(stat -c %U .venv)" = "$owner" ] || chown -R "$owner": .venv
+  fi
+  [ -x .venv/bin/python ] || "${as_owner[@]}" python3 -m venv .venv
   PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore \
-    .venv/bin/python -m pip install -q -e '.[test]'
+    "${as_owner[@]}" .venv/bin/python -m pip install -q -e '.[test]'
 fi

@@ -14,6 +14,7 @@ from typing import Sequence
 
 from . import errors, masking
 from .errors import WizardError
+from .i18n import _
 from .termsafe import safe
 from .transport.base import TransportError
 
@@ -71,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     x.add_argument("dir", metavar="DIR", help="new folder for inventory.py, deploy.py and the files")
     x.add_argument("--accept-host-key", action="append", default=[], metavar="SHA256:…")
     x.add_argument("--only", action="append", metavar="SECTION", help="limit to these sections")
+    k = sub.add_parser("ack", help=_("tick off manual steps in the portal UI (sections 8-10); "
+                                     "without ITEM: list them and where each stands"))
+    k.add_argument("answers", metavar="ANSWERS", help=_("answers file (YAML)"))
+    k.add_argument("items", nargs="*", metavar="ITEM",
+                   help=_("item id as listed (e.g. agents/max_parallel_chats, or its unique end)"))
+    k.add_argument("--undo", action="store_true", help=_("untick the items (recorded too)"))
+    k.add_argument("--training", action="store_true", default=argparse.SUPPRESS,
+                   help=_("the ticks of training runs (kept apart from the real ones)"))
     sub.add_parser("reset-training", help="put the simulated training host back to its starting state")
     sec = sub.add_parser("secret", help="store or remove a secret in the keyring")
     sec.add_argument("action", choices=["set", "delete", "status", "check"],
@@ -95,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from . import secrets
             secrets.configure_backend(args.keyring)
             return secrets.secret_command([args.action] + ([args.key] if args.key else []))
+        if args.command == "ack":
+            return _ack(args)
         if args.command == "export":
             from .export_pyinfra import run
             return run(args)
@@ -248,6 +259,7 @@ def _apply(args, session, plan, journal: bool = True) -> int:
         print("Nothing to do.")
         if journal:
             session.run(plan, emit=lambda e: log.info("%s", e))     # closes an interrupted record
+            _manual_steps(args, session, plan)
         return errors.EXIT_OK
     if not args.yes:
         if not sys.stdin.isatty():
@@ -282,11 +294,57 @@ def _apply(args, session, plan, journal: bool = True) -> int:
             from .verify import render_markdown
             session.record.extra.append(("Verify (section 11)", render_markdown(checks)))
     if journal:
-        path, _ = session.write_report("success" if result.ok else "failed")
+        path, _text = session.write_report("success" if result.ok else "failed")
         print(f"report: {path}")
-    if not result.ok:
-        return errors.EXIT_STEP
-    print(f"Done: {result.done} actions.")
+    if result.ok:
+        print(f"Done: {result.done} actions.")
+    if journal:
+        _manual_steps(args, session, plan)
+    return errors.EXIT_OK if result.ok else errors.EXIT_STEP
+
+
+def _manual_steps(args, session, plan) -> None:
+    """The last lines of an apply: the manual portal steps not ticked off yet, and how to."""
+    from . import acks
+    states = session.plan_ack_states(plan)
+    line = acks.summary_line(states)
+    if line is None:
+        if states:
+            print(_("All {n} manual steps in the portal are confirmed.").format(n=len(states)))
+        return
+    print(safe(masking.mask(line)))
+    print(_("Tick each one once it is set in the portal: {command} (or in the TUI, sections 8, 9, 10)").format(
+        command=acks.tick_command(args.answers, args.training)))
+
+
+def _ack(args) -> int:
+    """`chatwizard ack ANSWERS [ITEM…] [--undo]`: tick off (or untick) manual portal steps,
+    or list them with where each stands."""
+    from . import acks
+    from .logs import start_run_log
+    from .session import Session
+    args.log_path = start_run_log("ack")
+    session = Session(training=args.training)
+    answers = session.load(args.answers)
+    known = session.manual_items(answers)
+    if args.items:
+        for e in session.ack(args.items, not args.undo, answers=answers):
+            log.info("%s %s (value %s) at %s by %s", "ticked" if e.ticked else "unticked", e.item, e.value,
+                     e.at, e.by or "?")
+            what = _("ticked") if e.ticked else _("unticked")
+            print(safe(masking.mask(f"{what}: {e.item} ({acks.shown_time(e.at)}" + (f", {e.by})" if e.by else ")"))))
+        where = session.acks().path
+        print(_("recorded in {path}; the next report lists it").format(path=where))
+    if not known:
+        print(_("These answers have no manual steps in the portal UI."))
+        return errors.EXIT_OK
+    for st in session.ack_states(known):
+        box = "[x]" if st.confirmed else "[ ]"
+        print(safe(masking.mask(f"{box} {st.item.id}: {st.item.setting} = {st.item.value} — {st.describe()}")))
+    line = acks.summary_line(session.ack_states(known))
+    if line is not None and not args.items:
+        print(_("Tick one: {command}; untick: add --undo").format(
+            command=acks.tick_command(args.answers, args.training)))
     return errors.EXIT_OK
 
 

@@ -167,10 +167,20 @@ class Checklist:
     """Settings made by hand in the portal UI; listed in the preview and the install report."""
 
     description: str
-    items: tuple[tuple[str, str], ...]   # (setting, value)
+    items: tuple[tuple[str, str], ...]   # (setting, value) as the engineer reads them
+    # per item, what a tick confirms: (stable id, value) — never translated, so a tick
+    # made in German is the same item in English (wizard.acks); default: the item itself
+    keys: tuple[tuple[str, str], ...] = ()
 
     kind = "checklist"
     changes = False
+
+    def entries(self) -> list[tuple[str, str, str, str]]:
+        """(id, setting, value, confirmed value) per item."""
+        keys = self.keys or self.items
+        if len(keys) != len(self.items):
+            raise ValueError(f"checklist {self.description!r}: {len(self.items)} items, {len(keys)} keys")
+        return [(k[0], s, v, k[1]) for k, (s, v) in zip(keys, self.items)]
 
     @property
     def id(self) -> str:

@@ -49,14 +49,22 @@ def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def build_report(record: RunRecord, *, source: str, training: bool, when: str) -> str:
-    """The report as Markdown (every text is masked)."""
+def build_report(record: RunRecord, *, source: str, training: bool, when: str,
+                 acks: list | None = None) -> str:
+    """The report as Markdown (every text is masked). `acks`: where each manual step in the
+    portal UI stands (wizard.acks.State), listed ticked or not with its time."""
+    from .i18n import _
     from .plan import Checklist, NoOp
     plan = record.plan
+    ack_by_id = {st.item.id: st for st in acks or ()}
     out = ["# CHAT role install report", ""]
     if training:
         out += ["> **TRAINING**: run against the simulated training host; no real server was touched.", ""]
-    out += [f"- answers: `{source}`", f"- finished: {when}", f"- outcome: **{record.outcome}**", ""]
+    out += [f"- answers: `{source}`", f"- finished: {when}", f"- outcome: **{record.outcome}**"]
+    if ack_by_id:
+        ok = sum(1 for st in ack_by_id.values() if st.confirmed)
+        out.append(_("- manual steps in the portal: **{ok} of {n} confirmed**").format(ok=ok, n=len(ack_by_id)))
+    out.append("")
     if record.resumed:
         out += ["## Resumed from an interrupted run", ""]
         out += [f"- {_cell(line)}" for line in record.resumed]
@@ -78,7 +86,7 @@ def build_report(record: RunRecord, *, source: str, training: bool, when: str) -
             for a in hp.actions:
                 key = (s.name, hp.host, a.description)
                 if isinstance(a, Checklist):
-                    checklists.append((s.title, a))
+                    checklists.append((s, a))
                 elif isinstance(a, NoOp):
                     rows.append((hp.host, a.description, record.steps.get(key, "nothing to do")))
                 elif a.changes or key in record.steps:
@@ -91,11 +99,21 @@ def build_report(record: RunRecord, *, source: str, training: bool, when: str) -
         out.append("")
     out += ["## Portal settings checklist", ""]
     if checklists:
-        for title, c in checklists:
-            out.append(f"**{title}**: {c.description}")
+        for s, c in checklists:
+            out.append(f"**{s.title}**: {c.description}")
             out.append("")
-            out += [f"- [ ] `{k}` = `{v}`" for k, v in c.items]
+            for key, setting, value, _confirms in c.entries():
+                st = ack_by_id.get(f"{s.name}/{key}")
+                box = "[x]" if st is not None and st.confirmed else "[ ]"
+                state = f" — {st.describe()}" if st is not None else ""
+                out.append(f"- {box} `{setting}` = `{value}`{state}")
             out.append("")
+        bad = [st for st in ack_by_id.values() if not st.confirmed]
+        if bad:
+            from .acks import tick_command
+            out += [_("Not confirmed: {items}. Tick them in the TUI (sections 8, 9, 10) or with "
+                      "`{command}`.").format(items=", ".join(f"`{st.item.id}`" for st in bad),
+                                             command=tick_command(source, training)), ""]
     else:
         out += ["None.", ""]
     out += ["## Backups made", ""]

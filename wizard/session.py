@@ -59,6 +59,8 @@ class Session:
         self._stores = ThreadPoolExecutor(1, thread_name_prefix="keyring")
         self._pending: list[Future] = []
         self._secrets_ready = False
+        self._acks = None                       # wizard.acks.Book of the answers' file
+        self._acks_lock = threading.Lock()      # not self.lock: ticking never waits for a run
 
     # -- answers ---------------------------------------------------------------------------
     @property
@@ -348,6 +350,44 @@ class Session:
             facts = self.ensure_facts()
             return fingerprint.save(path, fingerprint.record(self.answers, facts, self.transports))
 
+    # -- manual steps in the portal UI (wizard.acks) ---------------------------------------
+    def acks(self, source: str | None = None):
+        """The ticks (wizard.acks.Book) of the answers' file, or of `source` (the TUI's);
+        ticks made while the answers had no file go with them when they are saved.
+        Training answers not saved anywhere: the training sample's."""
+        from . import acks
+        from .report import TRAINING_SAMPLE
+        path = acks.sidecar_path(self.source if source is None else source, self.training)
+        if path is None and self.training:
+            path = acks.sidecar_path(str(TRAINING_SAMPLE), True)
+        with self._acks_lock:
+            if self._acks is None or self._acks.path != path:
+                self._acks = acks.Book(path, self.clock) if self._acks is None else self._acks.moved(path)
+            return self._acks
+
+    def manual_items(self, answers=None) -> list:
+        """The manual portal-UI items (wizard.acks.Item) the answers ask for."""
+        from . import acks
+        return acks.items(answers if answers is not None else self._need_answers())
+
+    def ack(self, ids: list[str], ticked: bool = True, *, answers=None, source: str | None = None) -> list:
+        """Tick (or untick) items by id, with the time (UTC) and the local user; UsageError
+        for an id the answers do not have."""
+        from . import acks
+        answers = answers if answers is not None else self._need_answers()
+        chosen = acks.find(self.manual_items(answers), list(ids))
+        book = self.acks(source if source is not None else answers.source)
+        with self._acks_lock:
+            return [book.mark(item, ticked) for item in chosen]
+
+    def ack_states(self, items: list, source: str | None = None) -> list:
+        """Where each item (wizard.acks.Item) stands: wizard.acks.State."""
+        return self.acks(source).states(items)
+
+    def plan_ack_states(self, plan) -> list:
+        from . import acks
+        return self.ack_states(acks.items_of(plan)) if plan is not None else []
+
     # -- report ----------------------------------------------------------------------------
     def report_folder(self) -> tuple[Path, str]:
         from .report import report_location
@@ -366,7 +406,8 @@ class Session:
         now = self.clock()
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
-        text = build_report(record, source=self.source, training=self.training, when=when)
+        text = build_report(record, source=self.source, training=self.training, when=when,
+                            acks=self.plan_ack_states(record.plan))
         folder, stem = self.report_folder()
         path = write_new(report_path(folder, stem, stamp), text)
         log.info("report written to %s", path)

@@ -9,14 +9,22 @@ TITLE = "9. Agents (portal UI)"
 ROLES = ()
 
 
-def plan_section(ctx) -> SectionPlan:
-    cfg = ctx.section(NAME)
+def checklists(answers) -> list[Checklist]:
+    """What the engineer sets by hand (from the answers alone; stable item ids: wizard.acks)."""
+    cfg = answers.section(NAME)
     n = cfg.get("max_parallel_chats", 3)
-    sp = SectionPlan(NAME, TITLE)
-    sp.for_host(PORTAL_UI).actions.append(Checklist(
+    status = cfg.get("chat_status", "Chat")
+    return [Checklist(
         "Agent settings so that chats are distributed",
-        (("Agent status", f"a status named \"{cfg.get('chat_status', 'Chat')}\" exists (create it if not)"),
-         ("Max. parallel chats per agent", f"{n} for every chat agent (the default 0 means no chats at all)"))))
+        (("Agent status", f"a status named \"{status}\" exists (create it if not)"),
+         ("Max. parallel chats per agent", f"{n} for every chat agent (the default 0 means no chats at all)")),
+        keys=(("chat_status", str(status)), ("max_parallel_chats", str(n))))]
+
+
+def plan_section(ctx) -> SectionPlan:
+    n = ctx.section(NAME).get("max_parallel_chats", 3)
+    sp = SectionPlan(NAME, TITLE)
+    sp.for_host(PORTAL_UI).actions.extend(checklists(ctx.answers))
     if n == 0:
         sp.notes.append("agents.max_parallel_chats is 0: agents will receive no chats")
     return sp

@@ -22,10 +22,15 @@ def chat_urls(scheme: str, load_balancer: str) -> dict[str, str]:
             "ACD.Chat.Server.Base.URL": f"ws://{load_balancer}:3000"}
 
 
-def plan_section(ctx) -> SectionPlan:
-    portal = ctx.section("portal")
-    sp = SectionPlan(NAME, TITLE)
+def checklists(answers) -> list[Checklist]:
+    """What the engineer sets by hand (from the answers alone; each item's id is the
+    parameter's name, what a tick confirms is its value: wizard.acks)."""
+    portal = answers.section("portal")
     items = tuple(chat_urls(portal["scheme"], portal["load_balancer"]).items())
-    sp.for_host(PORTAL_UI).actions.append(
-        Checklist("Set these parameters as sysadmin (Parameters, ACD.Chat)", items))
+    return [Checklist("Set these parameters as sysadmin (Parameters, ACD.Chat)", items, keys=items)]
+
+
+def plan_section(ctx) -> SectionPlan:
+    sp = SectionPlan(NAME, TITLE)
+    sp.for_host(PORTAL_UI).actions.extend(checklists(ctx.answers))
     return sp

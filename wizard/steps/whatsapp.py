@@ -66,11 +66,25 @@ def key_name(ref: str) -> str:
 
 def connector_checklist(wa: dict) -> Checklist:
     ref = wa.get("api_key") or API_KEY_REF
+    number, language = e164(wa["phone_number"]), wa.get("language") or "en"
     return Checklist("Chat Connector (portal UI): WhatsApp", (
         ("WhatsApp", "ticked"),
         ("TynTec API key", f"the key stored in keyring {key_name(ref)}"),
-        ("Phone number (E.164)", e164(wa["phone_number"])),
-        ("Language of automatic WhatsApp replies", wa.get("language") or "en")))
+        ("Phone number (E.164)", number),
+        ("Language of automatic WhatsApp replies", language)),
+        keys=(("connector.whatsapp", "on"), ("connector.api_key", key_name(ref)),
+              ("connector.phone_number", number), ("connector.language", language)))
+
+
+def checklists(answers) -> list[Checklist]:
+    """What the engineer sets by hand in the portal UI, from the answers alone (none when
+    WhatsApp is off); stable item ids for the ticks: wizard.acks."""
+    wa = answers.section(NAME)
+    if not wa.get("enabled"):
+        return []
+    params = portal_parameters(wa)
+    return [Checklist("Set these parameters as sysadmin (Parameters, ACD.Whatsapp)", params, keys=params),
+            connector_checklist(wa)]
 
 
 def webhook_request(wa: dict, body: dict) -> HttpRequest:
@@ -129,10 +143,7 @@ def plan_section(ctx) -> SectionPlan | None:
         sp.for_host(lb.name).actions.extend(load_balancer.planned_change(
             ctx, lb, path, f"Route /incoming and /delivery of frontend acdportal_https to "
                            f"backend_chat_ws in {path}", whatsapp=True))
-    ui = sp.for_host(PORTAL_UI)
-    ui.actions.append(Checklist("Set these parameters as sysadmin (Parameters, ACD.Whatsapp)",
-                                portal_parameters(wa)))
-    ui.actions.append(connector_checklist(wa))
+    sp.for_host(PORTAL_UI).actions.extend(checklists(ctx.answers))
     root = webhook_root(wa)
     ctx.notes.append(f"TynTec will call {root}/incoming and {root}/delivery: that name must "
                      "resolve from the internet to the load balancer, with a CA-issued "
