@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from .errors import PlanError
 from .plan import FileChange, Plan, SectionPlan
 from .transport.base import BACKUP_ROOT, Transport
+from .i18n import _
 
 _STAMP = re.compile(r"^\d{8}T\d{6}Z(\.\d+)?$")
 
@@ -47,7 +48,8 @@ def list_backups(t: Transport) -> list[Backup]:
         return []
     r = t.run(f"find {shlex.quote(BACKUP_ROOT)} -type f", sudo=True, timeout=120)
     if r.exit_code != 0:
-        raise PlanError(f"host {t.spec.name}: cannot list {BACKUP_ROOT}: {r.tail(3)}")
+        raise PlanError(_("host {host}: cannot list {folder}: {output}").format(
+            host=t.spec.name, folder=BACKUP_ROOT, output=r.tail(3)))
     return parse_listing(r.stdout)
 
 
@@ -56,20 +58,23 @@ def restore_plan(t: Transport, stamp: str, paths: list[str] | None = None, *,
     """A plan that writes the files saved at `stamp` back to their places (all, or `paths`)."""
     chosen = [b for b in list_backups(t) if b.stamp == stamp and (not paths or b.path in paths)]
     if not chosen:
-        raise PlanError(f"host {t.spec.name}: no backup {stamp}"
-                        + (f" of {', '.join(paths)}" if paths else "")
-                        + f" under {BACKUP_ROOT} (`chatwizard backups` lists them)")
+        raise PlanError((_("host {host}: no backup {stamp} of {paths} under {folder} "
+                           "(`chatwizard backups` lists them)") if paths else
+                         _("host {host}: no backup {stamp} under {folder} (`chatwizard backups` "
+                           "lists them)")).format(host=t.spec.name, stamp=stamp, folder=BACKUP_ROOT,
+                                                  paths=", ".join(paths or ())))
     missing = sorted(set(paths or ()) - {b.path for b in chosen})
     if missing:
-        raise PlanError(f"host {t.spec.name}: backup {stamp} holds no copy of {', '.join(missing)}")
-    section = SectionPlan("restore", f"Restore backup {stamp}")
+        raise PlanError(_("host {host}: backup {stamp} holds no copy of {paths}").format(
+            host=t.spec.name, stamp=stamp, paths=", ".join(missing)))
+    section = SectionPlan("restore", _("Restore backup {stamp}").format(stamp=stamp))
     hp = section.for_host(t.spec.name)
     for b in chosen:
         data = t.read_file(b.stored, sudo=True)
         st = t.stat(b.path)
         saved = t.stat(b.stored)
         hp.actions.append(FileChange(
-            f"Put back {b.path} as it was before {stamp}", b.path, data, t.read_file(b.path, sudo=True),
+            _("Put back {path} as it was before {stamp}").format(path=b.path, stamp=stamp), b.path, data, t.read_file(b.path, sudo=True),
             mode=(st.mode if st.exists else saved.mode) or 0o644,
             owner=(st.owner if st.exists else saved.owner), group=(st.group if st.exists else saved.group)))
     return Plan(sections=[section], training=training)
@@ -78,7 +83,7 @@ def restore_plan(t: Transport, stamp: str, paths: list[str] | None = None, *,
 def describe(backups: list[Backup]) -> str:
     """Human listing grouped by stamp."""
     if not backups:
-        return f"no backups under {BACKUP_ROOT}"
+        return _("no backups under {folder}").format(folder=BACKUP_ROOT)
     lines, last = [], None
     for b in backups:
         if b.stamp != last:

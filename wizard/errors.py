@@ -1,6 +1,8 @@
 """Errors the wizard reports to a person, each with the exit code the CLI returns."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # Documented in README.md ("Exit codes"); keep both in step.
 EXIT_OK = 0
 EXIT_USAGE = 2          # bad command line
@@ -20,13 +22,31 @@ class WizardError(Exception):
     exit_code = EXIT_STEP
 
 
+@dataclass(frozen=True)
+class AnswersProblem:
+    """One problem of an answers file: where (file, line, column, key path) and what, kept
+    apart so that no one has to parse the message (which is in the engineer's language)."""
+
+    source: str
+    line: int | None
+    key: str                    # key path ("inventory.hosts.chat1.port"), "" for the whole file
+    text: str                   # the problem, translated and masked
+    column: int | None = None
+
+    def __str__(self) -> str:
+        where = self.source + "".join(f":{n}" for n in (self.line, self.column) if n)
+        return f"{where}: {self.key}: {self.text}" if self.key else f"{where}: {self.text}"
+
+
 class AnswersError(WizardError):
-    """The answers file is invalid; carries one message per problem."""
+    """The answers file is invalid; carries one message per problem (`problems`: the lines as
+    shown; `items`: the same as AnswersProblem where the loader knew the structure)."""
 
     exit_code = EXIT_ANSWERS
 
-    def __init__(self, problems: list[str] | str):
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
+    def __init__(self, problems: "list[str | AnswersProblem] | str | AnswersProblem"):
+        self.items = [problems] if isinstance(problems, (str, AnswersProblem)) else list(problems)
+        self.problems = [str(p) for p in self.items]
         super().__init__("\n".join(self.problems))
 
 

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from . import masking
 from .errors import WizardError
+from .i18n import _
 from .initscript import percent_encode
 from .plan import Checklist, Command, FileChange, HttpRequest, NoOp, Plan, sha256
 
@@ -78,7 +79,7 @@ class _Writer:
 
     def _chains(self) -> dict[tuple[str, str], list[FileChange]]:
         out: dict[tuple[str, str], list[FileChange]] = {}
-        for _, hp, a in self.plan.actions():
+        for _section, hp, a in self.plan.actions():
             if isinstance(a, FileChange):
                 out.setdefault((hp.host, a.path), []).append(a)
         return out
@@ -106,8 +107,9 @@ class _Writer:
         index = chain.index(fc)
         data, secret = self._placeholders(fc.new)
         if secret and len(chain) > 1:
-            raise ExportError(f"host {host}: {fc.path} holds a secret and changes {len(chain)} "
-                              "times in the plan; the export handles one such change per file")
+            raise ExportError(_("host {host}: {path} holds a secret and changes {n} times in the "
+                                "plan; the export handles one such change per file").format(
+                host=host, path=fc.path, n=len(chain)))
         rel = f"files/{host}/{idx:03d}-{fc.path.strip('/').replace('/', '_')}" + (".tmpl" if secret else "")
         dest = self.out / rel
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -167,8 +169,9 @@ class _Writer:
         if not cmd.changes:
             self.emit(f"# (read-only check, nothing to gate it on: not run) $ {c}", 1)
             return
-        raise ExportError(f"host {host}: section {section}: no check is known for "
-                          f"`{masking.mask(c)}`; a second pyinfra run would repeat it")
+        raise ExportError(_("host {host}: section {section}: no check is known for `{command}`; "
+                            "a second pyinfra run would repeat it").format(
+            host=host, section=section, command=masking.mask(c)))
 
     def guard(self, section: str, host: str, c: str) -> str | None:
         """The planner's check that makes `c` unnecessary, as shell (exit 0 = done)."""
@@ -182,7 +185,7 @@ class _Writer:
             return f"[ -e {m.group(1)} ]"
         m = re.fullmatch(r"chown -R (\S+) (\S+)", c)
         if m and section == "clientmessenger":
-            user, _, group = shlex.split(m.group(1))[0].partition(":")
+            user, _sep, group = shlex.split(m.group(1))[0].partition(":")
             d = m.group(2)
             return (f"[ -d {d} ] && [ -z \"$(find {d} \\( ! -user {q(user)} -o ! -group "
                     f"{q(group or user)} \\) -print -quit)\" ]")
@@ -212,8 +215,8 @@ class _Writer:
 
     def http(self, req: HttpRequest, runner: str) -> None:
         if req.method != "PATCH" or not req.secret_headers:
-            raise ExportError(f"no pyinfra form for {req.method} {req.url}")
-        (_, ref), = req.secret_headers
+            raise ExportError(_("no pyinfra form for {request}").format(request=f"{req.method} {req.url}"))
+        (_header, ref), = req.secret_headers
         self.emit(f"if host.name == {runner!r}:   # from the control machine, once")
         self.emit(f"tyntec_webhooks({_name(req.description)}, url={req.url!r},", 1)
         self.emit(f"body={req.body!r}, key_ref={ref!r})", 4)
@@ -244,13 +247,15 @@ class _Writer:
                         lbs = [h.name for h in self.answers.hosts_with_role("LB")] or inventory
                         self.http(a, lbs[0])
                     elif not real:
-                        raise ExportError(f"{hp.host}: {a.kind} has no host to run on")
+                        raise ExportError(_("{host}: {kind} has no host to run on").format(
+                            host=hp.host, kind=a.kind))
                     elif isinstance(a, FileChange):
                         self.file(sp.name, hp.host, a, st, idx)
                     elif isinstance(a, Command):
                         self.command(sp.name, hp.host, a, st)
                     else:
-                        raise ExportError(f"host {hp.host}: no pyinfra form for {a.kind}")
+                        raise ExportError(_("host {host}: no pyinfra form for {kind}").format(
+                            host=hp.host, kind=a.kind))
                 if real and self.lines[-1] == f"if host.name == {hp.host!r}:":
                     self.emit("pass", 1)
         head = [
@@ -312,7 +317,7 @@ def write(plan: Plan, answers, facts: dict, secrets: dict[str, str], out: Path) 
     """Write the deploy into `out` (created; must be empty or absent). Returns a summary."""
     out = Path(out)
     if out.exists() and any(out.iterdir()):
-        raise ExportError(f"{out}: not empty; export into a new folder")
+        raise ExportError(_("{folder}: not empty; export into a new folder").format(folder=out))
     out.mkdir(parents=True, exist_ok=True)
     w = _Writer(plan, answers, secrets, out)
     deploy = w.deploy()
@@ -324,8 +329,9 @@ def write(plan: Plan, answers, facts: dict, secrets: dict[str, str], out: Path) 
     if leaked:
         for p in sorted(out.rglob("*"), reverse=True):
             p.unlink() if p.is_file() else p.rmdir()
-        raise ExportError(f"a secret would be written to {leaked[0].name}; nothing was exported")
-    return {"operations": w.n, "files": sum(1 for _ in (out / "files").rglob("*") if _.is_file())
+        raise ExportError(_("a secret would be written to {file}; nothing was exported").format(
+            file=leaked[0].name))
+    return {"operations": w.n, "files": sum(1 for f in (out / "files").rglob("*") if f.is_file())
             if (out / "files").exists() else 0, "checklists": len(w.checklists)}
 
 
@@ -382,7 +388,7 @@ def run(args) -> int:
     from .session import Session
 
     if args.target != "pyinfra":
-        raise ExportError(f"export {args.target}: only pyinfra is supported")
+        raise ExportError(_("export {target}: only pyinfra is supported").format(target=args.target))
     start_run_log("export")
     session = Session(keyring_mode=args.keyring, ask_host_key=_ask_host_key,
                       accept=tuple(args.accept_host_key))
@@ -395,7 +401,10 @@ def run(args) -> int:
     finally:
         session.shutdown()
     summary = write(plan, ans, facts, values, Path(args.dir))
-    print(f"wrote {args.dir}: inventory.py, deploy.py ({summary['operations']} operation blocks), "
-          f"{summary['files']} file(s), README.md ({summary['checklists']} checklist(s) by hand)")
-    print(f"run: cd {shlex.quote(str(args.dir))} && pyinfra inventory.py deploy.py")
+    print(_("wrote {folder}: inventory.py, deploy.py ({operations} operation blocks), {files} "
+            "file(s), README.md ({checklists} checklist(s) by hand)").format(
+        folder=args.dir, operations=summary["operations"], files=summary["files"],
+        checklists=summary["checklists"]))
+    command = f"cd {shlex.quote(str(args.dir))} && pyinfra inventory.py deploy.py"
+    print(_("run: {command}").format(command=command))
     return 0

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .errors import PlanError
 from .transport.base import Transport
+from .i18n import _
 
 SHARED = "/home/jtel/shared"
 PORTAL_DIR = "JTELCarrierPortal"
@@ -62,15 +63,19 @@ class HostFacts:
 
     def summary(self) -> list[str]:
         """Human lines for the preview and the detection screen."""
-        out = [f"OS: {self.os.name} {self.os.version} (from {self.os.source})"]
+        out = [_("OS: {name} {version} (from {source})").format(
+            name=self.os.name, version=self.os.version, source=self.os.source)]
         if self.java is not None:
-            out.append(f"Java 8: {'yes' if self.java.java8 else 'no'} ({self.java.detail})")
+            out.append((_("Java 8: yes ({detail})") if self.java.java8 else
+                        _("Java 8: no ({detail})")).format(detail=self.java.detail))
         if self.portal is not None:
-            out.append(f"portal version: {self.portal.version or 'unknown'} (from {self.portal.source})")
+            out.append(_("portal version: {version} (from {source})").format(
+                version=self.portal.version or _("unknown"), source=self.portal.source))
         if self.windows_reasons:
-            out.append("repositories hosted on Windows: " + "; ".join(self.windows_reasons))
+            out.append(_("repositories hosted on Windows: {reasons}").format(
+                reasons="; ".join(self.windows_reasons)))
         for p, ok in sorted(self.exists.items()):
-            out.append(f"{'exists' if ok else 'missing'}: {p}")
+            out.append((_("exists: {path}") if ok else _("missing: {path}")).format(path=p))
         return out
 
 
@@ -110,14 +115,14 @@ def parse_java(rpm_out: str, java_out: str) -> Java:
             if l.strip() and "not installed" not in l and not l.startswith("error")]
     java8_pkgs = [p for p in pkgs if p.startswith(("jdk1.8", "jdk-1.8", "java-1.8.0"))]
     if java8_pkgs:
-        return Java(True, "package " + ", ".join(java8_pkgs))
+        return Java(True, _("package {names}").format(names=", ".join(java8_pkgs)))
     m = _JAVA_VERSION.search(java_out)
     if m:
         v = m["v"]
         if v.startswith("1.8."):
             return Java(True, f"java -version: {v}")
-        return Java(False, f"java -version: {v} (not Java 8)")
-    return Java(False, "no Java 8 package and no java on PATH")
+        return Java(False, _("java -version: {version} (not Java 8)").format(version=v))
+    return Java(False, _("no Java 8 package and no java on PATH"))
 
 
 _VERSION = re.compile(r"\b(3\.\d{1,2}(?:\.\d+)*)\b")
@@ -175,11 +180,14 @@ def detect_os(t: Transport) -> OSInfo:
         osr = _read_text(t, "/etc/os-release")
         info = parse_os_release(osr) if osr else None
     if info is None:
-        raise PlanError(f"host {t.spec.name}: neither /etc/redhat-release nor /etc/os-release names "
-                        "a CentOS/RHEL release; the CHAT role needs CentOS 6 or 7")
+        raise PlanError(_("host {host}: neither /etc/redhat-release nor /etc/os-release names "
+                          "a CentOS/RHEL release; the CHAT role needs CentOS 6 or 7").format(
+                              host=t.spec.name))
     if info.major not in (6, 7):
-        raise PlanError(f"host {t.spec.name}: {info.name} {info.version} (from {info.source}) is not "
-                        "supported; the procedure is written for CentOS 6 and 7")
+        raise PlanError(_("host {host}: {name} {version} (from {source}) is not "
+                          "supported; the procedure is written for CentOS 6 and 7").format(
+                              host=t.spec.name, name=info.name, version=info.version,
+                              source=info.source))
     return info
 
 
@@ -205,8 +213,8 @@ def detect_portal_version(t: Transport, shared: str = SHARED) -> PortalVersion:
             v = parse_portal_version(text)
             if v:
                 return PortalVersion(v, f"{t.spec.name}:{path}")
-    return PortalVersion(None, f"not found on {t.spec.name} in "
-                         + ", ".join(portal_candidates(shared)))
+    return PortalVersion(None, _("not found on {host} in {paths}").format(
+        host=t.spec.name, paths=", ".join(portal_candidates(shared))))
 
 
 def detect_windows_repo(t: Transport, shared: str = SHARED) -> list[str]:
@@ -216,12 +224,12 @@ def detect_windows_repo(t: Transport, shared: str = SHARED) -> list[str]:
         data = t.read_file(path, sudo=True)
         if data is not None:
             if b"\r\n" in data:
-                reasons.append(f"{path} has CRLF line endings")
+                reasons.append(_("{path} has CRLF line endings").format(path=path))
             break
     mounts = _read_text(t, "/proc/mounts") or ""
     m = parse_mounts(mounts, shared)
     if m and m[1] in NETWORK_FS:
-        reasons.append(f"{shared} is a {m[1]} mount ({m[0]})")
+        reasons.append(_("{path} is a {fs} mount ({source})").format(path=shared, fs=m[1], source=m[0]))
     return reasons
 
 
@@ -326,12 +334,12 @@ def detect_daemon(t: Transport, service: str, script_text: str | None) -> Daemon
     pid, procs = parse_daemon_probe(probe.stdout)
     pids = tuple(dict.fromkeys(([pid] if pid else []) + list(procs)))
     if pid:
-        how = f"pid file {pidfile} (pid {pid})"
+        how = _("pid file {pidfile} (pid {pid})").format(pidfile=pidfile, pid=pid)
     elif procs:
-        how = "ClientMessenger JVM " + ", ".join(f"pid {p}" for p in procs)
+        how = _("ClientMessenger JVM {pids}").format(pids=", ".join(f"pid {p}" for p in procs))
     elif rc == 0:
-        how = "service status"
+        how = _("service status")
     else:
-        how = "nothing runs"
+        how = _("nothing runs")
     return DaemonState(running=bool(pids) or rc == 0, how=how, pids=pids, status_action=has_status,
                        status_rc=rc, pidfile=pidfile)

@@ -18,6 +18,7 @@ from keyring.compat import properties
 
 from . import masking
 from .errors import SecretError
+from .i18n import _
 
 SERVICE = "chatwizard"
 ENV_PASSWORD = "CHATWIZARD_KEYRING_PASSWORD"
@@ -67,7 +68,7 @@ class EncryptedFileKeyring(KeyringBackend):
         self._key: bytes | None = None
 
     def __str__(self) -> str:
-        return f"encrypted keyring file {self.path}"
+        return _("encrypted keyring file {path}").format(path=self.path)
 
     __repr__ = __str__
 
@@ -75,15 +76,16 @@ class EncryptedFileKeyring(KeyringBackend):
     def _master_password(self, creating: bool) -> str:
         pw = self._password or os.environ.get(ENV_PASSWORD)
         if not pw and self._ask is not None:
-            pw = self._ask(f"Master password for {self.path}: ")
+            pw = self._ask(_("Master password for {path}: ").format(path=self.path))
         # with an ask callback (the TUI) the terminal belongs to the app: never getpass there
         if not pw and self._ask is None and _interactive():
-            pw = getpass.getpass(f"Master password for the keyring file {self.path}: ")
-            if creating and pw and getpass.getpass("The same master password again: ") != pw:
-                raise SecretError("the two master passwords differ; nothing was stored")
+            pw = getpass.getpass(_("Master password for the keyring file {path}: ").format(path=self.path))
+            if creating and pw and getpass.getpass(_("The same master password again: ")) != pw:
+                raise SecretError(_("the two master passwords differ; nothing was stored"))
         if not pw:
-            raise SecretError(f"the keyring file {self.path} needs its master password: set "
-                              f"{ENV_PASSWORD} or run in a terminal ({DOC})")
+            raise SecretError(_("the keyring file {path} needs its master password: set {variable} "
+                                "or run in a terminal ({doc})").format(
+                path=self.path, variable=ENV_PASSWORD, doc=DOC))
         masking.register(pw)
         return pw
 
@@ -91,8 +93,9 @@ class EncryptedFileKeyring(KeyringBackend):
         from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
         for k, limit in self.KDF_LIMITS.items():
             if not isinstance(kdf.get(k), int) or not 1 <= kdf[k] <= limit:
-                raise SecretError(f"{self.path}: scrypt parameter {k}={kdf.get(k)!r} is not a "
-                                  f"cost this wizard accepts (1..{limit})")
+                raise SecretError(_("{path}: scrypt parameter {name}={value} is not a cost this "
+                                    "wizard accepts (1..{limit})").format(
+                    path=self.path, name=k, value=repr(kdf.get(k)), limit=limit))
         return Scrypt(salt=_b64d(kdf["salt"]), length=32, n=kdf["n"], r=kdf["r"],
                       p=kdf["p"]).derive(password.encode("utf-8"))
 
@@ -103,7 +106,8 @@ class EncryptedFileKeyring(KeyringBackend):
             try:
                 self._open(key, doc["check"], b"check")
             except InvalidTag:
-                raise SecretError(f"wrong master password for the keyring file {self.path}") from None
+                raise SecretError(_("wrong master password for the keyring file {path}").format(
+                    path=self.path)) from None
             self._key = key
         return self._key
 
@@ -114,9 +118,11 @@ class EncryptedFileKeyring(KeyringBackend):
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as e:
-            raise SecretError(f"cannot read the keyring file {self.path}: {e}") from None
+            raise SecretError(_("cannot read the keyring file {path}: {reason}").format(
+                path=self.path, reason=e)) from None
         if not isinstance(doc, dict) or doc.get("scheme") != self.SCHEME:
-            raise SecretError(f"{self.path} is not a chatwizard keyring file ({self.SCHEME})")
+            raise SecretError(_("{path} is not a chatwizard keyring file ({scheme})").format(
+                path=self.path, scheme=self.SCHEME))
         return doc
 
     def _new(self) -> dict:
@@ -173,8 +179,8 @@ class EncryptedFileKeyring(KeyringBackend):
         try:
             return self._open(self._unlocked(doc), box, _aad(service, username)).decode("utf-8")
         except InvalidTag:
-            raise SecretError(f"the keyring file {self.path} holds a damaged entry for "
-                              f"{username!r}; set it again") from None
+            raise SecretError(_("the keyring file {path} holds a damaged entry for {key}; set it "
+                                "again").format(path=self.path, key=repr(username))) from None
 
     def set_password(self, service: str, username: str, password: str) -> None:
         with self._locked():
@@ -204,7 +210,8 @@ class EncryptedFileKeyring(KeyringBackend):
             doc = self._read()
             entries = (doc or {}).get("entries", {}).get(service, {})
             if username not in entries:
-                raise keyring.errors.PasswordDeleteError(f"{username!r} is not in {self.path}")
+                raise keyring.errors.PasswordDeleteError(_("{key} is not in {path}").format(
+                    key=repr(username), path=self.path))
             self._unlocked(doc)             # only the master password may delete
             del entries[username]
             self._write(doc)

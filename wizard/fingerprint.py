@@ -27,6 +27,7 @@ import yaml
 
 from . import hazelcast_xml as hx
 from .facts import INIT_SCRIPT_REL, version_tuple
+from .i18n import N_, _
 
 VERSION = 1
 _PASSWORD_VALUE = re.compile(r"([?&]password=)((?:\\[^&]|[^\s\\&\"'])*)")
@@ -128,80 +129,96 @@ def load(path: str | os.PathLike) -> dict | None:
         return None
     data = yaml.safe_load(path.read_text("utf-8"))
     if not isinstance(data, dict) or data.get("fingerprint") != VERSION or not isinstance(data.get("hosts"), dict):
-        raise ValueError(f"{path}: not a chatwizard fingerprint (version {VERSION})")
+        raise ValueError(_("{path}: not a chatwizard fingerprint (version {version})").format(
+            path=path, version=VERSION))
     return data
 
 
 # ------------------------------------------------------------------ compare
 
 def _os_text(o: dict | None) -> str:
-    return f"{o['name']} {o['version']}" if o else "unknown OS"
+    return f"{o['name']} {o['version']}" if o else _("unknown OS")
 
 
 def _os_consequence(major: int | None) -> str:
-    return {6: "firewall via iptables, services via service/chkconfig",
-            7: "firewall via firewalld, services via systemctl"}.get(major or 0, "")
+    text = {6: N_("firewall via iptables, services via service/chkconfig"),
+            7: N_("firewall via firewalld, services via systemctl")}.get(major or 0)
+    return _(text) if text else ""
 
 
 def _compare_host(name: str, ref_name: str, ref: dict, cur: dict) -> list[Difference]:
     out = []
     ro, co = ref.get("os"), cur.get("os")
     if ro != co and (ro or co):
-        line = f"{name}: {_os_text(co)}, {ref_name} was {_os_text(ro)}"
+        line = _("{host}: {now}, {ref} was {was}").format(host=name, now=_os_text(co), ref=ref_name,
+                                                          was=_os_text(ro))
         if (ro or {}).get("major") != (co or {}).get("major") and _os_consequence((co or {}).get("major")):
             line += f": {_os_consequence(co['major'])}"
         out.append(Difference(name, "os", line))
     rj, cj = ref.get("java") or {}, cur.get("java") or {}
     if rj.get("java8") != cj.get("java8"):
-        now = f"Java 8 installed ({cj.get('detail')})" if cj.get("java8") else "no Java 8 (section 1 installs it)"
-        was = f"had Java 8 ({rj.get('detail')})" if rj.get("java8") else "had no Java 8"
-        out.append(Difference(name, "java", f"{name}: {now}, {ref_name} {was}"))
+        now = (_("Java 8 installed ({detail})").format(detail=cj.get('detail')) if cj.get("java8")
+               else _("no Java 8 (section 1 installs it)"))
+        was = (_("had Java 8 ({detail})").format(detail=rj.get('detail')) if rj.get("java8")
+               else _("had no Java 8"))
+        out.append(Difference(name, "java", _("{host}: {now}, {ref} {was}").format(
+            host=name, now=now, ref=ref_name, was=was)))
     rp, cp = ref.get("portal"), cur.get("portal")
     if rp != cp:
-        line = f"{name}: portal {cp or 'unknown'}, {ref_name} was {rp or 'unknown'}"
+        line = _("{host}: portal {now}, {ref} was {was}").format(
+            host=name, now=cp or _("unknown"), ref=ref_name, was=rp or _("unknown"))
         try:
             if rp and cp and (version_tuple(rp) >= (3, 25)) != (version_tuple(cp) >= (3, 25)):
-                line += (": the connection URL gets serverTimezone" if version_tuple(cp) >= (3, 25)
-                         else ": the connection URL has no serverTimezone")
+                line += ": " + (_("the connection URL gets serverTimezone") if version_tuple(cp) >= (3, 25)
+                                else _("the connection URL has no serverTimezone"))
         except ValueError:
             pass
         out.append(Difference(name, "portal", line))
     rw, cw = (ref.get("windows_repo") or {}), (cur.get("windows_repo") or {})
     if bool(rw.get("yes")) != bool(cw.get("yes")):
         if cw.get("yes"):
-            line = (f"{name}: repository hosted on Windows ({'; '.join(cw.get('reasons') or [])}): CRs are "
-                    f"stripped from the init script; {ref_name}'s was not")
+            line = _("{host}: repository hosted on Windows ({reasons}): CRs are stripped from the "
+                     "init script; {ref}'s was not").format(
+                         host=name, reasons="; ".join(cw.get('reasons') or []), ref=ref_name)
         else:
-            line = f"{name}: repository not hosted on Windows; {ref_name}'s was ({'; '.join(rw.get('reasons') or [])})"
+            line = _("{host}: repository not hosted on Windows; {ref}'s was ({reasons})").format(
+                host=name, ref=ref_name, reasons="; ".join(rw.get('reasons') or []))
         out.append(Difference(name, "windows", line))
     rh, ch = ref.get("hazelcast") or {}, cur.get("hazelcast") or {}
-    for key, label in (("layout", "Hazelcast layout"), ("version", "Hazelcast version")):
+    for key, label in (("layout", _("Hazelcast layout")), ("version", _("Hazelcast version"))):
         if rh.get(key) != ch.get(key):
-            out.append(Difference(name, "hazelcast", f"{name}: {label} {ch.get(key) or 'unknown'}, "
-                                                     f"{ref_name} was {rh.get(key) or 'unknown'}"))
+            out.append(Difference(name, "hazelcast", _("{host}: {label} {now}, {ref} was {was}").format(
+                host=name, label=label, now=ch.get(key) or _("unknown"), ref=ref_name,
+                was=rh.get(key) or _("unknown"))))
     rf = (ref.get("repository") or {}).get("files") or {}
     cf = (cur.get("repository") or {}).get("files") or {}
     if rf != cf:
         changed = sorted(p for p in rf.keys() & cf.keys() if rf[p] != cf[p])
         only_cur, only_ref = sorted(cf.keys() - rf.keys()), sorted(rf.keys() - cf.keys())
         parts = []
-        for label, items in (("differ", changed), (f"only on {name}", only_cur), (f"only on {ref_name}", only_ref)):
+        for label, items in ((_("{n} differ ({files})"), changed),
+                             (_("{n} only on {host} ({files})"), only_cur),
+                             (_("{n} only on {ref} ({files})"), only_ref)):
             if items:
-                shown = ", ".join(items[:4]) + (f" and {len(items) - 4} more" if len(items) > 4 else "")
-                parts.append(f"{len(items)} {label} ({shown})")
-        out.append(Difference(name, "files", f"{name}: ClientMessenger repository differs from {ref_name}'s: "
-                                             + "; ".join(parts)))
+                shown = ", ".join(items[:4]) + (_(" and {n} more").format(n=len(items) - 4)
+                                                if len(items) > 4 else "")
+                parts.append(label.format(n=len(items), host=name, ref=ref_name, files=shown))
+        out.append(Difference(name, "files", _("{host}: ClientMessenger repository differs from "
+                                               "{ref}'s: {parts}").format(
+                                                   host=name, ref=ref_name, parts="; ".join(parts))))
     ri, ci = ref.get("init_script"), cur.get("init_script")
     if ri is not None and ci is not None:
         a, b = ri.replace("\r", ""), ci.replace("\r", "")     # CRs: reported as "windows" above
         diff = "".join(difflib.unified_diff(a.splitlines(True), b.splitlines(True),
                                             f"{ref_name}/{INIT_SCRIPT_REL}", f"{name}/{INIT_SCRIPT_REL}"))
         if diff:
-            out.append(Difference(name, "init script", f"{name}: init script differs from {ref_name}'s", diff))
+            out.append(Difference(name, "init script", _("{host}: init script differs from {ref}'s").format(
+                host=name, ref=ref_name), diff))
     elif ri != ci:
         out.append(Difference(name, "init script",
-                              f"{name}: no init script in the repository; {ref_name} had one" if ci is None
-                              else f"{name}: an init script in the repository; {ref_name} had none"))
+                              (_("{host}: no init script in the repository; {ref} had one") if ci is None
+                               else _("{host}: an init script in the repository; {ref} had none")).format(
+                                   host=name, ref=ref_name)))
     return out
 
 

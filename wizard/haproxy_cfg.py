@@ -13,6 +13,7 @@ import shlex
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import NoReturn, Sequence
+from .i18n import _
 
 __all__ = ["HaproxyConfigError", "ChatServer", "HaproxyEdit", "edit", "check_command",
            "CHAT_BACKEND", "FRONTEND_BY_SCHEME", "PORTAL_HTTPS_FRONTEND"]
@@ -240,8 +241,9 @@ class _Editor:
     def find(self, name: str, kinds: tuple[str, ...]) -> _Section | None:
         found = [s for s in self.secs if s.kind in kinds and s.name == name]
         if len(found) > 1:
-            self.fail("%s '%s' is defined twice (lines %d and %d)" % (
-                found[1].kind, name, found[0].start + 1, found[1].start + 1), found[1].start)
+            self.fail(_("{kind} '{name}' is defined twice (lines {first} and {second})").format(
+                kind=found[1].kind, name=name, first=found[0].start + 1, second=found[1].start + 1),
+                found[1].start)
         return found[0] if found else None
 
     def defaults_for(self, sec: _Section) -> _Section | None:
@@ -249,7 +251,8 @@ class _Editor:
         return before[-1] if before else None
 
     def where(self, sec: _Section, index: int | None = None) -> str:
-        return "%s %s (line %d)" % (sec.kind, sec.name, (sec.start if index is None else index) + 1)
+        return _("{kind} {name} (line {line})").format(
+            kind=sec.kind, name=sec.name, line=(sec.start if index is None else index) + 1)
 
     def insert(self, before: int, new: list[str]):
         self.inserts.setdefault(before, []).extend(new)
@@ -278,32 +281,35 @@ class _Editor:
                 continue
             if have:
                 got = " ".join(self.lines[have[0]].tokens)
-                self.notes.append("%s: '%s' differs from the procedure's '%s'; left as is" % (
-                    self.where(sec, have[0]), got, want))
+                self.notes.append(_("{where}: '{got}' differs from the procedure's '{want}'; left as "
+                                    "is").format(where=self.where(sec, have[0]), got=got, want=want))
                 continue
             dflt = self.defaults_for(sec)
             inherited = dflt.lines_with(self.lines, *_key(wt)) if dflt else []
             if inherited and self.lines[inherited[-1]].tokens == wt:
                 continue
-            extra = (" (defaults has '%s')" % " ".join(self.lines[inherited[-1]].tokens)
+            extra = (_(" (defaults has '{line}')").format(line=" ".join(self.lines[inherited[-1]].tokens))
                      if inherited else "")
-            self.notes.append("%s has no '%s'%s; not added" % (self.where(sec), want, extra))
+            self.notes.append(_("{where} has no '{want}'{extra}; not added").format(
+                where=self.where(sec), want=want, extra=extra))
 
     def compare_bind(self, sec: _Section, port: int, cert: str | None):
         binds = [i for i in sec.lines_with(self.lines, "bind")
                  if str(port) in _bind_ports(self.lines[i].tokens)]
         if not binds:
-            self.notes.append("%s does not bind port %d; left as is" % (self.where(sec), port))
+            self.notes.append(_("{where} does not bind port {port}; left as is").format(
+                where=self.where(sec), port=port))
             return
         toks = self.lines[binds[0]].tokens
         if cert is None and "ssl" in toks:
-            self.notes.append("%s: '%s' serves TLS where the procedure wants plain ws" % (
-                self.where(sec, binds[0]), " ".join(toks)))
+            self.notes.append(_("{where}: '{line}' serves TLS where the procedure wants plain ws").format(
+                where=self.where(sec, binds[0]), line=" ".join(toks)))
         elif cert is not None:
             crt = toks[toks.index("crt") + 1] if "crt" in toks[:-1] else None
             if "ssl" not in toks or crt != cert:
-                self.notes.append("%s: '%s' differs from the procedure's 'ssl crt %s'; left as is"
-                                  % (self.where(sec, binds[0]), " ".join(toks), cert))
+                self.notes.append(_("{where}: '{line}' differs from the procedure's 'ssl crt {cert}'; "
+                                    "left as is").format(where=self.where(sec, binds[0]),
+                                                         line=" ".join(toks), cert=cert))
 
     def port_users(self, port: int, but: str) -> list[str]:
         """Other proxies listening on port: bind lines, or 1.5's `frontend NAME ADDR:PORT`."""
@@ -325,21 +331,23 @@ class _Editor:
 
 def _check_servers(servers: Sequence[ChatServer], source: str) -> list[tuple[ChatServer, str]]:
     if not servers:
-        raise HaproxyConfigError("no chat server given", source=source)
+        raise HaproxyConfigError(_("no chat server given"), source=source)
     seen: dict[tuple[str, int], str] = {}
     out = []
     for srv in servers:
         addr = _valid_address(srv.address) if isinstance(srv.address, str) else None
         if addr is None:
-            raise HaproxyConfigError("chat server %r: %r is neither an IP address nor a host name"
-                                     % (srv.name, srv.address), source=source)
+            raise HaproxyConfigError(_("chat server {name}: {address} is neither an IP address nor a "
+                                       "host name").format(name=repr(srv.name), address=repr(srv.address)),
+                                     source=source)
         if not isinstance(srv.port, int) or isinstance(srv.port, bool) or not 0 < srv.port < 65536:
-            raise HaproxyConfigError("chat server %r: port %r is not a TCP port"
-                                     % (srv.name, srv.port), source=source)
+            raise HaproxyConfigError(_("chat server {name}: port {port} is not a TCP port").format(
+                name=repr(srv.name), port=repr(srv.port)), source=source)
         key = (_normal_host(addr), srv.port)
         if key in seen:
-            raise HaproxyConfigError("chat servers %r and %r are the same address %s:%d"
-                                     % (seen[key], srv.name, addr, srv.port), source=source)
+            raise HaproxyConfigError(_("chat servers {first} and {second} are the same address "
+                                       "{address}").format(first=repr(seen[key]), second=repr(srv.name),
+                                                           address=f"{addr}:{srv.port}"), source=source)
         seen[key] = srv.name
         out.append((srv, addr))
     return out
@@ -349,15 +357,15 @@ def edit(text: str, *, scheme: str, servers: Sequence[ChatServer], whatsapp: boo
          cert: str = "/etc/haproxy/haproxy.pem", source: str = "haproxy.cfg") -> HaproxyEdit:
     """Add the CHAT role's frontend, backend, servers (and WhatsApp routing) to haproxy.cfg."""
     if scheme not in FRONTEND_BY_SCHEME:
-        raise HaproxyConfigError("scheme must be 'http' or 'https', not %r" % (scheme,),
-                                 source=source)
+        raise HaproxyConfigError(_("scheme must be 'http' or 'https', not {scheme}").format(
+            scheme=repr(scheme)), source=source)
     if scheme == "https" and (not isinstance(cert, str) or not cert
                               or re.search(r"[\s#'\"\\]", cert)):
-        raise HaproxyConfigError("certificate path %r cannot go into a bind line" % (cert,),
-                                 source=source)
+        raise HaproxyConfigError(_("certificate path {path} cannot go into a bind line").format(
+            path=repr(cert)), source=source)
     if whatsapp and scheme != "https":
-        raise HaproxyConfigError("WhatsApp needs https: the load balancer must serve wss with a "
-                                 "valid certificate (procedure section 10)", source=source)
+        raise HaproxyConfigError(_("WhatsApp needs https: the load balancer must serve wss with a "
+                                   "valid certificate (procedure section 10)"), source=source)
     wanted = _check_servers(servers, source)
     ed = _Editor(text, source)
     appended: list[list[str]] = []          # whole new sections, header first
@@ -385,17 +393,18 @@ def _chat_frontend(ed: _Editor, scheme: str, cert: str, appended: list[list[str]
     fe = ed.find(name, ("frontend", "listen"))
     if fe is None:
         appended.append(["frontend %s" % name] + body)
-        ed.notes.append("added frontend %s: %s" % (name, bind))
+        ed.notes.append(_("added frontend {name}: {bind}").format(name=name, bind=bind))
         for user in ed.port_users(port, name):
-            ed.notes.append("WARNING: %s already binds port %d too" % (user, port))
+            ed.notes.append(_("WARNING: {proxy} already binds port {port} too").format(proxy=user, port=port))
     else:
-        ed.notes.append("%s already present; left alone" % ed.where(fe))
+        ed.notes.append(_("{where} already present; left alone").format(where=ed.where(fe)))
         ed.compare_bind(fe, port, fe_cert)
         ed.compare(fe, body[1:])
-    for other, _ in FRONTEND_BY_SCHEME.values():
+    for other, _port in FRONTEND_BY_SCHEME.values():
         other_fe = ed.find(other, ("frontend", "listen")) if other != name else None
         if other_fe is not None:
-            ed.notes.append("%s (the other scheme's) also exists; left alone" % ed.where(other_fe))
+            ed.notes.append(_("{where} (the other scheme's) also exists; left alone").format(
+                where=ed.where(other_fe)))
 
 
 def _chat_backend(ed: _Editor, wanted: list[tuple[ChatServer, str]],
@@ -408,9 +417,10 @@ def _chat_backend(ed: _Editor, wanted: list[tuple[ChatServer, str]],
     present: dict[tuple[str, int | None], tuple[str, int]] = {}   # target -> (name, index)
     used_names: set[str] = set()
     if be is None:
-        ed.notes.append("added backend %s (balance leastconn)" % CHAT_BACKEND)
+        ed.notes.append(_("added backend {name} (balance leastconn)").format(name=CHAT_BACKEND))
     else:
-        ed.notes.append("%s already present; left alone but for missing servers" % ed.where(be))
+        ed.notes.append(_("{where} already present; left alone but for missing servers").format(
+            where=ed.where(be)))
         ed.compare(be, body)
         for i in be.lines_with(ed.lines, "server"):
             toks = ed.lines[i].tokens
@@ -426,24 +436,28 @@ def _chat_backend(ed: _Editor, wanted: list[tuple[ChatServer, str]],
         key = (_normal_host(addr), srv.port)
         if key in present:
             name, i = present[key]
-            ed.notes.append("chat server %s (%s:%d) already present as %s (line %d)"
-                            % (srv.name, addr, srv.port, name, i + 1))
+            ed.notes.append(_("chat server {chat} ({address}) already present as {name} (line "
+                              "{line})").format(chat=srv.name, address=f"{addr}:{srv.port}",
+                                                name=name, line=i + 1))
             continue
         for (host, p), (name, i) in present.items():
             if host == key[0]:
-                ed.notes.append("%s (line %d) points at %s with port %s, not %d; left as is"
-                                % (name, i + 1, addr, p if p is not None else "unset", srv.port))
+                ed.notes.append(_("{name} (line {line}) points at {address} with port {port}, not "
+                                  "{wanted}; left as is").format(
+                                      name=name, line=i + 1, address=addr,
+                                      port=p if p is not None else _("unset"), wanted=srv.port))
         while "chatserver%d" % next_n in used_names:
             next_n += 1
         name = "chatserver%d" % next_n
         used_names.add(name)
         new.append("server %s %s:%d weight 1 check inter 1m" % (name, addr, srv.port))
-        ed.notes.append("added chat server %s as %s %s:%d" % (srv.name, name, addr, srv.port))
+        ed.notes.append(_("added chat server {chat} as {name} {address}").format(
+            chat=srv.name, name=name, address=f"{addr}:{srv.port}"))
     wanted_hosts = {host for host, _ in wanted_keys}
     for (host, p), (name, i) in present.items():
         if host not in wanted_hosts:
-            ed.notes.append("server %s (line %d) is not among the chat servers given; left alone"
-                            % (name, i + 1))
+            ed.notes.append(_("server {name} (line {line}) is not among the chat servers given; left "
+                              "alone").format(name=name, line=i + 1))
     if be is None:
         appended.append(["backend %s" % CHAT_BACKEND] + body + new)
     elif new:
@@ -456,23 +470,23 @@ def _whatsapp(ed: _Editor):
     """Route the WhatsApp webhooks (/incoming, /delivery) of the portal's https frontend to chat."""
     fe = ed.find(PORTAL_HTTPS_FRONTEND, ("frontend", "listen"))
     if fe is None:
-        ed.fail("frontend %s is missing: WhatsApp routing goes into the portal's https frontend"
-                % PORTAL_HTTPS_FRONTEND)
+        ed.fail(_("frontend {name} is missing: WhatsApp routing goes into the portal's https "
+                  "frontend").format(name=PORTAL_HTTPS_FRONTEND))
     lines = ed.lines
     mode = fe.lines_with(lines, "mode")
     dflt = ed.defaults_for(fe)
     mode = mode or (dflt.lines_with(lines, "mode") if dflt else [])
     if not mode or lines[mode[-1]].tokens[1:2] != ("http",):
-        ed.notes.append("WARNING: %s does not run in mode http; the WhatsApp path ACLs need it"
-                        % ed.where(fe))
+        ed.notes.append(_("WARNING: {where} does not run in mode http; the WhatsApp path ACLs need "
+                          "it").format(where=ed.where(fe)))
     have_paths: set[str] = set()
     for i in fe.lines_with(lines, "acl", WHATSAPP_ACL):
         toks = lines[i].tokens
         if toks[2:3] == ("path",):
             have_paths.update(t for t in toks[3:] if not t.startswith("-"))
         else:
-            ed.notes.append("%s: '%s' also feeds %s; left as is"
-                            % (ed.where(fe, i), " ".join(toks), WHATSAPP_ACL))
+            ed.notes.append(_("{where}: '{line}' also feeds {acl}; left as is").format(
+                where=ed.where(fe, i), line=" ".join(toks), acl=WHATSAPP_ACL))
     acls = ["acl %s path %s" % (WHATSAPP_ACL, p) for p in WHATSAPP_PATHS if p not in have_paths]
     rule = ("use_backend", CHAT_BACKEND, "if", WHATSAPP_ACL)
     existing = [i for i in fe.body if lines[i].tokens == rule]
@@ -481,17 +495,18 @@ def _whatsapp(ed: _Editor):
         new = acls
         anchor: int | None = existing[0]
         if defaults and defaults[0] < existing[0]:
-            ed.notes.append("%s: '%s' comes after default_backend; left as is"
-                            % (ed.where(fe, existing[0]), " ".join(rule)))
+            ed.notes.append(_("{where}: '{line}' comes after default_backend; left as is").format(
+                where=ed.where(fe, existing[0]), line=" ".join(rule)))
     else:
         new = acls + [" ".join(rule)]
         # before every other use_backend, so that no earlier rule catches the webhook paths
         firsts = [i for i in fe.body if lines[i].tokens[0] in ("use_backend", "default_backend")]
         anchor = firsts[0] if firsts else None
     for text in new:
-        ed.notes.append("%s: added '%s'" % (ed.where(fe), text))
+        ed.notes.append(_("{where}: added '{line}'").format(where=ed.where(fe), line=text))
     if not new:
-        ed.notes.append("%s already routes WhatsApp to %s; left alone" % (ed.where(fe), CHAT_BACKEND))
+        ed.notes.append(_("{where} already routes WhatsApp to {backend}; left alone").format(
+            where=ed.where(fe), backend=CHAT_BACKEND))
         return
     if anchor is None:
         at = ed.after_last_line(fe)

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Sequence
 
 from lxml import etree
+from .i18n import _
 
 __all__ = ["Conflict", "Finding", "HazelcastEdit", "HazelcastError", "detect_version", "edit",
            "review", "validate", "members", "NS", "SCHEMA_VERSIONS", "RINGBUFFER", "MAP"]
@@ -53,8 +54,9 @@ class HazelcastError(ValueError):
     """hazelcast.xml (or the request) cannot be handled; names the file and the line."""
 
     def __init__(self, reason: str, *, source: str = "hazelcast.xml", line: int | None = None,
-                 errors: tuple[tuple[int, str], ...] = ()):
+                 errors: tuple[tuple[int, str], ...] = (), head: str | None = None):
         self.reason = reason
+        self.head = head or reason    # the first finding alone (without "(and N more)")
         self.source = source
         self.line = line          # 1-based line in source, None when not about one line
         self.errors = errors      # every (line, message) of a schema validation
@@ -112,9 +114,9 @@ def validate(text: str, version: str, *, source: str = "hazelcast.xml") -> None:
         log = [(e.line, e.message.replace("{%s}" % NS, "")) for e in schema.error_log]
     if not ok:
         line, message = log[0]
-        more = " (and %d more)" % (len(log) - 1) if len(log) > 1 else ""
-        raise HazelcastError("not valid for Hazelcast %s: %s%s" % (key, message, more),
-                             source=source, line=line, errors=tuple(log))
+        head = _("not valid for Hazelcast {version}: {message}").format(version=key, message=message)
+        more = _(" (and {n} more)").format(n=len(log) - 1) if len(log) > 1 else ""
+        raise HazelcastError(head + more, source=source, line=line, errors=tuple(log), head=head)
 
 
 def edit(text: str, members: Sequence[str], *, fix_conflicts: bool = False,
@@ -135,11 +137,11 @@ def edit(text: str, members: Sequence[str], *, fix_conflicts: bool = False,
         try:
             again = _edit(result.text, wanted, fix_conflicts, source)
         except HazelcastError as e:
-            raise HazelcastError("internal error, the edited text is broken: %s" % e.reason,
-                                 source=source, line=e.line) from e
+            raise HazelcastError(_("internal error, the edited text is broken: {reason}").format(
+                reason=e.reason), source=source, line=e.line) from e
         if again.changed or (fix_conflicts and again.conflicts):
-            raise HazelcastError("internal error, the edit is incomplete: %s" % ", ".join(
-                again.added or tuple(c.path for c in again.conflicts)), source=source)
+            raise HazelcastError(_("internal error, the edit is incomplete: {what}").format(
+                what=", ".join(again.added or tuple(c.path for c in again.conflicts))), source=source)
     return result
 
 
@@ -186,8 +188,9 @@ def review(text: str, members: Sequence[str], *, source: str = "hazelcast.xml") 
     for kind, (name, settings) in (("ringbuffer", RINGBUFFER), ("map", MAP)):
         for el in doc.root.iterchildren(_q(kind)):
             if el.get("name") == name:
-                out += [Finding(c.line, "%s is %s, the procedure wants %s" % (c.path, c.found, c.expected),
-                                False) for c in doc.compare(el, kind, name, settings, fix=False)]
+                out += [Finding(c.line, _("{setting} is {found}, the procedure wants {expected}").format(
+                                    setting=c.path, found=c.found, expected=c.expected), False)
+                        for c in doc.compare(el, kind, name, settings, fix=False)]
     version = _root_version(doc.root)
     vt = _version_tuple(version or "")
     key = "%d.%d" % vt if vt else None
@@ -195,8 +198,8 @@ def review(text: str, members: Sequence[str], *, source: str = "hazelcast.xml") 
         try:
             validate(text, key, source=source)
         except HazelcastError as e:
-            out += [Finding(line, "not valid for Hazelcast %s: %s" % (key, message), True)
-                    for line, message in e.errors]
+            out += [Finding(line, _("not valid for Hazelcast {version}: {message}").format(
+                        version=key, message=message), True) for line, message in e.errors]
     return sorted(out, key=lambda f: (f.line or 0))
 
 
@@ -215,20 +218,20 @@ def _parse(text: str, source: str) -> etree._Element:
     try:
         root = etree.fromstring(text.encode("utf-8"), parser)
     except UnicodeEncodeError as e:
-        raise HazelcastError("not text: %s" % e.reason, source=source) from None
+        raise HazelcastError(_("not text: {reason}").format(reason=e.reason), source=source) from None
     except etree.XMLSyntaxError as e:
-        raise HazelcastError("not well-formed XML: %s" % e.msg, source=source,
+        raise HazelcastError(_("not well-formed XML: {error}").format(error=e.msg), source=source,
                              line=e.lineno) from None
     if root is None:
-        raise HazelcastError("empty document", source=source)
+        raise HazelcastError(_("empty document"), source=source)
     qn = etree.QName(root)
     if qn.localname != "hazelcast" or qn.namespace != NS:
-        got = "<%s>" % qn.localname + (" in namespace %s" % qn.namespace if qn.namespace
-                                       else " without a namespace")
+        got = (_("<{name}> in namespace {namespace}") if qn.namespace else
+               _("<{name}> without a namespace")).format(name=qn.localname, namespace=qn.namespace)
         # libxml2's sourceline is where a start tag ends; say where it begins
         first = next((m.start() for m in _TOKEN.finditer(text) if m.group("start")), None)
-        raise HazelcastError('the root element is %s; expected <hazelcast xmlns="%s">'
-                             % (got, NS), source=source, line=root.sourceline if first is None
+        raise HazelcastError(_('the root element is {got}; expected <hazelcast xmlns="{ns}">').format(
+                             got=got, ns=NS), source=source, line=root.sourceline if first is None
                              else text.count("\n", 0, first) + 1)
     return root
 
@@ -251,20 +254,20 @@ def _check_version(doc: _Doc) -> None:
     if vt is None:
         return
     if vt < (3, 5):
-        doc.fail("the file is for Hazelcast %s; <ringbuffer>, which the chat server needs, "
-                 "exists only from 3.5: upgrade the cluster first" % version, doc.root)
+        doc.fail(_("the file is for Hazelcast {version}; <ringbuffer>, which the chat server needs, "
+                   "exists only from 3.5: upgrade the cluster first").format(version=version), doc.root)
         return
     if vt[0] != 3:
-        doc.fail("the file is for Hazelcast %s; only the 3.x format is supported (4.x "
-                 "configures map eviction differently)" % version, doc.root)
+        doc.fail(_("the file is for Hazelcast {version}; only the 3.x format is supported (4.x "
+                   "configures map eviction differently)").format(version=version), doc.root)
 
 
 def _schema_key(version: str, source: str) -> str:
     vt = _version_tuple(version or "")
     key = "%d.%d" % vt if vt else None
     if key not in SCHEMA_VERSIONS:
-        raise HazelcastError("no schema for Hazelcast %r: known are %s" % (
-            version, ", ".join(SCHEMA_VERSIONS)), source=source)
+        raise HazelcastError(_("no schema for Hazelcast {version}: known are {known}").format(
+            version=repr(version), known=", ".join(SCHEMA_VERSIONS)), source=source)
     return key
 
 
@@ -282,8 +285,8 @@ def _clean_members(requested: Sequence[str], source: str) -> list[str]:
     for raw in requested:
         address = raw.strip() if isinstance(raw, str) else raw
         if not isinstance(address, str) or not _ADDRESS.match(address):
-            raise HazelcastError("%r is not a member address (host, IP or host:port)" % (raw,),
-                                 source=source)
+            raise HazelcastError(_("{address} is not a member address (host, IP or host:port)").format(
+                address=repr(raw)), source=source)
         if not any(_covers(a, address) and _covers(address, a) for a in out):
             out.append(address)
     return out
@@ -309,7 +312,7 @@ def _listed_members(tcp: etree._Element) -> list[tuple[etree._Element, str]]:
 def _split_address(address: str) -> tuple[str, str]:
     a = address.strip().lower()
     if a.startswith("["):
-        host, _, rest = a[1:].partition("]")
+        host, _sep, rest = a[1:].partition("]")
         return host, rest[1:] if rest.startswith(":") else ""
     if a.count(":") == 1:
         host, port = a.split(":")
@@ -362,7 +365,7 @@ class _Doc:
         self.root = _parse(text, source)
         if any(True for _ in self.root.iter(etree.Entity)):
             # Hazelcast would expand them; we could miss or break what they hold
-            raise HazelcastError("the file uses entities declared in a DTD; edit it by hand",
+            raise HazelcastError(_("the file uses entities declared in a DTD; edit it by hand"),
                                  source=source, line=next(self.root.iter(etree.Entity)).sourceline)
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", text)]
         self.span = self._scan()
@@ -399,15 +402,15 @@ class _Doc:
                     stack.append(s)
             elif m.group("end"):
                 if not stack or stack[-1].qname != m.group("end"):
-                    self.fail("cannot locate </%s> in the text" % m.group("end"))
+                    self.fail(_("cannot locate </{name}> in the text").format(name=m.group("end")))
                 s = stack.pop()
                 s.close, s.end = m.start(), m.end()
         elements = list(self.root.iter(tag=etree.Element))
         if len(elements) != len(spans) or any(
                 etree.QName(e).localname != s.qname.rpartition(":")[2]
                 for e, s in zip(elements, spans)):
-            self.fail("the text cannot be matched to its elements (entities or DTD?); "
-                      "edit it by hand")
+            self.fail(_("the text cannot be matched to its elements (entities or DTD?); "
+                        "edit it by hand"))
         return dict(zip(elements, spans))
 
     # -- lines and indentation
@@ -532,21 +535,22 @@ class _Doc:
         if tcp is None:
             where = join if join is not None else _find_path(self.root, "network")
             imports = [i.get("resource") for i in self.root.iterchildren(_q("import"))]
-            self.fail("no <network><join><tcp-ip> here: the cluster finds its members by "
-                      "multicast or discovery, and the chat server cannot join a multicast "
-                      "cluster. Configure a tcp-ip join listing the cluster's members on every "
-                      "node first; the wizard will not guess them"
-                      + (" (this file imports %s; is the join there?)" % ", ".join(imports)
-                         if imports else ""), where if where is not None else self.root)
+            self.fail(_("no <network><join><tcp-ip> here: the cluster finds its members by "
+                        "multicast or discovery, and the chat server cannot join a multicast "
+                        "cluster. Configure a tcp-ip join listing the cluster's members on every "
+                        "node first; the wizard will not guess them")
+                      + (_(" (this file imports {files}; is the join there?)").format(
+                          files=", ".join(imports)) if imports else ""),
+                      where if where is not None else self.root)
             return []
         enabled = tcp.get("enabled")
         if (enabled or "").strip().lower() != "true":
-            self.fail('<tcp-ip %s> is not enabled: the cluster joins by multicast or discovery '
-                      'and the chat server cannot join a multicast cluster. Switch every node '
-                      'to a tcp-ip join (enabled="true") listing the cluster\'s members first; '
-                      'the wizard will not guess them'
-                      % ('enabled="%s"' % enabled if enabled is not None
-                         else "without enabled= (default false)"), tcp)
+            self.fail(_('<tcp-ip {how}> is not enabled: the cluster joins by multicast or discovery '
+                        'and the chat server cannot join a multicast cluster. Switch every node '
+                        'to a tcp-ip join (enabled="true") listing the cluster\'s members first; '
+                        'the wizard will not guess them').format(
+                          how='enabled="%s"' % enabled if enabled is not None
+                          else _("without enabled= (default false)")), tcp)
             return []
         listed = _listed_members(tcp)
         missing = [w for w in wanted if not any(_covers(a, w) for _, a in listed)]
@@ -597,7 +601,7 @@ class _Doc:
             if not _same(child, found if c is not None else default, expected):
                 conflicts.append(Conflict("%s/%s" % (path, child), child, expected,
                                           found if c is not None
-                                          else "(absent, default %s)" % default,
+                                          else _("(absent, default {value})").format(value=default),
                                           self.line_of(c if c is not None else el)))
                 if fix and c is None:
                     missing.append((0, self.setting(p, child, expected)))

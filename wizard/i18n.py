@@ -35,6 +35,7 @@ DEFAULT = "en"
 
 _lock = threading.Lock()
 _current = DEFAULT
+_flag: str | None = None        # --lang of this run: beats the answers file's ui.language
 _catalogs: dict[str, _gettext.NullTranslations] = {}
 
 
@@ -45,7 +46,9 @@ def _catalog(lang: str) -> _gettext.NullTranslations:
             cat = _catalogs.get(lang)
             if cat is None:
                 cat = _gettext.NullTranslations()
-                for domain in reversed(DOMAINS):        # the first domain is asked first
+                # English is the msgid itself: its catalogs (kept for the completeness check)
+                # need not be read at every start
+                for domain in reversed(DOMAINS) if lang != DEFAULT else ():
                     t = _gettext.translation(domain, LOCALE_DIR, languages=[lang], fallback=True)
                     if type(t) is not _gettext.NullTranslations:
                         t.add_fallback(cat)
@@ -100,6 +103,27 @@ def current_language() -> str:
     return _current
 
 
+def start(flag: str | None = None, environ: dict[str, str] | None = None) -> str:
+    """At program start: --lang (kept for the whole run, see follow_answers) else the locale."""
+    global _flag
+    _flag = normalize(flag)
+    return set_language(choose(_flag, None, environ))
+
+
+def follow_answers(answers_language: str | None) -> str:
+    """Answers were just loaded: switch to their ui.language unless --lang was given.
+    Answers without one leave the language as it is (the locale, or what was chosen)."""
+    if _flag is None and normalize(answers_language):
+        return set_language(answers_language)
+    return _current
+
+
+def forget_flag() -> None:
+    """The run is over: a later start (tests run several in one process) begins afresh."""
+    global _flag
+    _flag = None
+
+
 def _(message: str) -> str:
     return _catalog(_current).gettext(message)
 
@@ -120,5 +144,6 @@ def N_(message: str) -> str:
 gettext = _
 
 __all__ = ["_", "N_", "ngettext", "pgettext", "gettext", "set_language", "current_language",
-           "choose", "normalize", "from_environment", "LANGUAGES", "DEFAULT", "DOMAINS",
+           "start", "follow_answers", "forget_flag", "choose", "normalize", "from_environment",
+           "LANGUAGES", "DEFAULT", "DOMAINS",
            "LOCALE_DIR"]

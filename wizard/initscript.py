@@ -45,6 +45,7 @@ import shlex
 import string
 from dataclasses import dataclass
 from importlib import resources
+from .i18n import _
 
 __all__ = [
     "CONNECTION_PROPERTY",
@@ -100,7 +101,7 @@ class InitScriptError(ValueError):
         self.reason = reason
         self.source = source
         self.line = line
-        where = f"{source}, line {line}" if line is not None else source
+        where = _("{source}, line {line}").format(source=source, line=line) if line is not None else source
         super().__init__(f"{where}: {reason}")
 
 
@@ -361,10 +362,11 @@ class LineForm:
 
     def describe(self) -> str:
         if self.quote == "none":
-            return "unquoted, parsed once"
+            return _("unquoted, parsed once")
         if self.parses == 1:
-            return f"inside {self.quote}-quoted text, parsed once"
-        return f"inside the {self.quote}-quoted command given to {self.via}, parsed twice"
+            return _("inside {quote}-quoted text, parsed once").format(quote=self.quote)
+        return _("inside the {quote}-quoted command given to {via}, parsed twice").format(
+            quote=self.quote, via=self.via)
 
 
 UNQUOTED = LineForm("none", 1, "")
@@ -459,17 +461,17 @@ def _line_form(prefix: str, state: str, opened: int) -> LineForm | str:
     if state == "none":
         return UNQUOTED
     if state not in ("double", "single"):
-        return (f"the connection argument is inside {state}-quoted text ($'…'); the wizard does not "
-                "rewrite that form (fix the line by hand to the vendor's unquoted form)")
+        return _("the connection argument is inside {state}-quoted text ($'…'); the wizard does not "
+                 "rewrite that form (fix the line by hand to the vendor's unquoted form)").format(state=state)
     before = re.sub(r"\\\n", "", prefix[:opened])
     words, partial = _simple_command(before)
     assignment_cmd = words[:1] in (["export"], ["local"], ["readonly"], ["declare"], ["typeset"])
     if assignment_cmd or (partial is not None and _ASSIGN_WORD.match(partial)
                           and all(_ASSIGN_WORD.match(w) for w in words)):
-        return (f"the connection argument is inside {state}-quoted text assigned to a variable; "
-                "where the variable is expanded, the shell splits and globs the URL (its '?') but "
-                "removes no quote or backslash, so no form of it is safe there (move the argument "
-                "onto the java command line itself)")
+        return _("the connection argument is inside {state}-quoted text assigned to a variable; "
+                 "where the variable is expanded, the shell splits and globs the URL (its '?') but "
+                 "removes no quote or backslash, so no form of it is safe there (move the argument "
+                 "onto the java command line itself)").format(state=state)
     while words and _ASSIGN_WORD.match(words[0]):
         words = words[1:]
     while words and words[0] in _WRAPPERS:
@@ -493,25 +495,29 @@ def _line_form(prefix: str, state: str, opened: int) -> LineForm | str:
     elif base in _JAVA_NAMES and words:
         inner = prefix[opened + 1 :]
         if inner:
-            return (f"the {state}-quoted word on the java command line holds more than the "
-                    "connection argument; cannot rewrite it safely (give the argument its own word)")
+            return _("the {state}-quoted word on the java command line holds more than the "
+                     "connection argument; cannot rewrite it safely (give the argument its own "
+                     "word)").format(state=state)
         return LineForm(state, 1, "")
     else:
-        shown = command or "nothing"
-        return (f"the connection argument is inside {state}-quoted text given to `{shown}`; the "
-                "wizard cannot tell whether a shell parses it once (an argument of java) or twice "
-                "(daemon, su -c, runuser -c, bash -c), so it cannot be rewritten safely (fix the line "
-                "by hand: unquoted, or inside daemon/su -c/runuser -c \"…\")")
+        shown = command or _("nothing")
+        return _("the connection argument is inside {state}-quoted text given to `{command}`; the "
+                 "wizard cannot tell whether a shell parses it once (an argument of java) or twice "
+                 "(daemon, su -c, runuser -c, bash -c), so it cannot be rewritten safely (fix the line "
+                 "by hand: unquoted, or inside daemon/su -c/runuser -c \"…\")").format(
+                     state=state, command=shown)
     inner = prefix[opened + 1 :]
     if state == "double":
         inner = re.sub(r"\\(\n|[$`\"\\])", lambda m: "" if m.group(1) == "\n" else m.group(1), inner)
     inner_state = _lex_state(inner)
     if inner_state != "none":
-        return (f"the connection argument is quoted again ({inner_state}) inside the {state}-quoted "
-                f"command given to {via}; cannot rewrite it safely (remove the inner quotes)")
+        return _("the connection argument is quoted again ({inner}) inside the {state}-quoted "
+                 "command given to {via}; cannot rewrite it safely (remove the inner quotes)").format(
+                     inner=inner_state, state=state, via=via)
     if inner and inner[-1] not in _BLANKS + "\n":
-        return (f"the connection argument does not start a shell word in the command given to "
-                f"{via} (preceded by {inner[-1]!r}); cannot rewrite it safely")
+        return _("the connection argument does not start a shell word in the command given to "
+                 "{via} (preceded by {char}); cannot rewrite it safely").format(
+                     via=via, char=repr(inner[-1]))
     return LineForm(state, 2, via)
 
 
@@ -630,7 +636,7 @@ def configure(
         pos = line.find(CONNECTION_PROPERTY)
         if pos < 0:
             continue
-        start, _ = _command_block(lines, idx)
+        start, _end = _command_block(lines, idx)
         prefix = "\n".join(lines[start:idx] + [line[:pos]])
         state, opened = _lex(prefix)
         if state == "comment":
@@ -641,15 +647,15 @@ def configure(
             raise InitScriptError(form, source=source, line=idx + 1)
         if not re.sub(r"\\\n", "", prefix).strip():
             raise InitScriptError(
-                "the connection argument is not part of a command (the line before it does not "
-                "continue, e.g. a commented-out line inside the java command)",
+                _("the connection argument is not part of a command (the line before it does not "
+                  "continue, e.g. a commented-out line inside the java command)"),
                 source=source,
                 line=idx + 1,
             )
         if form.quote == "none" and pos > 0 and line[pos - 1] not in _BLANKS:
             raise InitScriptError(
-                f"the connection argument does not start a shell word (preceded by {line[pos - 1]!r}); "
-                "cannot rewrite it safely",
+                _("the connection argument does not start a shell word (preceded by {char}); "
+                  "cannot rewrite it safely").format(char=repr(line[pos - 1])),
                 source=source,
                 line=idx + 1,
             )
@@ -658,13 +664,13 @@ def configure(
     if not active:
         if commented:
             raise InitScriptError(
-                "the only -Dde.jtel.platform.clientmessenger.connection= line(s) are commented out",
+                _("the only -Dde.jtel.platform.clientmessenger.connection= line(s) are commented out"),
                 source=source,
                 line=commented[0] + 1,
             )
         raise InitScriptError(
-            "no -Dde.jtel.platform.clientmessenger.connection= line: this is not the "
-            "ClientMessenger init script, or its java command line was changed",
+            _("no -Dde.jtel.platform.clientmessenger.connection= line: this is not the "
+              "ClientMessenger init script, or its java command line was changed"),
             source=source,
         )
     if len(active) > 1:
@@ -680,14 +686,15 @@ def configure(
         vend, closed, meta = _value_end(line, vstart, form)
         if not closed:
             raise InitScriptError(
-                "the connection value opens a quote that does not close on the line",
+                _("the connection value opens a quote that does not close on the line"),
                 source=source,
                 line=idx + 1,
             )
         try:
             value = value_for_form(url, form)
         except ValueError as exc:
-            raise InitScriptError(f"the connection argument is {form.describe()}: {exc}",
+            raise InitScriptError(_("the connection argument is {form}: {error}").format(
+                form=form.describe(), error=exc),
                                   source=source, line=idx + 1) from None
         old = line[vstart:vend]
         if old == value:
@@ -713,10 +720,10 @@ def configure(
                 continue
             found = True
             vstart = m.end()
-            vend, closed, _ = _word_end(line, vstart)
+            vend, closed, _meta = _word_end(line, vstart)
             if not closed:
                 raise InitScriptError(
-                    "the DATADIR value opens a quote that does not close on the line",
+                    _("the DATADIR value opens a quote that does not close on the line"),
                     source=source,
                     line=idx + 1,
                 )

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import masking
+from .i18n import _, ngettext
 from .plan import sha256
 from .statekey import keyed, matches, private_dir, state_dir
 from .transport.base import Transport
@@ -135,7 +136,7 @@ class Journal:
         journal is trusted."""
         if not self.trusted:
             return set()
-        _, written = self._replay()
+        _done, written = self._replay()
         if section is not None:
             return set(written.get(section, ()))
         return set().union(*written.values()) if written else set()
@@ -169,7 +170,7 @@ class Journal:
         for e in self.entries:
             for path, digest in e.get("files", {}).items():
                 if not matches(digest, sha256(t.read_file(path, sudo=True))):
-                    return False, f"{path} changed since the interrupted run"
+                    return False, _("{path} changed since the interrupted run").format(path=path)
         return True, ""
 
     def check(self, t: Transport) -> str | None:
@@ -188,14 +189,22 @@ class Journal:
             return None
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(self.started_at or 0))
         if self.stale is not None:
-            return (f"{host}: the apply interrupted at {when} cannot be resumed: {self.stale}; "
-                    "its record is set aside and this is a fresh plan")
+            return _("{host}: the apply interrupted at {when} cannot be resumed: {reason}; its "
+                     "record is set aside and this is a fresh plan").format(
+                host=host, when=when, reason=self.stale)
         n = len(self.done_ids())
-        text = f"{host}: resuming the apply interrupted at {when} ({n} finished step(s) are not run again"
         pending = sorted(self.pending_writes())
         if pending:
-            text += f"; follow-ups of files written then are planned again: {', '.join(pending)}"
-        return text + ")"
+            return ngettext(
+                "{host}: resuming the apply interrupted at {when} ({n} finished step is not run "
+                "again; follow-ups of files written then are planned again: {files})",
+                "{host}: resuming the apply interrupted at {when} ({n} finished steps are not run "
+                "again; follow-ups of files written then are planned again: {files})", n).format(
+                host=host, when=when, n=n, files=", ".join(pending))
+        return ngettext("{host}: resuming the apply interrupted at {when} ({n} finished step is "
+                        "not run again)",
+                        "{host}: resuming the apply interrupted at {when} ({n} finished steps are "
+                        "not run again)", n).format(host=host, when=when, n=n)
 
     # -- writing ---------------------------------------------------------------------------
     def _append(self, rec: dict, sync: bool = True) -> None:

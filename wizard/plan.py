@@ -22,6 +22,7 @@ from typing import Iterator, Union
 
 from . import masking, statekey   # noqa: F401  (masking.MASK)
 from .secret_text import SecretText
+from .i18n import _, ngettext
 
 
 def _digest(*parts: object) -> str:
@@ -112,7 +113,8 @@ class FileChange:
                                      a, f"b{self.path}", n=context)
         out = "".join(l if l.endswith("\n") else l + "\n\\ No newline at end of file\n" for l in lines)
         if not out and self.secret_changed:
-            return f"~ {self.secret_label or 'a secret'} changed (masked): the file differs only there\n"
+            return _("~ {secret} changed (masked): the file differs only there").format(
+                secret=self.secret_label or _("a secret")) + "\n"
         return out
 
     @property
@@ -124,25 +126,29 @@ class FileChange:
         return old == self.new_shown
 
     def render(self) -> str:
-        owner = f" owner {self.owner}:{self.group or self.owner}" if self.owner else ""
-        head = f"write {self.path} (mode {self.mode:04o}{owner})"
+        mode = f"{self.mode:04o}"
+        head = (_("write {path} (mode {mode} owner {owner})").format(
+                    path=self.path, mode=mode, owner=f"{self.owner}:{self.group or self.owner}")
+                if self.owner else _("write {path} (mode {mode})").format(path=self.path, mode=mode))
         if self.validate:
-            head += f", checked first with: {self.validate.format(path='<candidate>')}"
+            head += _(", checked first with: {command}").format(
+                command=self.validate.format(path="<candidate>"))
         if self.base_unknown:
-            head += "\n  (diff against the content an earlier step of this plan leaves there)"
+            head += "\n  " + _("(diff against the content an earlier step of this plan leaves there)")
         return head + "\n" + (self.copy_summary() if self.copy_of is not None else self.diff())
 
     def copy_summary(self) -> str:
         """For a copy of another file: "copy of HOST:PATH (N lines)", then only the diff against
         the file already there (nothing more when it is absent), not the whole file."""
         n = len(_text(self.new).splitlines())
-        head = f"copy of {masking.mask(self.copy_of or '')} ({n} line{'' if n == 1 else 's'})"
+        head = ngettext("copy of {source} ({n} line)", "copy of {source} ({n} lines)", n).format(
+            source=masking.mask(self.copy_of or ""), n=n)
         if self.old is None:
             return head + "\n"
         diff = self.diff()
         if not diff:
-            return head + ", the same text as the file there (mode or owner change only)\n"
-        return head + "; changes against the file there:\n" + diff
+            return head + _(", the same text as the file there (mode or owner change only)") + "\n"
+        return head + _("; changes against the file there:") + "\n" + diff
 
 
 @dataclass(frozen=True)
@@ -184,7 +190,8 @@ class Checklist:
 
     @property
     def id(self) -> str:
-        return _digest("checklist", self.description, self.items)
+        # by its keys when it has them: the same checklist in every language
+        return _digest("checklist", self.keys) if self.keys else _digest("checklist", self.description, self.items)
 
     def render(self) -> str:
         width = max((len(k) for k, _ in self.items), default=0)
@@ -214,7 +221,8 @@ class HttpRequest:
 
     def render(self) -> str:
         hdrs = [f"    {k}: {v}" for k, v in self.headers] + \
-               [f"    {k}: {masking.MASK} (from keyring {ref})" for k, ref in self.secret_headers]
+               [f"    {k}: " + _("{mask} (from keyring {ref})").format(mask=masking.MASK, ref=ref)
+                for k, ref in self.secret_headers]
         return "\n".join([f"{self.method} {self.url}", *hdrs, *("    " + l for l in self.body.splitlines())])
 
 

@@ -10,6 +10,7 @@ from .facts import PortalVersion
 from .plan import Plan, SectionPlan
 from .steps import Context, sections
 from .transport.base import Transport
+from .i18n import _
 
 
 # hosts read at once while detecting and planning: each read mostly waits for its host
@@ -77,19 +78,21 @@ def _plan_host(mod, ctx: Context, host) -> tuple[list, list[str]]:
     except PlanError:
         raise
     except OSError as e:
-        raise PlanError(f"host {host.name}: section {mod.TITLE}: {e}") from e
+        raise PlanError(_("host {host}: section {section}: {error}").format(
+            host=host.name, section=_(mod.TITLE), error=e)) from e
 
 
 def portal_version(answers, facts: dict[str, facts_mod.HostFacts]) -> PortalVersion:
     """The answers' value wins; else the first chat server's detected version."""
     v = answers.section("portal").get("version")
     if v:
-        return PortalVersion(str(v), f"answers file {answers.source} (portal.version)")
+        return PortalVersion(str(v), _("answers file {source} (portal.version)").format(
+            source=answers.source))
     for f in facts.values():
         if f.portal is not None and f.portal.version:
             return f.portal
     reasons = "; ".join(f.portal.source for f in facts.values() if f.portal is not None)
-    return PortalVersion(None, reasons or "no chat server to read it from")
+    return PortalVersion(None, reasons or _("no chat server to read it from"))
 
 
 def build(answers, transports: dict[str, Transport], *, training: bool = False,
@@ -120,7 +123,7 @@ def build(answers, transports: dict[str, Transport], *, training: bool = False,
             if sp is None:
                 continue
         else:
-            sp = SectionPlan(mod.NAME, mod.TITLE)
+            sp = SectionPlan(mod.NAME, _(mod.TITLE))
             hosts = [h for h in answers.hosts if set(h.roles) & set(mod.ROLES)]
             planned = each_host(hosts, lambda h: _plan_host(mod, ctx, h), transports)
             for host, (actions, notes) in zip(hosts, planned):

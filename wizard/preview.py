@@ -9,9 +9,11 @@ is masked where it is used and nowhere else.
 from __future__ import annotations
 
 from .plan import Command, FileChange, HttpRequest, Plan
+from .steps import host_label
 from .termsafe import safe
+from .i18n import N_, _, ngettext
 
-TRAINING_BANNER = "TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server"
+TRAINING_BANNER = N_("TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server")
 
 
 def _colour(line: str) -> str:
@@ -32,10 +34,10 @@ def render(plan: Plan, *, colour: bool = False, facts: bool = True) -> str:
         out.extend(safe(line).split("\n"))
 
     if plan.training:
-        add(f"*** {TRAINING_BANNER} ***")
+        add(f"*** {_(TRAINING_BANNER)} ***")
         add("")
     if facts and plan.facts:
-        add("== Detected")
+        add("== " + _("Detected"))
         for host, f in plan.facts.items():
             add(f"-- {host}")
             for line in f.summary():
@@ -46,9 +48,9 @@ def render(plan: Plan, *, colour: bool = False, facts: bool = True) -> str:
         for note in section.notes:
             add(f"!! {note}")
         for hp in section.hosts:
-            add(f"-- {hp.host}")
+            add(f"-- {host_label(hp.host)}")
             for a in hp.actions:
-                tag = "" if a.changes or not isinstance(a, Command) else "  (read-only check)"
+                tag = "" if a.changes or not isinstance(a, Command) else "  " + _("(read-only check)")
                 lines = a.render().split("\n")
                 if lines[-1:] == [""] and len(lines) > 1:
                     lines.pop()
@@ -62,6 +64,6 @@ def render(plan: Plan, *, colour: bool = False, facts: bool = True) -> str:
                         add("     " + line)
         add("")
     n = plan.changing_count
-    add(f"{n} changing action{'s' if n != 1 else ''}." if n else
-        "Nothing to change: every step is already done.")
+    add(ngettext("{n} changing action.", "{n} changing actions.", n).format(n=n) if n else
+        _("Nothing to change: every step is already done."))
     return "\n".join(out)

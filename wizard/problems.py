@@ -1,16 +1,12 @@
 """Problems of the answers as the faces show them (key path + text), and the section names
-a command line may use: parsed from the loader's messages, so there is one source."""
+a command line may use. The loader hands its problems over structured (AnswersProblem:
+file, line, key, text), so nothing here parses its messages, which are translated."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from .errors import EXIT_USAGE, AnswersError, WizardError
-
-
-# how an answers problem names its key: "SOURCE[:LINE]: KEY: PROBLEM"
-_PROBLEM = re.compile(r"^(?P<src>.*?)(?::(?P<line>\d+))?: (?P<key>[A-Za-z_][\w.\-\[\]\"' ]*?): (?P<text>.*)$",
-                      re.S)
+from .errors import EXIT_USAGE, AnswersError, AnswersProblem, WizardError
+from .i18n import _
 
 
 @dataclass(frozen=True)
@@ -30,12 +26,15 @@ class Problem:
 
 
 def problems_of(error: AnswersError, source: str) -> list[Problem]:
-    """The structured problems of an AnswersError (its messages name source, line and key)."""
+    """The problems of an AnswersError as key path + text (a message without structure, e.g.
+    raised by a step, is about the whole file)."""
     out = []
-    for p in error.problems:
-        text = p[len(source):] if p.startswith(source) else p
-        m = _PROBLEM.match("X" + text)
-        out.append(Problem(m["key"], m["text"]) if m else Problem("", p))
+    for p in error.items:
+        if isinstance(p, AnswersProblem):
+            out.append(Problem(p.key, p.text))
+        else:
+            text = p[len(source):].removeprefix(": ") if p.startswith(source + ":") else p
+            out.append(Problem("", text))
     return out
 
 
@@ -49,7 +48,8 @@ def check_sections(names, what: str) -> None:
     valid = section_names()
     bad = [n for n in names if n not in valid]
     if bad:
-        raise UsageError(f"{what} {bad[0]}: no such section; the sections are: {', '.join(valid)}")
+        raise UsageError(_("{option} {name}: no such section; the sections are: {sections}").format(
+            option=what, name=bad[0], sections=", ".join(valid)))
 
 
 class UsageError(WizardError):

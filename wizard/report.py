@@ -13,6 +13,11 @@ from pathlib import Path
 
 from . import events as ev
 from . import masking
+from .i18n import N_, _
+
+
+# the outcomes the faces pass (translated where the report is written)
+OUTCOMES = (N_("success"), N_("failed"), N_("not run"))
 
 
 @dataclass
@@ -21,26 +26,34 @@ class RunRecord:
 
     plan: object                                   # the last plan run (wizard.plan.Plan)
     steps: dict[tuple[str, str, str], str] = field(default_factory=dict)   # (section, host, step) -> status
+    kinds: dict[tuple[str, str, str], str] = field(default_factory=dict)   # -> done | earlier | failed | ""
     backups: list[tuple[str, str, str]] = field(default_factory=list)      # (host, path, backup)
-    outcome: str = "not run"
+    outcome: str = N_("not run")
     resumed: list[str] = field(default_factory=list)   # what the journal said before the run
     extra: list[tuple[str, str]] = field(default_factory=list)    # (heading, markdown) sections
 
-    def mark(self, section: str, host: str, step: str, status: str) -> None:
+    def mark(self, section: str, host: str, step: str, status: str, kind: str | None = None) -> None:
+        """Record a step's status (shown as it is); `kind` (done | earlier | failed) decides
+        what a later event may overwrite, whatever the language of `status`."""
         key = (section, host, step)
-        if status.startswith("done earlier") and self.steps.get(key, "").startswith("done"):
+        if kind is None:       # a caller that gives only the (English) status
+            kind = ("earlier" if status.startswith("done earlier") else
+                    "done" if status.startswith("done") else "")
+        if kind == "earlier" and self.kinds.get(key) in ("done", "earlier"):
             return
-        self.steps[key] = status
+        self.steps[key], self.kinds[key] = status, kind
 
     def observe(self, e: ev.Event) -> None:
         """Take one runner event into the record."""
         if isinstance(e, ev.StepDone):
-            self.mark(e.section, e.host, e.description, "done")
+            self.mark(e.section, e.host, e.description, _("done"), "done")
         elif isinstance(e, ev.StepSkipped):
-            self.mark(e.section, e.host, e.description, f"done earlier ({e.reason})")
+            self.mark(e.section, e.host, e.description,
+                      _("done earlier ({reason})").format(reason=e.reason), "earlier")
         elif isinstance(e, ev.StepFailed):
             self.mark(e.section, e.host, e.description,
-                      f"FAILED: {e.reason}" + (f" (exit code {e.exit_code})" if e.exit_code is not None else ""))
+                      (_("FAILED: {reason} (exit code {code})") if e.exit_code is not None else
+                       _("FAILED: {reason}")).format(reason=e.reason, code=e.exit_code), "failed")
         elif isinstance(e, ev.FileWritten) and e.backup:
             self.backups.append((e.host, e.path, e.backup))
 
@@ -53,28 +66,31 @@ def build_report(record: RunRecord, *, source: str, training: bool, when: str,
                  acks: list | None = None) -> str:
     """The report as Markdown (every text is masked). `acks`: where each manual step in the
     portal UI stands (wizard.acks.State), listed ticked or not with its time."""
-    from .i18n import _
     from .plan import Checklist, NoOp
+    from .steps import host_label
     plan = record.plan
     ack_by_id = {st.item.id: st for st in acks or ()}
-    out = ["# CHAT role install report", ""]
+    out = ["# " + _("CHAT role install report"), ""]
     if training:
-        out += ["> **TRAINING**: run against the simulated training host; no real server was touched.", ""]
-    out += [f"- answers: `{source}`", f"- finished: {when}", f"- outcome: **{record.outcome}**"]
+        out += ["> " + _("**TRAINING**: run against the simulated training host; no real server "
+                         "was touched."), ""]
+    out += ["- " + _("answers: {source}").format(source=f"`{source}`"),
+            "- " + _("finished: {when}").format(when=when),
+            "- " + _("outcome: {outcome}").format(outcome=f"**{_(record.outcome)}**")]
     if ack_by_id:
         ok = sum(1 for st in ack_by_id.values() if st.confirmed)
         out.append(_("- manual steps in the portal: **{ok} of {n} confirmed**").format(ok=ok, n=len(ack_by_id)))
     out.append("")
     if record.resumed:
-        out += ["## Resumed from an interrupted run", ""]
+        out += ["## " + _("Resumed from an interrupted run"), ""]
         out += [f"- {_cell(line)}" for line in record.resumed]
         out.append("")
     if plan is not None and getattr(plan, "facts", None):
-        out += ["## Hosts", ""]
+        out += ["## " + _("Hosts"), ""]
         for host, f in plan.facts.items():
             out.append(f"- **{host}**: " + "; ".join(f.summary()[:3]))
         out.append("")
-    out += ["## What ran where", ""]
+    out += ["## " + _("What ran where"), ""]
     checklists = []
     for s in (plan.sections if plan is not None else []):
         out += [f"### {s.title}", ""]
@@ -88,16 +104,16 @@ def build_report(record: RunRecord, *, source: str, training: bool, when: str,
                 if isinstance(a, Checklist):
                     checklists.append((s, a))
                 elif isinstance(a, NoOp):
-                    rows.append((hp.host, a.description, record.steps.get(key, "nothing to do")))
+                    rows.append((hp.host, a.description, record.steps.get(key, _("nothing to do"))))
                 elif a.changes or key in record.steps:
-                    rows.append((hp.host, a.description, record.steps.get(key, "not run")))
+                    rows.append((hp.host, a.description, record.steps.get(key, _("not run"))))
         if rows:
-            out += ["| host | step | result |", "| --- | --- | --- |"]
-            out += [f"| {_cell(h)} | {_cell(d)} | {_cell(r)} |" for h, d, r in rows]
+            out += ["| " + " | ".join((_("host"), _("step"), _("result"))) + " |", "| --- | --- | --- |"]
+            out += [f"| {_cell(host_label(h))} | {_cell(d)} | {_cell(r)} |" for h, d, r in rows]
         else:
-            out.append("Nothing ran here (settings for the portal UI only).")
+            out.append(_("Nothing ran here (settings for the portal UI only)."))
         out.append("")
-    out += ["## Portal settings checklist", ""]
+    out += ["## " + _("Portal settings checklist"), ""]
     if checklists:
         for s, c in checklists:
             out.append(f"**{s.title}**: {c.description}")
@@ -115,12 +131,12 @@ def build_report(record: RunRecord, *, source: str, training: bool, when: str,
                       "`{command}`.").format(items=", ".join(f"`{st.item.id}`" for st in bad),
                                              command=tick_command(source, training)), ""]
     else:
-        out += ["None.", ""]
-    out += ["## Backups made", ""]
+        out += [_("None."), ""]
+    out += ["## " + _("Backups made"), ""]
     if record.backups:
         out += [f"- {h}: `{p}` → `{b}`" for h, p, b in record.backups]
     else:
-        out.append("None (no existing file was replaced).")
+        out.append(_("None (no existing file was replaced)."))
     out.append("")
     for heading, text in record.extra:
         out += [f"## {heading}", "", text.rstrip(), ""]

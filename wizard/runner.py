@@ -38,6 +38,7 @@ from .errors import ConnectError, WizardError
 from .journal import UPLOAD_GLOB, Journal, leftover_globs
 from .plan import Command, FileChange, HostPlan, HttpRequest, Plan, SectionPlan, sha256
 from .transport.base import CommandResult, Transport, TransportError
+from .i18n import _
 
 Emit = Callable[[ev.Event], None]
 log = logging.getLogger("wizard.runner")
@@ -66,14 +67,17 @@ class HostResult:
     log: str | None = None           # its log file
 
     def summary(self) -> str:
-        counts = f"{self.done} done" + (f", {self.skipped} skipped (journal)" if self.skipped else "")
+        counts = (_("{done} done, {skipped} skipped (journal)") if self.skipped else
+                  _("{done} done")).format(done=self.done, skipped=self.skipped)
         if self.status == "failed" and self.failed is not None:
-            return f"FAILED at {self.failed.description!r}: {self.failed.reason} ({counts})"
+            return _("FAILED at {step}: {reason} ({counts})").format(
+                step=repr(self.failed.description), reason=self.failed.reason, counts=counts)
         if self.status == "stopped":
-            return f"stopped: {self.why} ({counts})"
+            return _("stopped: {why} ({counts})").format(why=self.why, counts=counts)
         if self.status == "ok":
-            return f"ok ({counts})" if self.planned else "ok (nothing to do)"
-        return "not run"
+            return (_("ok ({counts})").format(counts=counts) if self.planned else
+                    _("ok (nothing to do)"))
+        return _("not run")
 
 
 @dataclass
@@ -111,19 +115,21 @@ def _alive(t: Transport | None) -> bool | None:
 def event_line(e: ev.Event) -> str | None:
     """One log line for an event (None: not worth a line)."""
     if isinstance(e, ev.StepStarted):
-        return f"({e.index}/{e.total}) {e.description}: {e.display}"
+        return f"({e.index}/{e.total}) {e.description}: {e.display}"   # the log: as it ran
     if isinstance(e, ev.OutputLine):
         return f"  | {e.line}"
     if isinstance(e, ev.FileWritten):
-        return f"  wrote {e.path}" + (f" (backup {e.backup})" if e.backup else "")
+        return "  " + (_("wrote {path} (backup {backup})") if e.backup else _("wrote {path}")).format(
+            path=e.path, backup=e.backup)
     if isinstance(e, ev.StepSkipped):
-        return f"skipped: {e.description} ({e.reason})"
+        return _("skipped: {step} ({reason})").format(step=e.description, reason=e.reason)
     if isinstance(e, ev.StepDone):
-        return f"  done in {e.duration_s:.2f} s"
+        return "  " + _("done in {seconds} s").format(seconds=f"{e.duration_s:.2f}")
     if isinstance(e, ev.StepFailed):
-        tail = "".join(f"\n  last output | {line}" for line in e.tail.splitlines())
-        return (f"FAILED: {e.description}: {e.display} (exit code {e.exit_code}): "
-                f"{e.reason}{tail}")
+        last = _("last output")
+        tail = "".join(f"\n  {last} | {line}" for line in e.tail.splitlines())
+        return _("FAILED: {step}: {command} (exit code {code}): {reason}").format(
+            step=e.description, command=e.display, code=e.exit_code, reason=e.reason) + tail
     if isinstance(e, ev.SectionStarted):
         return f"== {e.title}"
     return None
@@ -153,6 +159,7 @@ class Runner:
         self.total = sum(1 for _, _, a in plan.actions() if executable(a))
         self._index = 0
         self._logs: dict[str, object] = {}
+        self._lost: set[int] = set()         # id() of the StepFailed events for a lost connection
         self.result = RunResult(ok=True)
         for host in transports:
             self.result.hosts[host] = HostResult(host)
@@ -216,11 +223,12 @@ class Runner:
             try:
                 why = j.check(t)
                 if why:
-                    self._log(host, f"the interrupted run's journal is set aside: {why}")
+                    self._log(host, _("the interrupted run's journal is set aside: {why}").format(why=why))
                 self._tidy(host, j, t)
             except Exception as e:              # noqa: BLE001 - reported as the host's failure
-                failed = self._failure(host, "", "Compare the journal of the interrupted run "
-                                       "with the host", "read the files it recorded", e)
+                failed = self._failure(host, "", _("Compare the journal of the interrupted run "
+                                                   "with the host"),
+                                       _("read the files it recorded"), e)
                 self._fail(hr, failed)
                 self.emit(failed)
                 continue
@@ -237,7 +245,8 @@ class Runner:
         globs = " ".join(g for p in paths for g in leftover_globs(p))
         t.run(f"rm -rf -- {globs}", sudo=True, timeout=60)   # the transport's temp is a folder
         t.run(f"rm -f -- {UPLOAD_GLOB}", timeout=60)
-        self._log(host, f"removed what interrupted writes may have left beside {', '.join(paths)}")
+        self._log(host, _("removed what interrupted writes may have left beside {paths}").format(
+            paths=", ".join(paths)))
 
     def _run_host(self, section: SectionPlan, hp: HostPlan, done_before: set[str]) -> None:
         if not any(executable(a) for a in hp.actions):
@@ -259,10 +268,11 @@ class Runner:
                         self.result.skipped_journal += 1
                     hr.skipped += 1
                     self.emit(ev.StepSkipped(hp.host, section.name, action.description,
-                                             "done in the interrupted run (journal)"))
+                                             _("done in the interrupted run (journal)")))
                     continue
                 display = action.display if isinstance(action, Command) else (
-                    f"write {action.path}" if isinstance(action, FileChange) else f"{action.method} {action.url}")
+                    _("write {path}").format(path=action.path) if isinstance(action, FileChange)
+                    else f"{action.method} {action.url}")
                 self.emit(ev.StepStarted(hp.host, section.name, action.description, display, index, self.total))
                 t0 = time.monotonic()
                 try:
@@ -292,32 +302,38 @@ class Runner:
         with self._lock:
             self.result.failed[hr.host] = failed
         hr.failed = failed
-        hr.lost = failed.reason.startswith(f"connection to {hr.host} lost") or (
-            hr.host not in self.transports and failed.reason.startswith(f"connection to {hr.host} failed"))
+        hr.lost = id(failed) in self._lost      # known where the failure was made, not by its words
 
     def _failure(self, host: str, section: str, description: str, display: str,
                  e: Exception) -> ev.StepFailed:
         """The StepFailed for an exception, telling a lost connection from the rest."""
         alive = _alive(self.transports.get(host))
-        code, tail = None, ""
-        lost = f"connection to {host} lost"
+        code, tail, lost = None, "", False
         if isinstance(e, _Failed):
             display, code, tail, reason = e.display, e.exit_code, e.tail, e.reason
             if alive is False:
-                reason = (f"{lost} (the command reported no exit status)" if code == -1 else
-                          f"{lost} ({reason})")
+                lost = True
+                reason = (_("connection to {host} lost (the command reported no exit status)")
+                          if code == -1 else _("connection to {host} lost ({reason})")).format(
+                              host=host, reason=reason)
         elif isinstance(e, ConnectError) and isinstance(e, TransportError):
             reason = str(e)                                  # sudo refused the password
         elif isinstance(e, ConnectError):
-            reason = f"{lost}; connecting again failed: {e}"  # the reconnect was refused
+            lost = True                                      # the reconnect was refused
+            reason = _("connection to {host} lost; connecting again failed: {error}").format(
+                host=host, error=e)
         elif isinstance(e, TransportError):
             result = getattr(e, "result", None)               # a timed-out command
             if isinstance(result, CommandResult):
                 code, tail = result.exit_code, result.tail()
             if host not in self.transports:    # an HTTP call from this machine: no session
-                reason = f"connection to {host} failed: {e}"
+                lost = True
+                reason = _("connection to {host} failed: {error}").format(host=host, error=e)
+            elif alive:
+                reason = str(e)
             else:
-                reason = str(e) if alive else f"{lost}: {e}"
+                lost = True
+                reason = _("connection to {host} lost: {error}").format(host=host, error=e)
         elif isinstance(e, WizardError):
             reason = str(e)                                  # e.g. a secret missing at run time
         else:
@@ -325,9 +341,14 @@ class Runner:
             # dropped in the middle of a file transfer): lost if the connection is gone
             log.warning("%s: %s: %s", host, description, masking.mask(repr(e)), exc_info=True)
             what = f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
-            reason = f"{lost}: {what}" if alive is False else f"unexpected error: {what}"
-        return ev.StepFailed(host, section, description, display, code, masking.mask(tail),
-                             masking.mask(reason))
+            lost = alive is False
+            reason = (_("connection to {host} lost: {error}") if lost else
+                      _("unexpected error: {error}")).format(host=host, error=what)
+        failed = ev.StepFailed(host, section, description, display, code, masking.mask(tail),
+                               masking.mask(reason))
+        if lost:
+            self._lost.add(id(failed))
+        return failed
 
     def _conclude(self) -> None:
         """Each host's status once the run is over."""
@@ -341,11 +362,12 @@ class Runner:
                 hr.status = "stopped"
                 left = [s for s in hr.planned if s not in hr.finished]
                 if self.cancelled():
-                    hr.why = f"the run was stopped before section(s) {', '.join(left)}"
+                    hr.why = _("the run was stopped before section(s) {sections}").format(
+                        sections=", ".join(left))
                 else:
-                    hr.why = (f"{', '.join(failed)} failed, so section(s) {', '.join(left)} "
-                              "did not run")
-            self._log(hr.host, f"result: {hr.summary()}")
+                    hr.why = _("{hosts} failed, so section(s) {sections} did not run").format(
+                        hosts=", ".join(failed), sections=", ".join(left))
+            self._log(hr.host, _("result: {summary}").format(summary=hr.summary()))
 
     # -- per-host logs ---------------------------------------------------------------------
     def _log(self, host: str, line: str | None) -> None:
@@ -390,15 +412,16 @@ class Runner:
             # the failure shows the command as previewed (masked by construction), not the
             # text searched for secrets: a password `root` must not hide `chown root:root`
             raise _Failed(display if display is not None else masking.mask(command), res.exit_code, res.tail(),
-                          f"exit code {res.exit_code}")
+                          _("exit code {code}").format(code=res.exit_code))
         return res
 
     def _file(self, host: str, fc: FileChange) -> dict[str, str]:
         t = self.transports[host]
         current = t.read_file(fc.path, sudo=True)
         if not fc.base_unknown and sha256(current) != sha256(fc.old):
-            raise _Failed(f"write {fc.path}", None, "",
-                          f"{fc.path} on {host} changed since the preview; run plan again to see a fresh diff")
+            raise _Failed(_("write {path}").format(path=fc.path), None, "",
+                          _("{path} on {host} changed since the preview; run plan again to see a "
+                            "fresh diff").format(path=fc.path, host=host))
         if fc.validate:
             d, name = posixpath.split(fc.path)
             candidate = posixpath.join(d, f".{name}.chatwizard-candidate")
@@ -421,7 +444,7 @@ class Runner:
 
     def _http(self, req: HttpRequest) -> dict[str, str]:
         if self.http is None:
-            raise _Failed(f"{req.method} {req.url}", None, "", "no HTTP client configured")
+            raise _Failed(f"{req.method} {req.url}", None, "", _("no HTTP client configured"))
         status, body = self.http(req)
         if status not in req.ok_status:
             raise _Failed(f"{req.method} {req.url}", status, body, f"HTTP {status}")

@@ -35,6 +35,7 @@ from keyring.backends import chainer, fail, null
 from keyring.compat import properties
 
 from . import masking
+from .i18n import _, ngettext
 from .errors import EXIT_ANSWERS, EXIT_OK, EXIT_SECRETS, EXIT_USAGE, AnswersError, SecretError
 
 SERVICE = "chatwizard"
@@ -55,7 +56,8 @@ def key_of(ref_or_key: str) -> str:
     """"keyring:db/root" or "db/root" -> "db/root"; SecretError when it is not a key."""
     key = ref_or_key[len(REF_PREFIX):] if ref_or_key.startswith(REF_PREFIX) else ref_or_key
     if not KEY_RE.match(key):
-        raise SecretError(f"{key!r} is not a keyring key: use letters, digits and _ . / @ : -")
+        raise SecretError(_("{key} is not a keyring key: use letters, digits and _ . / @ : -").format(
+            key=repr(key)))
     return key
 
 
@@ -91,7 +93,7 @@ class PromptKeyring(KeyringBackend):
         self._values: dict[tuple[str, str], str] = {}
 
     def __str__(self) -> str:
-        return "no keyring: each secret is asked for at each run and kept in memory only"
+        return _("no keyring: each secret is asked for at each run and kept in memory only")
 
     __repr__ = __str__
 
@@ -102,7 +104,8 @@ class PromptKeyring(KeyringBackend):
         if self._ask is not None:
             value = self._ask(key, keypath)
         elif _interactive():
-            value = getpass.getpass(f"Secret {key}" + (f" ({keypath})" if keypath else "") + ": ")
+            value = getpass.getpass((_("Secret {key} ({keypath}): ") if keypath else _("Secret {key}: "))
+                                    .format(key=key, keypath=keypath))
         if value:
             self._values[(service, key)] = value
         return value or None
@@ -115,7 +118,8 @@ class PromptKeyring(KeyringBackend):
 
     def delete_password(self, service: str, username: str) -> None:
         if self._values.pop((service, username), None) is None:
-            raise keyring.errors.PasswordDeleteError(f"{username!r} was not given in this run")
+            raise keyring.errors.PasswordDeleteError(_("{key} was not given in this run").format(
+                key=repr(username)))
 
 
 class TrainingKeyring(PromptKeyring):
@@ -125,7 +129,7 @@ class TrainingKeyring(PromptKeyring):
         super().__init__(ask=lambda key, keypath: TRAINING_SECRET)
 
     def __str__(self) -> str:
-        return "training keyring: made-up secrets, kept in memory only"
+        return _("training keyring: made-up secrets, kept in memory only")
 
     __repr__ = __str__
 
@@ -138,20 +142,20 @@ _backend: KeyringBackend | None = None
 def _refusal(b: KeyringBackend) -> str | None:
     """Why a backend keyring offers is not used automatically, or None when it is fine."""
     if isinstance(b, (fail.Keyring, null.Keyring)):
-        return "no keyring"
+        return _("no keyring")
     if isinstance(b, chainer.ChainerBackend):
-        return "a chain of the others"
+        return _("a chain of the others")
     if isinstance(b, (EncryptedFileKeyring, PromptKeyring)):
-        return "chosen only explicitly"
+        return _("chosen only explicitly")
     try:
         from keyrings.alt import file_base
         from keyrings.alt.file import PlaintextKeyring
     except ImportError:
         return None
     if isinstance(b, PlaintextKeyring):
-        return "refused: it stores secrets unencrypted"
+        return _("refused: it stores secrets unencrypted")
     if isinstance(b, file_base.Keyring):
-        return "refused: keyrings.alt file keyring (use CHATWIZARD_KEYRING=file)"
+        return _("refused: keyrings.alt file keyring (use CHATWIZARD_KEYRING=file)")
     return None
 
 
@@ -164,10 +168,11 @@ def _system_backend() -> tuple[KeyringBackend | None, str]:
     try:
         explicit = keyring.core.load_env() or keyring.core.load_config()
     except Exception as e:           # a bad PYTHON_KEYRING_BACKEND / keyringrc.cfg
-        return None, f"the keyring configured for Python cannot be loaded ({e})"
+        return None, _("the keyring configured for Python cannot be loaded ({reason})").format(reason=e)
     if explicit is not None:
         why = _refusal(explicit)
-        return (None, f"{_name(explicit)}, configured for Python ({why})") if why else (explicit, "")
+        return ((None, _("{backend}, configured for Python ({why})").format(backend=_name(explicit), why=why))
+                if why else (explicit, ""))
     found, best = [], None
     for b in keyring.backend.get_all_keyring():
         why = _refusal(b)
@@ -180,18 +185,21 @@ def _system_backend() -> tuple[KeyringBackend | None, str]:
             continue
         if prio > 0 and (best is None or prio > best.priority):
             best = b
-    return best, ", ".join(sorted(found)) or "nothing"
+    return best, ", ".join(sorted(found)) or _("nothing")
 
 
 def _no_keyring(found: str, mode: str) -> SecretError:
+    first = (_("No usable system keyring on this machine (a headless Linux has no Secret Service); "
+               "found: {found}.") if mode == "system" else
+             _("No usable keyring on this machine (a headless Linux has no Secret Service); "
+               "found: {found}.")).format(found=found)
     return SecretError(
-        f"No usable {'system ' if mode == 'system' else ''}keyring on this machine (a headless "
-        f"Linux has no Secret Service); found: {found}.\n"
-        "Choose one explicitly:\n"
-        f"  CHATWIZARD_KEYRING=file   (or --keyring file): an encrypted file, {default_file()}; "
-        f"its master password comes from {ENV_PASSWORD} or a prompt\n"
-        "  CHATWIZARD_KEYRING=prompt (or --keyring prompt): each secret is asked for at each run "
-        f"and kept in memory only\n({DOC})")
+        first + "\n" + _("Choose one explicitly:") + "\n"
+        "  CHATWIZARD_KEYRING=file   (or --keyring file): "
+        + _("an encrypted file, {path}; its master password comes from {variable} or a prompt").format(
+            path=default_file(), variable=ENV_PASSWORD) + "\n"
+        "  CHATWIZARD_KEYRING=prompt (or --keyring prompt): "
+        + _("each secret is asked for at each run and kept in memory only") + f"\n({DOC})")
 
 
 def select_backend(mode: str | None = None, *, master_password: str | None = None,
@@ -201,7 +209,8 @@ def select_backend(mode: str | None = None, *, master_password: str | None = Non
     if mode == "training":
         return TrainingKeyring()
     if mode not in MODES:
-        raise SecretError(f"unknown keyring mode {mode!r}: use one of {', '.join(MODES)} ({DOC})")
+        raise SecretError(_("unknown keyring mode {mode}: use one of {modes} ({doc})").format(
+            mode=repr(mode), modes=", ".join(MODES), doc=DOC))
     if mode == "file":
         return EncryptedFileKeyring(password=master_password,
                                     ask=(lambda prompt: ask(prompt, None)) if ask else None)
@@ -242,7 +251,7 @@ def describe(b: KeyringBackend | None = None) -> str:
     b = b or _current()
     if isinstance(b, (EncryptedFileKeyring, PromptKeyring)):
         return str(b)
-    return f"system keyring {_name(b)}"
+    return _("system keyring {name}").format(name=_name(b))
 
 
 def backend_status() -> tuple[bool, str]:
@@ -265,14 +274,16 @@ def get(ref_or_key: str, *, keypath: str | None = None) -> str:
     except SecretError:
         raise
     except Exception as e:              # locked keyring, D-Bus trouble: never a traceback
-        raise SecretError(masking.mask(f"cannot read {key!r} from the {describe(b)}: {e}")) from None
+        raise SecretError(masking.mask(_("cannot read {key} from the {keyring}: {reason}").format(
+            key=repr(key), keyring=describe(b), reason=e))) from None
     if not value:
         where = f" ({keypath})" if keypath else ""
         if isinstance(b, PromptKeyring):
-            raise SecretError(f"secret {key!r}{where} was not given: prompt mode asks on a terminal "
-                              f"({DOC})")
-        raise SecretError(f"secret {key!r}{where} is not in the {describe(b)}; "
-                          f"store it with: chatwizard secret set {key}")
+            raise SecretError(_("secret {key}{where} was not given: prompt mode asks on a terminal "
+                                "({doc})").format(key=repr(key), where=where, doc=DOC))
+        raise SecretError(_("secret {key}{where} is not in the {keyring}; store it with: "
+                            "chatwizard secret set {name}").format(
+            key=repr(key), where=where, keyring=describe(b), name=key))
     masking.register(value)
     return value
 
@@ -281,7 +292,7 @@ def set(key: str, value: str) -> None:  # noqa: A001 - the verb the CLI uses
     """Store a secret under `key` (a "keyring:" prefix is accepted)."""
     key = key_of(key)
     if not value:
-        raise SecretError(f"refusing to store an empty secret for {key!r}")
+        raise SecretError(_("refusing to store an empty secret for {key}").format(key=repr(key)))
     masking.register(value)
     b = _current()
     try:
@@ -289,7 +300,8 @@ def set(key: str, value: str) -> None:  # noqa: A001 - the verb the CLI uses
     except SecretError:
         raise
     except Exception as e:
-        raise SecretError(masking.mask(f"cannot store {key!r} in the {describe(b)}: {e}")) from None
+        raise SecretError(masking.mask(_("cannot store {key} in the {keyring}: {reason}").format(
+            key=repr(key), keyring=describe(b), reason=e))) from None
 
 
 def delete(key: str) -> None:
@@ -299,11 +311,13 @@ def delete(key: str) -> None:
     try:
         b.delete_password(SERVICE, key)
     except keyring.errors.PasswordDeleteError:
-        raise SecretError(f"secret {key!r} is not in the {describe(b)}") from None
+        raise SecretError(_("secret {key} is not in the {keyring}").format(
+            key=repr(key), keyring=describe(b))) from None
     except SecretError:
         raise
     except Exception as e:
-        raise SecretError(f"cannot delete {key!r} from the {describe(b)}: {e}") from None
+        raise SecretError(_("cannot delete {key} from the {keyring}: {reason}").format(
+            key=repr(key), keyring=describe(b), reason=e)) from None
 
 
 def resolve_all(answers) -> dict[str, str]:
@@ -328,34 +342,37 @@ def resolve_all(answers) -> dict[str, str]:
 # ---------------------------------------------------------------- `chatwizard secret`
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chatwizard secret", description=(
+    from . import argparse_texts
+    argparse_texts.install()
+    p = argparse.ArgumentParser(prog="chatwizard secret", description=_(
         "Secrets for the answers file's keyring:<key> references. Values are read without "
         "echo on a terminal, else from standard input; they are never printed."))
-    p.add_argument("--keyring", choices=MODES, help=f"where secrets live (default: ${ENV_MODE}, else auto)")
+    p.add_argument("--keyring", choices=MODES, help=_("where secrets live (default: {variable}, else "
+                                                      "auto)").format(variable="$" + ENV_MODE))
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("set", help="store a secret (asked without echo, or read from stdin)")
-    s.add_argument("key", help='e.g. db/root (or "keyring:db/root")')
-    d = sub.add_parser("delete", help="remove a secret")
+    s = sub.add_parser("set", help=_("store a secret (asked without echo, or read from stdin)"))
+    s.add_argument("key", help=_('e.g. db/root (or "keyring:db/root")'))
+    d = sub.add_parser("delete", help=_("remove a secret"))
     d.add_argument("key")
-    sub.add_parser("status", help="which keyring is used")
-    c = sub.add_parser("check", help="are all secrets an answers file needs there? (values never shown)")
-    c.add_argument("answers", help="the answers file")
+    sub.add_parser("status", help=_("which keyring is used"))
+    c = sub.add_parser("check", help=_("are all secrets an answers file needs there? (values never shown)"))
+    c.add_argument("answers", help=_("the answers file"))
     return p
 
 
 def _read_value(key: str, stdin: TextIO) -> str:
     if stdin is sys.stdin and _interactive():
-        value = getpass.getpass(f"Secret for {key} (not shown): ")
-        if value and getpass.getpass("Again: ") != value:
-            raise SecretError("the two entries differ; nothing was stored")
+        value = getpass.getpass(_("Secret for {key} (not shown): ").format(key=key))
+        if value and getpass.getpass(_("Again: ")) != value:
+            raise SecretError(_("the two entries differ; nothing was stored"))
     else:
         value = stdin.read()
         value = value[:-1] if value.endswith("\n") else value
         value = value[:-1] if value.endswith("\r") else value
         if "\n" in value:
-            raise SecretError("standard input holds more than one line; a secret is one line")
+            raise SecretError(_("standard input holds more than one line; a secret is one line"))
     if not value:
-        raise SecretError(f"no value given for {key!r}; nothing was stored")
+        raise SecretError(_("no value given for {key}; nothing was stored").format(key=repr(key)))
     return value
 
 
@@ -378,13 +395,14 @@ def secret_command(argv: list[str], *, stdin: TextIO | None = None, stdout: Text
         if args.cmd == "set":
             key = key_of(args.key)
             if isinstance(_current(), PromptKeyring):
-                raise SecretError(f"{describe()}: nothing to store in; choose --keyring system or file")
+                raise SecretError(_("{keyring}: nothing to store in; choose --keyring system or file")
+                                  .format(keyring=describe()))
             set(key, _read_value(key, stdin))
-            print(f"stored {key} in the {describe()}", file=stdout)
+            print(_("stored {key} in the {keyring}").format(key=key, keyring=describe()), file=stdout)
         elif args.cmd == "delete":
             key = key_of(args.key)
             delete(key)
-            print(f"deleted {key} from the {describe()}", file=stdout)
+            print(_("deleted {key} from the {keyring}").format(key=key, keyring=describe()), file=stdout)
         elif args.cmd == "check":
             from . import answers as answers_mod
             try:
@@ -393,7 +411,9 @@ def secret_command(argv: list[str], *, stdin: TextIO | None = None, stdout: Text
                 print(e, file=stderr)
                 return EXIT_ANSWERS
             found = resolve_all(a)
-            print(f"all {len(found)} secrets {args.answers} needs are in the {describe()}", file=stdout)
+            print(ngettext("the {n} secret {file} needs is in the {keyring}",
+                           "all {n} secrets {file} needs are in the {keyring}", len(found)).format(
+                n=len(found), file=args.answers, keyring=describe()), file=stdout)
         return EXIT_OK
     except SecretError as e:
         print(masking.mask(str(e)), file=stderr)

@@ -17,7 +17,9 @@ from typing import Callable
 
 from . import masking
 from .errors import AnswersError, PlanError, WizardError
+from .i18n import _
 from .problems import Problem, UsageError, check_sections, problems_of  # noqa: F401
+from .session_language import SessionLanguage
 
 log = logging.getLogger("wizard.session")
 
@@ -33,7 +35,7 @@ class Detection:
     portal: object = None
 
 
-class Session:
+class Session(SessionLanguage):
     """Connections, facts, plans, runs and reports of one wizard session."""
 
     def __init__(self, *, training: bool = False, keyring_mode: str | None = None,
@@ -74,7 +76,8 @@ class Session:
         return self.answers
 
     def use(self, answers) -> None:
-        """Work with these answers from now on; another inventory means other connections."""
+        """Work with these answers from now on; another inventory means other connections;
+        their ui.language, the language (SessionLanguage)."""
         with self.lock:
             if self.answers is not None:
                 if list(answers.hosts) != list(self.answers.hosts):
@@ -82,6 +85,7 @@ class Session:
                 elif answers.data != self.answers.data:
                     self.facts = None           # other paths may be read: detect again
             self.answers = answers
+        self._follow_language(answers)
 
     def validate(self, data: dict, source: str):
         """(Answers, []) for a valid dict (as the TUI holds it), else (None, problems)."""
@@ -140,7 +144,7 @@ class Session:
     # -- connections -----------------------------------------------------------------------
     def _need_answers(self):
         if self.answers is None:
-            raise WizardError("no answers loaded")
+            raise WizardError(_("no answers loaded"))
         return self.answers
 
     def connect(self, hosts: list | None = None) -> dict:
@@ -175,10 +179,12 @@ class Session:
             who = t.run("id -un", timeout=30).stdout.strip() or "?"
             root = t.run("id -u", sudo=True, timeout=60).stdout.strip()
             if root == "0":
-                how = "as root" if who == "root" else f"as {who}, root through {spec.become}"
+                how = _("as root") if who == "root" else _("as {user}, root through {become}")
             else:
-                how = f"as {who}, NOT root with {spec.become} (id -u: {root or '?'})"
-            return f"{spec.name}: connected {how}; {os_info.name} {os_info.version}"
+                how = _("as {user}, NOT root with {become} (id -u: {uid})")
+            how = how.format(user=who, become=spec.become, uid=root or "?")
+            return _("{host}: connected {how}; {os} {version}").format(
+                host=spec.name, how=how, os=os_info.name, version=os_info.version)
         finally:
             t.close()
 
@@ -444,7 +450,7 @@ def describe_error(e: BaseException) -> str:
     if isinstance(e, WizardError):
         text = str(e)
     elif isinstance(e, TransportError):
-        text = f"connection failed: {e}"
+        text = _("connection failed: {reason}").format(reason=e)
     else:
         text = f"{type(e).__name__}: {e}"
     return masking.mask(text)

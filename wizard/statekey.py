@@ -14,6 +14,8 @@ import os
 import threading
 from pathlib import Path
 
+from .i18n import _
+
 KEY_FILE = "state.key"
 PREFIX = "hmac-sha256:"
 _lock = threading.Lock()
@@ -51,8 +53,8 @@ def key() -> bytes:
         except FileExistsError:
             k = path.read_bytes()
             if len(k) < 32:
-                raise OSError(f"{path} is damaged (shorter than 32 bytes); remove it: the "
-                              "journals it keyed are then set aside") from None
+                raise OSError(_("{path} is damaged (shorter than 32 bytes); remove it: the "
+                                "journals it keyed are then set aside").format(path=path)) from None
         else:
             k = os.urandom(32)
             with os.fdopen(fd, "wb") as f:

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 from . import masking
 from .plan import HttpRequest
 from .transport.base import TransportError
+from .i18n import _
 
 log = logging.getLogger("wizard.tyntec")
 
@@ -72,7 +73,7 @@ def webhook_body(portal_url: str) -> dict:
     """The PATCH body of procedure.md (English page): MoMessage to /incoming, the message
     status and WhatsApp group events to /delivery."""
     if not portal_url.startswith("https://"):
-        raise ValueError(f"TynTec calls only https callback URLs, not {portal_url!r}")
+        raise ValueError(_("TynTec calls only https callback URLs, not {url}").format(url=repr(portal_url)))
     root = portal_url.rstrip("/")
     return {"webhooks": [
         {"events": list(INCOMING_EVENTS), "callbackUrl": root + "/incoming"},
@@ -99,8 +100,9 @@ def webhook_differences(application: object, body: dict) -> list[str]:
         for event in hook["events"]:
             urls = have.get(event, set())
             if urls != {hook["callbackUrl"]}:
-                now = ", ".join(sorted(urls)) if urls else "no webhook of its own"
-                out.append(f"{event}: {now} (wanted {hook['callbackUrl']})")
+                now = ", ".join(sorted(urls)) if urls else _("no webhook of its own")
+                out.append(_("{event}: {now} (wanted {url})").format(
+                    event=event, now=now, url=hook['callbackUrl']))
     return out
 
 
@@ -137,7 +139,7 @@ def describe_problem(status: int, text: str | bytes | None) -> str:
     lines = [head]
     pstatus = problem.get("status")
     if pstatus not in (None, "") and str(pstatus) != str(status):
-        lines.append(f"  (the problem says status {pstatus})")
+        lines.append("  " + _("(the problem says status {status})").format(status=pstatus))
     violations = problem.get("violations")
     for v in violations if isinstance(violations, list) else []:
         if isinstance(v, dict):
@@ -147,10 +149,10 @@ def describe_problem(status: int, text: str | bytes | None) -> str:
             lines.append(f"  - {v}")
     ptype = problem.get("type")
     if ptype and ptype != "about:blank" and not str(ptype).startswith("https://httpstatuses.com/"):
-        lines.append(f"  (problem type {ptype})")
+        lines.append("  " + _("(problem type {type})").format(type=ptype))
     instance = problem.get("instance")
     if instance:
-        lines.append(f"  (instance {instance})")
+        lines.append("  " + _("(instance {instance})").format(instance=instance))
     return masking.mask("\n".join(lines))
 
 
@@ -169,23 +171,24 @@ def _send(method: str, url: str, headers: dict[str, str], data: bytes | None,
     except urllib.error.HTTPError as e:
         with e:
             if 300 <= e.code < 400:
-                where = " ".join((e.headers.get("Location") or "elsewhere").split())[:200]
+                where = " ".join((e.headers.get("Location") or _("elsewhere")).split())[:200]
                 log.warning("%s %s: HTTP %d redirect to %s not followed", method, url, e.code, where)
-                return e.code, (f"a redirect to {where}, not followed: the API key goes only to "
-                                "whatsapp.api_base itself; if TynTec moved, set api_base to its new "
-                                "https address")
+                return e.code, _("a redirect to {where}, not followed: the API key goes only to "
+                                 "whatsapp.api_base itself; if TynTec moved, set api_base to its new "
+                                 "https address").format(where=where)
             return e.code, e.read().decode("utf-8", errors="replace")
     except urllib.error.URLError as e:
         reason = e.reason
         if isinstance(reason, ssl.SSLCertVerificationError):
-            why = f"its TLS certificate was not accepted ({reason.verify_message})"
+            why = _("its TLS certificate was not accepted ({reason})").format(reason=reason.verify_message)
         else:
             why = str(reason)
-        raise TyntecError(masking.mask(f"cannot reach {host}: {why}")) from None
+        raise TyntecError(masking.mask(_("cannot reach {host}: {why}").format(host=host, why=why))) from None
     except (socket.timeout, TimeoutError):
-        raise TyntecError(f"cannot reach {host}: no answer within {timeout:g} s") from None
+        raise TyntecError(_("cannot reach {host}: no answer within {seconds} s").format(
+            host=host, seconds=f"{timeout:g}")) from None
     except (http.client.HTTPException, ConnectionError, ssl.SSLError, OSError) as e:
-        raise TyntecError(masking.mask(f"cannot reach {host}: {e}")) from None
+        raise TyntecError(masking.mask(_("cannot reach {host}: {why}").format(host=host, why=e))) from None
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -198,7 +201,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 def _auth(apikey: str) -> dict[str, str]:
     if not apikey:
-        raise TyntecError("no TynTec API key")
+        raise TyntecError(_("no TynTec API key"))
     masking.register(apikey)
     return {"apikey": apikey}
 
@@ -220,10 +223,11 @@ def get_default(base: str, apikey: str, *, timeout: float = TIMEOUT,
     try:
         app = json.loads(text)
     except ValueError:
-        raise TyntecError(masking.mask(f"HTTP 200 but not JSON: {' '.join(text.split())[:_MAX_SHOWN]}"),
+        raise TyntecError(masking.mask(_("HTTP 200 but not JSON: {text}").format(
+            text=" ".join(text.split())[:_MAX_SHOWN])),
                           status) from None
     if not isinstance(app, dict):
-        raise TyntecError("HTTP 200 but not an application object", status)
+        raise TyntecError(_("HTTP 200 but not an application object"), status)
     return app
 
 

@@ -39,6 +39,7 @@ from typing import Callable, Iterable
 from . import masking
 from .facts import detect_daemon
 from .steps.firewall import CLUSTER, iptables_state
+from .i18n import _
 
 CHAT_PORT = 3000
 CLUSTER_PORT = 5701
@@ -73,10 +74,12 @@ def _cell(text: str) -> str:
 
 def render_markdown(checks: Iterable[Check]) -> str:
     """The report's Verify table."""
-    rows = ["| host | check | result | what it proved / what is wrong | likely fix |",
+    rows = ["| " + " | ".join((_("host"), _("check"), _("result"),
+                               _("what it proved / what is wrong"), _("likely fix"))) + " |",
             "| --- | --- | --- | --- | --- |"]
     for c in checks:
-        rows.append(f"| {_cell(c.host)} | {_cell(c.name)} | {'ok' if c.ok else 'FAILED'} | "
+        result = _("ok") if c.ok else _("FAILED")
+        rows.append(f"| {_cell(c.host)} | {_cell(c.name)} | {result} | "
                     f"{_cell(c.proved if c.ok else c.problem)} | {_cell('' if c.ok else c.fix)} |")
     return "\n".join(rows) + "\n"
 
@@ -86,11 +89,11 @@ def render_lines(checks: Iterable[Check]) -> list[str]:
     out = []
     for c in checks:
         if c.ok:
-            out.append(masking.mask(f"ok      {c.host}: {c.name}: {c.proved}"))
+            out.append(masking.mask(_("ok").ljust(7) + f" {c.host}: {c.name}: {c.proved}"))
         else:
-            out.append(masking.mask(f"FAILED  {c.host}: {c.name}: {c.problem}"))
+            out.append(masking.mask(_("FAILED").ljust(7) + f" {c.host}: {c.name}: {c.problem}"))
             if c.fix:
-                out.append(masking.mask(f"        fix: {c.fix}"))
+                out.append(masking.mask("        " + _("fix: {fix}").format(fix=c.fix)))
     return out
 
 
@@ -121,7 +124,8 @@ def tcp_probe_command(address: str, port: int, seconds: int = 3) -> str:
     name / IP characters are accepted (ValueError otherwise)."""
     import re
     if not re.fullmatch(r"[A-Za-z0-9._:-]+", address) or not isinstance(port, int):
-        raise ValueError(f"{address!r}:{port!r} is not a host name or IP address and port")
+        raise ValueError(_("{address} is not a host name or IP address and port").format(
+            address=f"{address!r}:{port!r}"))
     inner = f"</dev/tcp/{address}/{port}"
     return f"timeout {seconds} bash -c {shlex.quote(inner)}"
 
@@ -130,51 +134,59 @@ def _firewall(t, major: int, ports: list[str]) -> tuple[bool, str]:
     if major >= 7:
         state = t.run("firewall-cmd --state", sudo=True, timeout=60)
         if state.exit_code != 0:
-            return True, "firewalld is not running: nothing blocks the ports"
+            return True, _("firewalld is not running: nothing blocks the ports")
         closed = [p for p in ports if t.run(f"firewall-cmd --zone=public --query-port={p}/tcp",
                                               sudo=True, timeout=60).exit_code != 0]
-        how = "firewalld (runtime)"
+        how = _("firewalld (runtime)")
     else:
         rules = t.run("iptables -S INPUT", sudo=True, timeout=60)
         if rules.exit_code != 0:
-            return False, f"iptables -S INPUT failed: {rules.tail(1)}"
+            return False, _("iptables -S INPUT failed: {output}").format(output=rules.tail(1))
         closed = [p for p in ports if not iptables_state(rules.stdout, p)[0]]
-        how = "iptables INPUT (before the first REJECT/DROP)"
+        how = _("iptables INPUT (before the first REJECT/DROP)")
     if closed:
-        return False, f"{how} does not let in " + ", ".join(f"{p}/tcp" for p in closed)
-    return True, f"{how} lets in " + ", ".join(f"{p}/tcp" for p in ports)
+        return False, _("{how} does not let in {ports}").format(
+            how=how, ports=", ".join(f"{p}/tcp" for p in closed))
+    return True, _("{how} lets in {ports}").format(how=how, ports=", ".join(f"{p}/tcp" for p in ports))
 
 
 def chat_checks(answers, t, spec, major: int) -> list[Check]:
     service = answers.section("daemon")["service"]
     out = []
     state = detect_daemon(t, service, _installed_script(t, service))
-    name = "daemon running"
+    name = _("daemon running")
     if state.running:
-        note = "" if state.status_action else " (the init script has no status action)"
+        note = "" if state.status_action else _(" (the init script has no status action)")
         out.append(_ok(spec.name, name, f"{service}: {state.how}{note}"))
     else:
-        said = (f"service status exit code {state.status_rc}; " if state.status_rc is not None else "")
-        out.append(_bad(spec.name, name, f"{service} is not running ({said}no live process in "
-                        f"{state.pidfile}, no ClientMessenger JVM)",
-                        f"service {service} start; if it stops again, read its log "
-                        f"(/var/log/{service}.log) for the database or Hazelcast error"))
+        said = (_("service status exit code {code}; ").format(code=state.status_rc)
+                if state.status_rc is not None else "")
+        out.append(_bad(spec.name, name,
+                        _("{service} is not running ({said}no live process in {pidfile}, "
+                          "no ClientMessenger JVM)").format(service=service, said=said,
+                                                            pidfile=state.pidfile),
+                        _("service {service} start; if it stops again, read its log "
+                          "({log}) for the database or Hazelcast error").format(
+                              service=service, log=f"/var/log/{service}.log")))
     on, how = _enabled(t, service, major)
-    out.append(_ok(spec.name, "starts at boot", how) if on else
-               _bad(spec.name, "starts at boot", f"{service} is not enabled ({how})",
-                    f"chkconfig {service} on (section 4)"))
+    boot = _("starts at boot")
+    out.append(_ok(spec.name, boot, how) if on else
+               _bad(spec.name, boot, _("{service} is not enabled ({how})").format(service=service, how=how),
+                    _("chkconfig {service} on (section 4)").format(service=service)))
     res = t.run(tcp_probe_command("127.0.0.1", CHAT_PORT), timeout=30)
-    out.append(_ok(spec.name, f"listening on {CHAT_PORT}", f"127.0.0.1:{CHAT_PORT} accepts TCP connections")
+    listening = _("listening on {port}").format(port=CHAT_PORT)
+    out.append(_ok(spec.name, listening, _("{address} accepts TCP connections").format(
+                   address=f"127.0.0.1:{CHAT_PORT}"))
                if res.exit_code == 0 else
-               _bad(spec.name, f"listening on {CHAT_PORT}", f"nothing accepts connections on "
-                    f"{CHAT_PORT} (exit code {res.exit_code})",
-                    "is the daemon running with -Dde.jtel.platform.clientmessenger.port=3000? "
-                    f"see /var/log/{service}.log"))
+               _bad(spec.name, listening, _("nothing accepts connections on {port} (exit code "
+                                            "{code})").format(port=CHAT_PORT, code=res.exit_code),
+                    _("is the daemon running with -Dde.jtel.platform.clientmessenger.port=3000? "
+                      "see {log}").format(log=f"/var/log/{service}.log")))
     if answers.section("firewall").get("enabled", True):
         ok, how = _firewall(t, major, [CLUSTER, str(CHAT_PORT)])
-        out.append(_ok(spec.name, "firewall", how) if ok else
-                   _bad(spec.name, "firewall", how, "section 6 (firewall): apply again, or open the "
-                        "ports by hand (firewall-cmd --add-port / iptables -I INPUT)"))
+        out.append(_ok(spec.name, _("firewall"), how) if ok else
+                   _bad(spec.name, _("firewall"), how, _("section 6 (firewall): apply again, or open "
+                        "the ports by hand (firewall-cmd --add-port / iptables -I INPUT)")))
     return out
 
 
@@ -190,15 +202,19 @@ def member_checks(answers, transports) -> list[Check]:
             t = transports[m.name]
             for c in chats:
                 res = t.run(tcp_probe_command(c.address, CLUSTER_PORT), timeout=30)
-                name = f"cluster port of {c.name}"
+                name = _("cluster port of {chat}").format(chat=c.name)
+                target = f"{c.address}:{CLUSTER_PORT}"
+                why = _("timed out") if res.exit_code == 124 else _("refused or unreachable")
                 out.append(
-                    _ok(m.name, name, f"{m.name} opens a TCP connection to {c.address}:{CLUSTER_PORT}")
+                    _ok(m.name, name, _("{member} opens a TCP connection to {target}").format(
+                        member=m.name, target=target))
                     if res.exit_code == 0 else
-                    _bad(m.name, name, f"{m.name} cannot open a TCP connection to "
-                         f"{c.address}:{CLUSTER_PORT} (exit code {res.exit_code}: "
-                         f"{'timed out' if res.exit_code == 124 else 'refused or unreachable'})",
-                         f"is ClientMessenger running on {c.name} (its Hazelcast member listens on "
-                         f"5701)? does {c.name}'s firewall let 5701-5801/tcp in (section 6)?"))
+                    _bad(m.name, name, _("{member} cannot open a TCP connection to {target} (exit "
+                                         "code {code}: {why})").format(
+                                             member=m.name, target=target, code=res.exit_code, why=why),
+                         _("is ClientMessenger running on {chat} (its Hazelcast member listens on "
+                           "5701)? does {chat}'s firewall let 5701-5801/tcp in (section 6)?").format(
+                               chat=c.name)))
     return out
 
 
@@ -262,15 +278,15 @@ def lb_checks(answers, transports, spec, *, connections: int | None = None) -> l
     kind = "wss" if tls else "ws"
     chats = answers.hosts_with_role("CHAT")
     n = connections or max(2, 2 * len(chats))
-    name = f"WebSocket ({kind}) through {spec.name}"
+    name = _("WebSocket ({kind}) through {lb}").format(kind=kind, lb=spec.name)
     before = {c.name: _established(transports[c.name]) for c in chats}
     socks, statuses = [], []
     try:
-        for _ in range(n):
+        for _i in range(n):
             try:
                 status, sock = ws_upgrade(spec.address, port, tls=tls)
             except OSError as e:
-                status, sock = f"no connection ({e})", None
+                status, sock = _("no connection ({error})").format(error=e), None
             statuses.append(status)
             if sock is not None:
                 socks.append(sock)
@@ -283,23 +299,26 @@ def lb_checks(answers, transports, spec, *, connections: int | None = None) -> l
             except OSError:
                 pass
     missing = _missing_backend_lines(answers, transports[spec.name], chats)
-    lines = (f"; backend backend_chat_ws in {answers.section('load_balancer')['config']} has no "
-             "server line for " + ", ".join(missing)) if missing else ""
+    lines = _("; backend backend_chat_ws in {config} has no server line for {servers}").format(
+        config=answers.section('load_balancer')['config'], servers=", ".join(missing)) if missing else ""
+    url = f"{kind}://{spec.address}:{port}"
     if not socks:
-        return [_bad(spec.name, name, f"no upgrade to {kind}://{spec.address}:{port} got HTTP 101 "
-                     f"({statuses[0]}){lines}",
-                     f"is haproxy running on {spec.name} with frontend acdportal_chat_{kind}, "
-                     f"{port}/tcp open and a `server` line per chat server in backend_chat_ws "
-                     "(sections 6, 7)? are the chat servers up (503: no server)?")]
+        return [_bad(spec.name, name, _("no upgrade to {url} got HTTP 101 ({status})").format(
+                         url=url, status=statuses[0]) + lines,
+                     _("is haproxy running on {lb} with frontend {frontend}, {port}/tcp open and a "
+                       "`server` line per chat server in backend_chat_ws (sections 6, 7)? are the "
+                       "chat servers up (503: no server)?").format(
+                           lb=spec.name, frontend=f"acdportal_chat_{kind}", port=port))]
     spread = ", ".join(f"{c} {max(h, 0)}" for c, h in held.items())
     idle = [c for c, h in held.items() if h <= 0]
-    proved = (f"{len(socks)} of {n} upgrades to {kind}://{spec.address}:{port} got HTTP 101; "
-              f"connections held per chat server: {spread}")
+    proved = _("{n} of {total} upgrades to {url} got HTTP 101; connections held per chat "
+               "server: {spread}").format(n=len(socks), total=n, url=url, spread=spread)
     if idle:
-        return [_bad(spec.name, name, proved + f"; {', '.join(idle)} got none" + lines,
-                     f"backend backend_chat_ws on {spec.name} needs a `server` line for "
-                     f"{', '.join(idle)} (section 7), and its health check must pass "
-                     "(daemon running, 3000/tcp open)")]
+        return [_bad(spec.name, name, proved + _("; {servers} got none").format(
+                         servers=", ".join(idle)) + lines,
+                     _("backend backend_chat_ws on {lb} needs a `server` line for {servers} "
+                       "(section 7), and its health check must pass (daemon running, 3000/tcp "
+                       "open)").format(lb=spec.name, servers=", ".join(idle)))]
     return [_ok(spec.name, name, proved)]
 
 
@@ -339,16 +358,19 @@ def whatsapp_lb_checks(answers, transports, spec) -> list[Check]:
     for path in ("/incoming", "/delivery"):
         direct = _curl_code(t, f"http://{chat.address}:{CHAT_PORT}{path}")
         via = _curl_code(t, f"https://127.0.0.1{path}", host_header=portal)
-        name = f"https://{portal}{path} to the chat backend"
+        name = _("{url} to the chat backend").format(url=f"https://{portal}{path}")
         if via == direct and via.isdigit() and via != "503":
-            out.append(_ok(spec.name, name, f"through {spec.name}'s https frontend it answers HTTP {via}, "
-                           f"as {chat.name} itself does"))
+            out.append(_ok(spec.name, name, _("through {lb}'s https frontend it answers HTTP {via}, "
+                                              "as {chat} itself does").format(
+                                                  lb=spec.name, via=via, chat=chat.name)))
         else:
-            out.append(_bad(spec.name, name, f"through {spec.name}'s https frontend it answers "
-                            f"{via}, {chat.name} itself answers {direct}: not routed to the chat servers",
-                            "frontend acdportal_https needs `acl whatsapp_req path /incoming`, "
-                            "`… /delivery` and `use_backend backend_chat_ws if whatsapp_req` "
-                            "(section 10), then a haproxy reload"))
+            out.append(_bad(spec.name, name,
+                            _("through {lb}'s https frontend it answers {via}, {chat} itself "
+                              "answers {direct}: not routed to the chat servers").format(
+                                  lb=spec.name, via=via, chat=chat.name, direct=direct),
+                            _("frontend acdportal_https needs `acl whatsapp_req path /incoming`, "
+                              "`… /delivery` and `use_backend backend_chat_ws if whatsapp_req` "
+                              "(section 10), then a haproxy reload")))
     return out
 
 
@@ -363,18 +385,21 @@ def tyntec_check(answers, *, http=None, secret: Callable[[str], str] | None = No
     key = secret(wa.get("api_key") or API_KEY_REF)
     masking.register(key)
     root = webhook_root(wa)
-    name = "webhooks point at the portal"
+    name = _("webhooks point at the portal")
     try:
         app = http.get_default(wa["api_base"], key)
     except tyntec.TyntecError as e:
         return _bad("TynTec", name, f"GET {tyntec.application_url(wa['api_base'])}: {e}",
-                    "check whatsapp.api_key in the keyring and TynTec's reachability")
+                    _("check whatsapp.api_key in the keyring and TynTec's reachability"))
     missing = tyntec.webhook_differences(app, tyntec.webhook_body(root))
     if missing:
-        return _bad("TynTec", name, f"{len(missing)} event type(s) do not call the portal: "
-                    + "; ".join(missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else ""),
-                    "apply section 10 again (it PATCHes the webhooks)")
-    return _ok("TynTec", name, f"every event type calls {root}/incoming or {root}/delivery")
+        shown = "; ".join(missing[:3]) + (_("; and {n} more").format(n=len(missing) - 3)
+                                          if len(missing) > 3 else "")
+        return _bad("TynTec", name, _("{n} event type(s) do not call the portal: {shown}").format(
+                        n=len(missing), shown=shown),
+                    _("apply section 10 again (it PATCHes the webhooks)"))
+    return _ok("TynTec", name, _("every event type calls {root}/incoming or {root}/delivery").format(
+        root=root))
 
 
 # ------------------------------------------------------------------ all of it

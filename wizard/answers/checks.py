@@ -11,6 +11,7 @@ from typing import Any
 
 import phonenumbers
 
+from ..i18n import _
 from . import paths
 from .schema import Path_, _fmt, _line, _resolve, keypath, schema
 from .validate import suggested_key
@@ -22,12 +23,12 @@ def address_problem(addr: str) -> str | None:
         try:
             ipaddress.IPv6Address(addr.split("%", 1)[0])
         except ValueError:
-            return f"{addr!r} is not a valid IPv6 address"
+            return _("{address} is not a valid IPv6 address").format(address=repr(addr))
     elif re.fullmatch(r"[0-9.]+", addr):
         try:
             ipaddress.IPv4Address(addr.rstrip("."))
         except ValueError:
-            return f"{addr!r} looks like an IPv4 address but is not one"
+            return _("{address} looks like an IPv4 address but is not one").format(address=repr(addr))
     return None
 
 
@@ -82,14 +83,14 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
             if key in seen:
                 other = hp + (seen[key], "address")
                 add(hp + (name, "address"),
-                    f"same address as {keypath(other)} (line {_line(lines, other)}); "
-                    "one machine is one inventory entry: give it all its roles")
+                    _("same address as {key} (line {line}); one machine is one inventory entry: "
+                      "give it all its roles").format(key=keypath(other), line=_line(lines, other)))
             else:
                 seen[key] = name
         user, become = h.get("user"), h.get("become")
         if become == "root" and isinstance(user, str) and user != "root":
-            add(hp + (name, "become"), f"become: root means the login user is root, but user is "
-                                       f"{user!r}; write become: sudo (or user: root)")
+            add(hp + (name, "become"), _("become: root means the login user is root, but user is "
+                                         "{user}; write become: sudo (or user: root)").format(user=repr(user)))
 
     for path, why in _value_problems(data):
         if ok(path):
@@ -101,14 +102,14 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
     whatsapp_on = _get(data, "whatsapp", "enabled") is True
     if hosts and roles_ok():
         if "CHAT" not in roles:
-            add(hp, "no host has role CHAT: at least one chat server is needed")
+            add(hp, _("no host has role CHAT: at least one chat server is needed"))
         if "hazelcast" not in skip and "DATA" not in roles:
-            add(hp, "no host has role DATA, but the hazelcast section runs: the DATA host (acd-dbm) "
-                    "holds the cluster's hazelcast.xml (or add hazelcast to sections.skip)")
+            add(hp, _("no host has role DATA, but the hazelcast section runs: the DATA host (acd-dbm) "
+                      "holds the cluster's hazelcast.xml (or add hazelcast to sections.skip)"))
         if "LB" not in roles and ("load_balancer" not in skip or (whatsapp_on and "whatsapp" not in skip)):
             which = "load_balancer" if "load_balancer" not in skip else "whatsapp"
-            add(hp, f"no host has role LB, but the {which} section runs: it configures haproxy "
-                    f"on the load balancer (or add {which} to sections.skip)")
+            add(hp, _("no host has role LB, but the {section} section runs: it configures haproxy "
+                      "on the load balancer (or add {section} to sections.skip)").format(section=which))
 
     for path in (("daemon", "db_host"), ("hazelcast", "member_address"), ("portal", "load_balancer")):
         v = _get(data, *path)
@@ -122,9 +123,10 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
     if ("hazelcast" not in skip and isinstance(member, str) and len(chats) > 1
             and ok(("hazelcast", "member_address")) and roles_ok()):
         add(("hazelcast", "member_address"),
-            f"names one chat server, but the inventory has {len(chats)} CHAT hosts "
-            f"({', '.join(chats)}): remove it so that each CHAT host's inventory address is "
-            "used, or give each host the address the cluster reaches it by as its inventory address")
+            _("names one chat server, but the inventory has {count} CHAT hosts ({hosts}): remove "
+              "it so that each CHAT host's inventory address is used, or give each host the "
+              "address the cluster reaches it by as its inventory address").format(
+                count=len(chats), hosts=", ".join(chats)))
     legacy = _get(data, "hazelcast", "legacy_paths")
     if isinstance(legacy, dict) and ok(("hazelcast", "legacy_paths")) and roles_ok():
         names = list(hosts) + ["DATA", "TEL", "WEB"]
@@ -132,16 +134,18 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
             if key not in names:
                 close = difflib.get_close_matches(key, names, n=1)
                 add(("hazelcast", "legacy_paths", key),
-                    f"no inventory host and no member role (DATA, TEL, WEB) is called {key!r}"
-                    + (f" (did you mean {close[0]!r}?)" if close else ""))
+                    _("no inventory host and no member role (DATA, TEL, WEB) is called {name}")
+                    .format(name=repr(key))
+                    + (" " + _("(did you mean {key}?)").format(key=repr(close[0])) if close else ""))
 
     core_missing = ("inventory",) in bad or ("portal",) in bad
     if ("daemon" not in skip and not core_missing and _get(data, "daemon", "db_password") is None
             and ok(("daemon", "db_password"))):
         key = suggested_key(("daemon", "db_password"), data)
         add(("daemon", "db_password"),
-            "required when the daemon section runs (the JDBC URL needs the database password): "
-            f"store it with chatwizard secret set {key} and write db_password: keyring:{key}",
+            _("required when the daemon section runs (the JDBC URL needs the database password): "
+              "store it with chatwizard secret set {key} and write db_password: keyring:{key}")
+            .format(key=key),
             line_path=("daemon",))
 
     tz = _get(data, "daemon", "timezone")
@@ -149,11 +153,11 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
         zones = _zones()
         if zones and tz not in zones:
             close = difflib.get_close_matches(tz, sorted(zones), n=1)
-            add(("daemon", "timezone"), f"{tz!r} is not a known time zone"
-                                        + (f" (did you mean {close[0]!r}?)" if close else ""))
+            add(("daemon", "timezone"), _("{zone} is not a known time zone").format(zone=repr(tz))
+                + (" " + _("(did you mean {key}?)").format(key=repr(close[0])) if close else ""))
 
     if _get(data, "java", "source") == "rpm" and _get(data, "java", "rpm_path") is None and ok(("java",)):
-        add(("java", "rpm_path"), "required when java.source is rpm: the RPM's path on the chat server",
+        add(("java", "rpm_path"), _("required when java.source is rpm: the RPM's path on the chat server"),
             line_path=("java", "source"))
 
     phone = _get(data, "whatsapp", "phone_number")
@@ -165,19 +169,19 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
         except phonenumbers.NumberParseException:
             valid = False
         if not valid:
-            add(("whatsapp", "phone_number"), f"{phone!r} is not a valid phone number in E.164 "
-                                              "(+ country code and number, no spaces)")
+            add(("whatsapp", "phone_number"), _("{number} is not a valid phone number in E.164 "
+                                                "(+ country code and number, no spaces)").format(number=repr(phone)))
 
     if whatsapp_on:
         scheme = _get(data, "portal", "scheme")
         if scheme == "http":
-            add(("whatsapp", "enabled"), "WhatsApp needs portal.scheme https: TynTec delivers its "
-                                         "callbacks (/incoming, /delivery) only to https URLs with a "
-                                         "CA-issued certificate")
-        for key, why in (("api_key", "the TynTec API key (keyring:tyntec/apikey)"),
-                         ("phone_number", 'the WhatsApp number in E.164, e.g. "+4989123456789"')):
+            add(("whatsapp", "enabled"), _("WhatsApp needs portal.scheme https: TynTec delivers its "
+                                           "callbacks (/incoming, /delivery) only to https URLs with a "
+                                           "CA-issued certificate"))
+        for key, why in (("api_key", _("the TynTec API key (keyring:tyntec/apikey)")),
+                         ("phone_number", _('the WhatsApp number in E.164, e.g. "+4989123456789"'))):
             if _get(data, "whatsapp", key) is None and ok(("whatsapp", key)):
-                add(("whatsapp", key), f"required when whatsapp.enabled is true: {why}",
+                add(("whatsapp", key), _("required when whatsapp.enabled is true: {what}").format(what=why),
                     line_path=("whatsapp", "enabled"))
     return out
 
@@ -227,13 +231,13 @@ def _value_problems(data: Any) -> list[tuple[Path_, str]]:
                 continue
             if kind == "path":
                 why = paths.path_problem(v)
-                why = why and f"{v!r} is not a safe path: {why}"
+                why = why and _("{value} is not a safe path: {reason}").format(value=repr(v), reason=why)
             elif kind == "service":
                 why = paths.service_problem(v)
-                why = why and f"{v!r} is not a service name: {why}"
+                why = why and _("{value} is not a service name: {reason}").format(value=repr(v), reason=why)
             else:
                 why = paths.url_problem(v, ("https", "http", "ftp") if path[-1] == "url" else ("https",))
-                why = why and f"{v[:80]!r} is not a plain URL: {why}"
+                why = why and _("{value} is not a plain URL: {reason}").format(value=repr(v[:80]), reason=why)
             if why:
                 out.append((path, why))
     return out

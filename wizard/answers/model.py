@@ -10,7 +10,9 @@ from typing import Any, Iterable
 
 import yaml
 
+from .. import i18n
 from ..errors import AnswersError
+from ..i18n import _
 from ..inventory import HostSpec
 from .checks import _get, _semantic_problems
 from .schema import REF_PREFIX, ROLES, Path_, _children, _fmt, _resolve, _show, keypath, schema
@@ -242,7 +244,7 @@ def _key_problems(value: Any, path: Path_, source: str) -> list[tuple[int, str]]
     if isinstance(value, dict):
         for k, v in value.items():
             if not isinstance(k, str) or not k:
-                out.append((0, _fmt(source, None, path, f"key {_show(k)} is not a name")))
+                out.append((0, _fmt(source, None, path, _("key {key} is not a name").format(key=_show(k)))))
             else:
                 out += _key_problems(v, path + (k,), source)
     elif isinstance(value, list):
@@ -253,17 +255,17 @@ def _key_problems(value: Any, path: Path_, source: str) -> list[tuple[int, str]]
 
 def _build(raw: Any, lines: dict[Path_, int], source: str, problems: list[tuple[int, str]]) -> Answers:
     if not lines and (bad_keys := _key_problems(raw, (), source)):
-        raise AnswersError([m for _, m in bad_keys])
+        raise AnswersError([m for _line, m in bad_keys])
     if not isinstance(raw, dict):
         line = lines.get(())
-        kind = "a list" if isinstance(raw, list) else "a single value"
-        raise AnswersError(_fmt(source, line, (), f"the file must be a mapping of sections "
-                                                  f"(starting with version: 1), not {kind}"))
+        kind = _("a list") if isinstance(raw, list) else _("a single value")
+        raise AnswersError(_fmt(source, line, (), _("the file must be a mapping of sections "
+                                                    "(starting with version: 1), not {kind}").format(kind=kind)))
     schema_problems, bad = _schema_problems(raw, lines, source)
     problems = problems + schema_problems + _semantic_problems(raw, lines, source, bad)
     if problems:
-        seen: set[str] = set()
-        msgs = [m for _, m in sorted(problems, key=lambda p: p[0])
+        seen: set = set()
+        msgs = [m for _line, m in sorted(problems, key=lambda p: p[0])
                 if not (m in seen or seen.add(m))]
         raise AnswersError(msgs)
     return Answers(raw, source, lines)
@@ -276,14 +278,19 @@ def loads(text: str, source: str = "<string>") -> Answers:
 
 
 def load(path: str | os.PathLike) -> Answers:
-    """Read, parse and validate an answers file."""
+    """Read, parse and validate an answers file. A valid ui.language in it switches the
+    language at once (unless --lang was given), so that its problems read in that language."""
     source = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
-        raise AnswersError(f"{source}: no such file") from None
+        raise AnswersError(_fmt(source, None, (), _("no such file"))) from None
     except UnicodeDecodeError as e:
-        raise AnswersError(f"{source}: not UTF-8 text (byte {e.start})") from None
+        raise AnswersError(_fmt(source, None, (), _("not UTF-8 text (byte {n})").format(n=e.start))) from None
     except OSError as e:
-        raise AnswersError(f"{source}: cannot read: {e.strerror}") from None
-    return loads(text, source)
+        raise AnswersError(_fmt(source, None, (), _("cannot read: {reason}").format(reason=e.strerror))) from None
+    data, lines, problems = _parse(text, source)
+    ui = data.get("ui") if isinstance(data, dict) else None
+    if isinstance(ui, dict) and ui.get("language") in i18n.LANGUAGES:
+        i18n.follow_answers(ui["language"])
+    return _build(data, lines, source, problems)

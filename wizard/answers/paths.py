@@ -15,6 +15,7 @@ import posixpath
 import re
 from typing import Any
 
+from ..i18n import N_, _
 from .schema import Path_
 
 MAX_PATH = 4096              # PATH_MAX on Linux
@@ -59,21 +60,22 @@ READ_FILES: tuple[Path_, ...] = (("load_balancer", "cert"), ("java", "rpm_path")
 def path_problem(value: str) -> str | None:
     """Why `value` is not a safe absolute path, or None."""
     if not value.startswith("/"):
-        return "not an absolute path (it must start with /)"
+        return _("not an absolute path (it must start with /)")
     if len(value) > MAX_PATH:
-        return f"longer than {MAX_PATH} characters"
+        return _("longer than {n} characters").format(n=MAX_PATH)
     if m := _CONTROL.search(value):
-        what = {"\x00": "a NUL byte", "\n": "a newline", "\r": "a carriage return",
-                "\x1b": "an ESC (terminal escape)"}.get(m.group(0), f"the control character {m.group(0)!r}")
-        return f"holds {what}"
-    for bad, what in (("$(", "`$(` (command substitution)"), ("`", "a backtick"),
-                      ('"', "a double quote"), ("'", "a single quote"), ("\\", "a backslash")):
+        what = {"\x00": N_("a NUL byte"), "\n": N_("a newline"), "\r": N_("a carriage return"),
+                "\x1b": N_("an ESC (terminal escape)")}.get(m.group(0))
+        what = _(what) if what else _("the control character {char}").format(char=repr(m.group(0)))
+        return _("holds {what}").format(what=what)
+    for bad, what in (("$(", N_("`$(` (command substitution)")), ("`", N_("a backtick")),
+                      ('"', N_("a double quote")), ("'", N_("a single quote")), ("\\", N_("a backslash"))):
         if bad in value:
-            return f"holds {what}"
+            return _("holds {what}").format(what=_(what))
     if ".." in value.split("/"):
-        return "holds a `..` segment (write the folder it means)"
+        return _("holds a `..` segment (write the folder it means)")
     if value.strip("/") == "":
-        return "is / itself"
+        return _("is / itself")
     return None
 
 
@@ -85,12 +87,12 @@ def system_file_problem(value: str) -> str | None:
     """Why the wizard must not write (or hand haproxy) the file `value`, or None."""
     p = _norm(value)
     if p in SYSTEM_FILES:
-        return "is a system file the procedure never writes"
+        return _("is a system file the procedure never writes")
     if p in SYSTEM_TREES or any(p == d for d in SYSTEM_DIRS):
-        return "is a system folder, not a file"
+        return _("is a system folder, not a file")
     for d in SYSTEM_DIRS:
         if p.startswith(d + "/"):
-            return f"is under {d}, where the procedure writes nothing"
+            return _("is under {folder}, where the procedure writes nothing").format(folder=d)
     return None
 
 
@@ -98,41 +100,41 @@ def tree_problem(value: str) -> str | None:
     """Why `value` cannot be a folder the wizard copies into and `chown -R`s, or None."""
     p = _norm(value).rstrip("/") or "/"
     if p in SYSTEM_TREES:
-        return ("is a system folder: the wizard would `chown -R` it; name the ClientMessenger "
-                "folder itself, e.g. /home/jtel/ClientMessenger")
+        return _("is a system folder: the wizard would `chown -R` it; name the ClientMessenger "
+                 "folder itself, e.g. /home/jtel/ClientMessenger")
     for d in SYSTEM_DIRS + ("/etc", "/root", "/usr/share", "/usr/include", "/var/log"):
         if p == d or p.startswith(d + "/"):
-            return f"is under {d}: the wizard would `chown -R` a system folder"
+            return _("is under {folder}: the wizard would `chown -R` a system folder").format(folder=d)
     return None
 
 
 def service_problem(value: str) -> str | None:
     """Why `value` is not a service name (an /etc/init.d file name), or None."""
     if value in (".", ".."):
-        return ". and .. are folders, not services"
+        return _(". and .. are folders, not services")
     if value.startswith("-"):
-        return "starts with -, which commands would read as an option"
+        return _("starts with -, which commands would read as an option")
     if value.startswith("."):
-        return "starts with a dot (a hidden file, not a service)"
+        return _("starts with a dot (a hidden file, not a service)")
     if not re.fullmatch(r"[A-Za-z0-9_.@-]{1,100}", value):
-        return "only letters, digits and _ . @ - (at most 100)"
+        return _("only letters, digits and _ . @ - (at most 100)")
     return None
 
 
 def url_problem(value: str, schemes: tuple[str, ...] = ("https",)) -> str | None:
     """Why `value` is not a plain URL with one of `schemes`, or None."""
     if m := _CONTROL.search(value):
-        return "holds a control character" + (" (ESC: a terminal escape)" if m.group(0) == "\x1b"
-                                              else " (NUL)" if m.group(0) == "\x00" else "")
-    for bad, what in (('"', "a double quote"), ("'", "a single quote"), ("`", "a backtick"),
-                      ("\\", "a backslash"), ("$(", "`$(`")):
+        return _("holds a control character") + (" " + _("(ESC: a terminal escape)") if m.group(0) == "\x1b"
+                                                 else " (NUL)" if m.group(0) == "\x00" else "")
+    for bad, what in (('"', N_("a double quote")), ("'", N_("a single quote")), ("`", N_("a backtick")),
+                      ("\\", N_("a backslash")), ("$(", "`$(`")):
         if bad in value:
-            return f"holds {what}"
+            return _("holds {what}").format(what=_(what))
     if re.search(r"\s", value):
-        return "holds a blank"
+        return _("holds a blank")
     scheme = value.split("://", 1)[0] if "://" in value else ""
     if scheme not in schemes:
-        return f"must start with {' or '.join(s + '://' for s in schemes)}"
+        return _("must start with {schemes}").format(schemes=_(" or ").join(s + "://" for s in schemes))
     return None
 
 
@@ -156,7 +158,7 @@ def problems(data: Any, get) -> list[tuple[Path_, str]]:
                 if pattern in READ_FILES and pattern != ("load_balancer", "cert"):
                     continue          # read from: a system file there is odd but harmless
                 if pattern == ("load_balancer", "cert"):
-                    why = "is a system file, not haproxy's certificate"
+                    why = _("is a system file, not haproxy's certificate")
                 out.append((path, f"{v!r} {why}"))
     for pattern in TREES:
         for path, v in each(pattern):

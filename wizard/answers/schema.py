@@ -9,6 +9,8 @@ from importlib import resources
 from typing import Any, Iterable
 
 from .. import masking
+from ..errors import AnswersProblem
+from ..i18n import _
 
 FORMAT_VERSION = 1
 ROLES = ("CHAT", "DATA", "TEL", "WEB", "LB")
@@ -105,10 +107,11 @@ def _line(lines: dict[Path_, int], path: Path_) -> int | None:
     return None
 
 
-def _fmt(source: str, line: int | None, path: Path_, problem: str) -> str:
-    where = f"{source}:{line}" if line else source
-    kp = keypath(path)
-    return masking.mask(f"{where}: {kp}: {problem}" if kp else f"{where}: {problem}")
+def _fmt(source: str, line: int | None, path: Path_, problem: str,
+         column: int | None = None) -> AnswersProblem:
+    """The problem at `path` (shown as `FILE:LINE: key.path: problem`), masked."""
+    return AnswersProblem(source, line or None, masking.mask(keypath(path)), masking.mask(problem),
+                          column)
 
 
 def _show(value: Any) -> str:
@@ -118,9 +121,9 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict):
-        return "a mapping"
+        return _("a mapping")
     if isinstance(value, list):
-        return "a list"
+        return _("a list")
     if isinstance(value, str):
         return repr(value if len(value) <= 80 else value[:77] + "...")
     return str(value)

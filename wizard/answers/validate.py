@@ -7,13 +7,14 @@ from typing import Any
 
 import jsonschema
 
+from ..i18n import N_, _
 from . import paths
 from .schema import (FORMAT_VERSION, REF_PREFIX, Path_, _fmt, _line, _may_hold_secret, _show,
                      is_secret_path, schema)
 
-_TYPE_NAMES = {"string": "a string", "integer": "an integer", "number": "a number",
-               "boolean": "true or false", "object": "a mapping", "array": "a list",
-               "null": "empty"}
+_TYPE_NAMES = {"string": N_("a string"), "integer": N_("an integer"), "number": N_("a number"),
+               "boolean": N_("true or false"), "object": N_("a mapping"), "array": N_("a list"),
+               "null": N_("empty")}
 
 
 
@@ -32,9 +33,9 @@ def suggested_key(path: Path_, data: Any = None) -> str:
 
 def _plaintext(path: Path_, data: Any) -> str:
     key = suggested_key(path, data)
-    return (f"a plaintext value where a keyring reference is required (value not shown); "
-            f"put the secret in the keyring: chatwizard secret set {key}, "
-            f"then write {path[-1]}: keyring:{key}")
+    return _("a plaintext value where a keyring reference is required (value not shown); "
+             "put the secret in the keyring: chatwizard secret set {key}, "
+             "then write {name}: keyring:{key}").format(key=key, name=path[-1])
 
 
 def _schema_problems(data: Any, lines: dict[Path_, int], source: str) -> tuple[list[tuple[int, str]], set[Path_]]:
@@ -54,8 +55,8 @@ def _schema_problems(data: Any, lines: dict[Path_, int], source: str) -> tuple[l
         hidden = _may_hold_secret(path)
         if is_secret_path(path) and v in ("type", "pattern"):
             if isinstance(inst, str) and inst.startswith(REF_PREFIX):
-                add(path, "not a valid keyring reference: keyring:<key>, the key made of "
-                          "letters, digits and _ . / @ : -")
+                add(path, _("not a valid keyring reference: keyring:<key>, the key made of "
+                            "letters, digits and _ . / @ : -"))
             else:
                 add(path, _plaintext(path, data))
         elif v == "additionalProperties":
@@ -65,65 +66,73 @@ def _schema_problems(data: Any, lines: dict[Path_, int], source: str) -> tuple[l
                 if key in known or any(re.search(p, key) for p in patterns):
                     continue
                 if not known and patterns:
-                    add(path + (key,), f"{key!r} is not a valid inventory name: letters, digits "
-                                       "and _ . - , starting with a letter or digit")
+                    add(path + (key,), _("{name} is not a valid inventory name: letters, digits "
+                                         "and _ . - , starting with a letter or digit").format(name=repr(key)))
                     continue
                 close = difflib.get_close_matches(key, known, n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else f" (known keys: {', '.join(known)})"
-                add(path + (key,), f"unknown key {key!r}{hint}")
+                hint = (_("(did you mean {key}?)").format(key=repr(close[0])) if close
+                        else _("(known keys: {keys})").format(keys=", ".join(known)))
+                add(path + (key,), _("unknown key {key}").format(key=repr(key)) + " " + hint)
         elif v == "required":
             for name in _missing(e):
-                add(path + (name,), "required key missing", line_path=path)
+                add(path + (name,), _("required key missing"), line_path=path)
         elif v == "type":
             want = e.validator_value if isinstance(e.validator_value, list) else [e.validator_value]
-            expected = " or ".join(_TYPE_NAMES.get(t, t) for t in want if t != "null" or len(want) == 1)
+            expected = _(" or ").join(_(_TYPE_NAMES[t]) if t in _TYPE_NAMES else t
+                                      for t in want if t != "null" or len(want) == 1)
             if hidden and not isinstance(inst, (dict, list)):
-                add(path, f"the value is not {expected} (value not shown: this key holds secrets)")
+                add(path, _("the value is not {expected} (value not shown: this key holds secrets)")
+                    .format(expected=expected))
                 continue
             hint = ""
             if "string" in want and isinstance(inst, bool):
-                hint = "; YAML reads yes/no/on/off as true/false: write it in quotes"
+                hint = _("; YAML reads yes/no/on/off as true/false: write it in quotes")
             elif "string" in want and isinstance(inst, (int, float)):
-                hint = "; write it in quotes"
+                hint = _("; write it in quotes")
                 if path[-1:] == ("phone_number",):
-                    hint += ' (unquoted, YAML drops the +), e.g. "+4989123456789"'
+                    hint += " " + _('(unquoted, YAML drops the +), e.g. "+4989123456789"')
                 elif path[-1:] == ("version",):
-                    hint += ' (unquoted 3.10 is the number 3.1), e.g. "3.26"'
+                    hint += " " + _('(unquoted 3.10 is the number 3.1), e.g. "3.26"')
             elif "string" in want and not isinstance(inst, (dict, list, type(None))):
-                hint = "; YAML read it as a date or time: write it in quotes"
-            add(path, f"{_show(inst)} is not {expected}{hint}")
+                hint = _("; YAML read it as a date or time: write it in quotes")
+            add(path, _("{value} is not {expected}").format(value=_show(inst), expected=expected) + hint)
         elif hidden and v in ("const", "enum", "pattern", "minimum", "maximum", "uniqueItems"):
-            add(path, "invalid value (not shown: this key holds secrets)")
+            add(path, _("invalid value (not shown: this key holds secrets)"))
         elif v == "const" and path == ("version",):
             if isinstance(inst, int) and not isinstance(inst, bool) and inst > FORMAT_VERSION:
-                add(path, f"format version {inst} is newer than this wizard reads "
-                          f"({FORMAT_VERSION}); update the wizard")
+                add(path, _("format version {version} is newer than this wizard reads ({known}); "
+                            "update the wizard").format(version=inst, known=FORMAT_VERSION))
             else:
-                add(path, f"{_show(inst)} is not a format version this wizard reads; write version: 1")
+                add(path, _("{value} is not a format version this wizard reads; write version: 1")
+                    .format(value=_show(inst)))
         elif v == "enum":
             choices = ", ".join(str(c) for c in e.validator_value if c is not None)
-            add(path, f"{_show(inst)} is not one of: {choices}")
+            add(path, _("{value} is not one of: {choices}").format(value=_show(inst), choices=choices))
         elif v == "pattern":
             why = _precise(path, sch, inst)
-            add(path, f"{_show(inst)} {why}" if why else
-                f"{_show(inst)} is {sch.get('patternErrorMessage', 'not in the expected form')}")
+            reason = sch.get("patternErrorMessage")
+            add(path, f"{_show(inst)} {why}" if why else _("{value} is {reason}").format(
+                value=_show(inst), reason=_(reason) if reason else _("not in the expected form")))
         elif v == "minimum":
-            add(path, f"{_show(inst)} is below the minimum {e.validator_value}")
+            add(path, _("{value} is below the minimum {minimum}").format(
+                value=_show(inst), minimum=e.validator_value))
         elif v == "maximum":
-            add(path, f"{_show(inst)} is above the maximum {e.validator_value}")
+            add(path, _("{value} is above the maximum {maximum}").format(
+                value=_show(inst), maximum=e.validator_value))
         elif v == "minItems":
-            add(path, "must list at least one entry")
+            add(path, _("must list at least one entry"))
         elif v == "minProperties":
-            add(path, "must name at least one host")
+            add(path, _("must name at least one host"))
         elif v == "minLength":
-            add(path, "must not be empty")
+            add(path, _("must not be empty"))
         elif v == "maxLength":
-            add(path, f"is too long ({len(inst)} characters; at most {e.validator_value})")
+            add(path, _("is too long ({length} characters; at most {maximum})").format(
+                length=len(inst), maximum=e.validator_value))
         elif v == "uniqueItems":
             dups = sorted({str(x) for x in inst if inst.count(x) > 1})
-            add(path, f"lists {', '.join(dups)} more than once")
+            add(path, _("lists {values} more than once").format(values=", ".join(dups)))
         elif hidden:
-            add(path, "invalid value (not shown: this key holds secrets)")
+            add(path, _("invalid value (not shown: this key holds secrets)"))
         else:
             add(path, e.message)
     return out, bad
@@ -136,13 +145,13 @@ def _precise(path: Path_, sch: dict, inst: Any) -> str | None:
     defs = schema()["$defs"]
     if sch.get("pattern") == defs["abs_path"]["pattern"]:
         why = paths.path_problem(inst)
-        return f"is not a safe path: {why}" if why else None
+        return _("is not a safe path: {reason}").format(reason=why) if why else None
     if sch.get("pattern") == defs["service_name"]["pattern"]:
         why = paths.service_problem(inst)
-        return f"is not a service name: {why}" if why else None
+        return _("is not a service name: {reason}").format(reason=why) if why else None
     if path[-1:] in (("url",), ("api_base",), ("portal_url",)):
         why = paths.url_problem(inst, ("https", "http", "ftp") if path[-1] == "url" else ("https",))
-        return f"is not a plain URL: {why}" if why else None
+        return _("is not a plain URL: {reason}").format(reason=why) if why else None
     return None
 
 

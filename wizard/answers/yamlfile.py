@@ -7,6 +7,7 @@ from typing import Any
 import yaml
 
 from ..errors import AnswersError
+from ..i18n import _
 from .schema import Path_, _fmt, _show
 
 
@@ -21,9 +22,9 @@ def _parse(text: str, source: str) -> tuple[Any, dict[Path_, int], list[tuple[in
     except yaml.reader.ReaderError as e:          # a raw control character (ESC, NUL, ...)
         line = text[:e.position].count("\n") + 1
         column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
-        raise AnswersError(f"{source}:{line}:{column}: YAML error: the control character "
-                           f"U+{e.character:04X} is not allowed in YAML text (no answers value "
-                           "may hold one)") from None
+        raise AnswersError(_fmt(source, line, (), _(
+            "YAML error: the control character {char} is not allowed in YAML text (no answers "
+            "value may hold one)").format(char=f"U+{e.character:04X}"), column)) from None
     lines: dict[Path_, int] = {}
     problems: list[tuple[int, str]] = []
     try:
@@ -31,25 +32,26 @@ def _parse(text: str, source: str) -> tuple[Any, dict[Path_, int], list[tuple[in
             root = loader.get_single_node()
         except yaml.MarkedYAMLError as e:
             mark = e.problem_mark or e.context_mark
-            where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-            what = e.problem or "cannot parse"                        # never the snippet
+            what = e.problem or _("cannot parse")                     # never the snippet
             if e.context:
                 what += f" ({e.context})"
             if "\t" in what or "'\\t'" in what:
-                what += "; YAML indents with spaces, not tabs"
-            raise AnswersError(f"{where}: YAML syntax error: {what}") from None
+                what += _("; YAML indents with spaces, not tabs")
+            raise AnswersError(_fmt(source, mark and mark.line + 1, (),
+                                    _("YAML syntax error: {problem}").format(problem=what),
+                                    mark and mark.column + 1)) from None
         except yaml.YAMLError as e:
-            raise AnswersError(f"{source}: YAML error: {e}") from None
+            raise AnswersError(_fmt(source, None, (), _("YAML error: {problem}").format(problem=e))) from None
         if root is None:
-            raise AnswersError(f"{source}:1: the file is empty; it must start with `version: 1` "
-                               "(see docs/answers-format.md)")
+            raise AnswersError(_fmt(source, 1, (), _(
+                "the file is empty; it must start with `version: 1` (see docs/answers-format.md)")))
 
         def msg(node, path, text):
             problems.append((node.start_mark.line + 1, _fmt(source, node.start_mark.line + 1, path, text)))
 
         def convert(node, path: Path_, stack: frozenset):
             if id(node) in stack:
-                msg(node, path, "recursive YAML alias")
+                msg(node, path, _("recursive YAML alias"))
                 return None
             stack = stack | {id(node)}
             if isinstance(node, yaml.MappingNode):
@@ -60,7 +62,7 @@ def _parse(text: str, source: str) -> tuple[Any, dict[Path_, int], list[tuple[in
                             if isinstance(m, yaml.MappingNode):
                                 merged.append(convert(m, path, stack))   # its lines: where it is written
                             else:
-                                msg(m, path, "a `<<` merge needs a mapping")
+                                msg(m, path, _("a `<<` merge needs a mapping"))
                     else:
                         explicit.append((k, v))
                 out: dict = {}
@@ -71,8 +73,8 @@ def _parse(text: str, source: str) -> tuple[Any, dict[Path_, int], list[tuple[in
                         continue
                     line = k.start_mark.line + 1
                     if key in first:
-                        msg(k, path + (key,), f"duplicate key (first at line {first[key]}); "
-                                              "YAML would silently keep only the last one")
+                        msg(k, path + (key,), _("duplicate key (first at line {line}); YAML would "
+                                                "silently keep only the last one").format(line=first[key]))
                         continue
                     first[key] = line
                     lines[path + (key,)] = line
@@ -90,22 +92,23 @@ def _parse(text: str, source: str) -> tuple[Any, dict[Path_, int], list[tuple[in
             try:
                 return loader.construct_object(node, deep=True)
             except yaml.YAMLError as e:
-                msg(node, path, f"cannot read this value ({getattr(e, 'problem', None) or 'bad tag'})")
+                msg(node, path, _("cannot read this value ({reason})").format(
+                    reason=getattr(e, "problem", None) or _("bad tag")))
                 return None
 
         def convert_key(k, path):
             if not isinstance(k, yaml.ScalarNode):
-                msg(k, path, "a key must be a plain name, not a list or mapping")
+                msg(k, path, _("a key must be a plain name, not a list or mapping"))
                 return None
             try:
                 key = loader.construct_object(k)
             except yaml.YAMLError:
-                msg(k, path, "a key must be a plain name")
+                msg(k, path, _("a key must be a plain name"))
                 return None
             if isinstance(key, str) and key:
                 return key
-            hint = " (YAML reads yes/no/on/off as true/false: quote it)" if isinstance(key, bool) else ""
-            msg(k, path, f"key {_show(key)} is not a name{hint}")
+            hint = " " + _("(YAML reads yes/no/on/off as true/false: quote it)") if isinstance(key, bool) else ""
+            msg(k, path, _("key {key} is not a name").format(key=_show(key)) + hint)
             return None
 
         lines[()] = root.start_mark.line + 1

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..plan import FileChange
 from ..transport.base import HostSpec, Transport
+from ..i18n import _
 
 if TYPE_CHECKING:
     from ..answers import Answers
@@ -23,6 +24,14 @@ if TYPE_CHECKING:
 # module names under wizard/steps, in the procedure's order; a missing module is skipped
 ORDER = ["java", "clientmessenger", "hazelcast", "daemon", "update_script", "firewall",
          "load_balancer", "portal_settings", "agents", "whatsapp"]
+
+
+def host_label(name: str) -> str:
+    """A plan's host as shown: the pseudo-hosts (the portal's web UI, TynTec called from this
+    machine) in the current language; their names stay the same keys in every language."""
+    from .portal_settings import PORTAL_UI
+    from .whatsapp import TYNTEC_HOST
+    return _(name) if name in (PORTAL_UI, TYNTEC_HOST) else name
 
 
 def sections() -> list[ModuleType]:
@@ -165,5 +174,6 @@ def site_text(host, path: str, data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise PlanError(f"host {host.name}: {path} is not UTF-8 text (line {line}, "
-                        f"byte {e.start})") from None
+        raise PlanError(_("host {host}: {path} is not UTF-8 text (line {line}, "
+                          "byte {byte})").format(host=host.name, path=path, line=line,
+                                                 byte=e.start)) from None

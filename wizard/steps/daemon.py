@@ -21,9 +21,10 @@ from ..initscript import (CONNECTION_PROPERTY, InitScriptError, configure, datad
 from ..initscript import _secret_forms as _initscript_secret_forms
 from ..plan import Action, Command, NoOp
 from . import site_text
+from ..i18n import _, N_
 
 NAME = "daemon"
-TITLE = "4. ClientMessenger as a daemon"
+TITLE = N_("4. ClientMessenger as a daemon")
 ROLES = ("CHAT",)
 
 INIT_DIR = "/etc/init.d"
@@ -75,9 +76,9 @@ def show_installed(text: str) -> str:
 def _password(ctx, cfg: dict) -> str:
     ref = cfg.get("db_password")
     if not ref:
-        raise AnswersError("daemon.db_password: required when the daemon section runs (the JDBC "
-                           "URL needs the database password): store it with "
-                           "`chatwizard secret set db/root` and write db_password: keyring:db/root")
+        raise AnswersError(_("daemon.db_password: required when the daemon section runs (the JDBC "
+                             "URL needs the database password): store it with "
+                             "`chatwizard secret set db/root` and write db_password: keyring:db/root"))
     from .. import secrets   # imported here: the keyring backend is chosen at run time
     return secrets.get(ref)   # SecretError when the keyring has no such entry
 
@@ -91,20 +92,24 @@ def _datadir(ctx, host, cfg: dict) -> tuple[str | None, str | None]:
     if layout != "auto":
         path = datadir_for(layout)
         if not t.stat(path).exists:
-            ctx.notes.append(f"{host.name}: daemon.datadir is {layout}, but {path} does not exist "
-                             "there; create it (or mount the share) before chats with attachments arrive")
+            ctx.notes.append(_("{host}: daemon.datadir is {layout}, but {path} does not exist "
+                               "there; create it (or mount the share) before chats with attachments "
+                               "arrive").format(host=host.name, layout=layout, path=path))
         return path, f"daemon.datadir: {layout}"
     found = {lay: p for lay, p in DATADIR_PATHS.items() if t.stat(p).exists}
     if len(found) == 1:
         (lay, p), = found.items()
-        return p, f"detected: {p} exists ({lay})"
-    local, mounted = f"{DATADIR_PATHS['local']} (local)", f"{DATADIR_PATHS['mounted']} (mounted)"
+        return p, _("detected: {path} exists ({layout})").format(path=p, layout=lay)
+    local = _("{path} (local)").format(path=DATADIR_PATHS['local'])
+    mounted = _("{path} (mounted)").format(path=DATADIR_PATHS['mounted'])
     if not found:
-        raise PlanError(f"host {host.name}: WhatsApp needs the chat data folder, but neither "
-                        f"{local} nor {mounted} exists there; create the local folder or mount the "
-                        "share, or set daemon.datadir to local or mounted")
-    raise PlanError(f"host {host.name}: both {local} and {mounted} exist; set daemon.datadir to "
-                    "local or mounted in the answers file to say which one the daemon uses")
+        raise PlanError(_("host {host}: WhatsApp needs the chat data folder, but neither "
+                          "{local} nor {mounted} exists there; create the local folder or mount the "
+                          "share, or set daemon.datadir to local or mounted").format(
+                              host=host.name, local=local, mounted=mounted))
+    raise PlanError(_("host {host}: both {local} and {mounted} exist; set daemon.datadir to "
+                      "local or mounted in the answers file to say which one the daemon uses").format(
+                          host=host.name, local=local, mounted=mounted))
 
 
 def _check_syntax(t, host, shown: str, script: bytes) -> None:
@@ -115,9 +120,11 @@ def _check_syntax(t, host, shown: str, script: bytes) -> None:
     if res.exit_code == 0:
         return
     why = "; ".join(line.replace("/dev/stdin: ", "", 1) for line in res.tail(2).splitlines())
-    raise PlanError(masking.mask(f"host {host.name}: {shown}: bash -n rejects the script as it "
-                                 f"would be installed: {why or f'exit code {res.exit_code}'}; repair "
-                                 "it first (the wizard only sets the connection line and DATADIR)"))
+    why = why or _("exit code {code}").format(code=res.exit_code)
+    raise PlanError(masking.mask(_("host {host}: {path}: bash -n rejects the script as it "
+                                   "would be installed: {why}; repair it first (the wizard only "
+                                   "sets the connection line and DATADIR)").format(
+                                       host=host.name, path=shown, why=why)))
 
 
 def _enabled_at_boot(t, service: str) -> bool:
@@ -135,12 +142,15 @@ def _running(ctx, host, t, service: str, installed: bytes) -> bool:
     not asked for one (its usage line would read as "stopped" and start a second JVM)."""
     state = detect_daemon(t, service, installed.decode("utf-8", errors="replace"))
     if not state.status_action:
-        ctx.notes.append(f"{host.name}: {INIT_DIR}/{service} has no status action; the wizard judges "
-                         f"the daemon from its pid file {state.pidfile} and the ClientMessenger "
-                         f"process ({'running: ' + state.how if state.running else 'not running'})")
+        seen = (_("running: {how}").format(how=state.how) if state.running else _("not running"))
+        ctx.notes.append(_("{host}: {path} has no status action; the wizard judges the daemon "
+                           "from its pid file {pidfile} and the ClientMessenger process "
+                           "({seen})").format(host=host.name, path=f"{INIT_DIR}/{service}",
+                                              pidfile=state.pidfile, seen=seen))
     elif state.running and state.status_rc != 0:
-        ctx.notes.append(f"{host.name}: `service {service} status` says it is not running (exit code "
-                         f"{state.status_rc}), but {state.how} runs; no second JVM is started")
+        ctx.notes.append(_("{host}: `service {service} status` says it is not running (exit code "
+                           "{code}), but {how} runs; no second JVM is started").format(
+                               host=host.name, service=service, code=state.status_rc, how=state.how))
     return state.running
 
 
@@ -156,27 +166,29 @@ def plan(ctx, host) -> list[Action]:
     # secrets first: nothing below may build an action before they are registered
     password = _password(ctx, cfg)
     masking.register(password, *secret_forms(password))
-    old, _ = ctx.read(host, dest)
+    old, _planned = ctx.read(host, dest)
     _register_old_passwords(None if old is None else old.decode("utf-8", errors="replace"))
 
     version = ctx.portal.version
     if not version:
-        raise PlanError(f"the portal version is unknown ({ctx.portal.source}); the connection URL "
-                        "depends on it (serverTimezone from 3.25): set portal.version in the answers "
-                        'file (e.g. version: "3.26") or answer the prompt')
+        raise PlanError(_("the portal version is unknown ({source}); the connection URL "
+                          "depends on it (serverTimezone from 3.25): set portal.version in the answers "
+                          'file (e.g. version: "3.26") or answer the prompt').format(
+                              source=ctx.portal.source))
     try:
         url = jdbc_url(host=cfg["db_host"], schema=cfg["db_schema"], user=cfg["db_user"],
                        password=password, portal_version=version, timezone=cfg["timezone"])
     except ValueError as e:
         if "password" in str(e):     # never echo a character of it
-            raise SecretError("the database password (daemon.db_password) holds a character that "
-                              "has no UTF-8 form; Connector/J cannot receive it") from None
+            raise SecretError(_("the database password (daemon.db_password) holds a character that "
+                                "has no UTF-8 form; Connector/J cannot receive it")) from None
         raise AnswersError(f"daemon: {e}") from None
 
     src_data, planned = ctx.read(host, source)
     if src_data is None:
-        raise PlanError(f"host {host.name}: {source} does not exist (nor in the ClientMessenger "
-                        f"repository {cm['source']}); section 2 copies it there")
+        raise PlanError(_("host {host}: {path} does not exist (nor in the ClientMessenger "
+                          "repository {repository}); section 2 copies it there").format(
+                              host=host.name, path=source, repository=cm['source']))
     # a message names the file that was read: the repository's copy while section 2 has yet
     # to copy it to `source`
     read_from, mirrored = ctx.overlay(host).redirect(source)
@@ -194,54 +206,60 @@ def plan(ctx, host) -> list[Action]:
         portal_version=version, timezone=cfg["timezone"]), datadir=datadir, source=shown).text,
         db=password)
     if masked.revealed != conf.text:           # the two renderings must be the same script
-        raise PlanError(f"host {host.name}: internal error: the masked preview of {dest} "
-                        "does not match the script")
+        raise PlanError(_("host {host}: internal error: the masked preview of {path} "
+                          "does not match the script").format(host=host.name, path=dest))
     crlf = "\r" in text
     if crlf:
         why = "; ".join(ctx.facts[host.name].windows_reasons) if host.name in ctx.facts else ""
-        ctx.notes.append(f"{host.name}: {source} has Windows (CRLF) line endings"
-                         + (f" ({why})" if why else "")
-                         + f"; the wizard strips the CRs in the copy it installs to {dest}")
+        ctx.notes.append((_("{host}: {path} has Windows (CRLF) line endings ({why}); the wizard "
+                            "strips the CRs in the copy it installs to {dest}") if why else
+                          _("{host}: {path} has Windows (CRLF) line endings; the wizard strips "
+                            "the CRs in the copy it installs to {dest}")).format(
+                              host=host.name, path=source, why=why, dest=dest))
 
     existed = old is not None
     actions: list[Action] = []
-    tz = f", serverTimezone {cfg['timezone']}" if "&serverTimezone=" in url else ""
-    what = [f"connection URL for {cfg['db_user']}@{cfg['db_host']}/{cfg['db_schema']} (portal {version}{tz})"]
+    db = f"{cfg['db_user']}@{cfg['db_host']}/{cfg['db_schema']}"
+    what = [_("connection URL for {db} (portal {version}, serverTimezone {timezone})").format(
+                db=db, version=version, timezone=cfg['timezone']) if "&serverTimezone=" in url else
+            _("connection URL for {db} (portal {version})").format(db=db, version=version)]
     if datadir:
-        what.append(f"DATADIR {datadir} ({datadir_why})")
+        what.append(_("DATADIR {path} ({why})").format(path=datadir, why=datadir_why))
     if crlf:
-        what.append("CR line endings stripped")
-    what.append("mode 0700 root:root: it holds the database password, and only root (init, "
-                "service, chkconfig) reads it")
-    fc = ctx.file_change(host, f"{'Update' if existed else 'Install'} {dest}: " + "; ".join(what),
+        what.append(_("CR line endings stripped"))
+    what.append(_("mode 0700 root:root: it holds the database password, and only root (init, "
+                  "service, chkconfig) reads it"))
+    head = (_("Update {path}: {what}") if existed else _("Install {path}: {what}"))
+    fc = ctx.file_change(host, head.format(path=dest, what="; ".join(what)),
                          dest, new, mode=0o700, owner="root", group="root",
                          validate="bash -n {path}", new_shown=masked.shown,
-                         show_old=show_installed, secret_label="DB password")
+                         show_old=show_installed, secret_label=_("DB password"))
     if fc is not None:
         _check_syntax(t, host, shown, new)
     # an interrupted apply that wrote the script but never restarted the daemon counts too
     content_changes = old != new or dest in ctx.pending_writes(host, NAME)
     if fc is None:
-        actions.append(NoOp(f"{dest} already holds the configured script (mode 0700, root:root)"))
+        actions.append(NoOp(_("{path} already holds the configured script (mode 0700, "
+                              "root:root)").format(path=dest)))
     else:
         actions.append(fc)
 
     if existed and _enabled_at_boot(t, service):
-        actions.append(NoOp(f"{service} already starts at boot (chkconfig: 3:on)"))
+        actions.append(NoOp(_("{service} already starts at boot (chkconfig: 3:on)").format(service=service)))
     else:
-        actions.append(Command(f"Start {service} at boot", f"chkconfig {q(service)} on"))
+        actions.append(Command(_("Start {service} at boot").format(service=service), f"chkconfig {q(service)} on"))
 
     running = existed and _running(ctx, host, t, service, old)
     if not running:
-        actions.append(Command(f"Start {service}", f"service {q(service)} start"))
+        actions.append(Command(_("Start {service}").format(service=service), f"service {q(service)} start"))
     elif content_changes:
         if old == new:
-            why = "the interrupted apply wrote the script but did not restart it"
+            why = _("the interrupted apply wrote the script but did not restart it")
         elif fc is not None and fc.secret_changed:
-            why = "the DB password changed (masked); it runs with the old one"
+            why = _("the DB password changed (masked); it runs with the old one")
         else:
-            why = "it runs with the old init script"
-        actions.append(Command(f"Restart {service}: {why}", f"service {q(service)} restart"))
+            why = _("it runs with the old init script")
+        actions.append(Command(_("Restart {service}: {why}").format(service=service, why=why), f"service {q(service)} restart"))
     else:
-        actions.append(NoOp(f"{service} is running with this configuration"))
+        actions.append(NoOp(_("{service} is running with this configuration").format(service=service)))
     return actions

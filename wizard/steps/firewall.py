@@ -11,9 +11,10 @@ import shlex
 
 from ..errors import PlanError
 from ..plan import Action, Command, NoOp
+from ..i18n import _, N_
 
 NAME = "firewall"
-TITLE = "6. Firewall"
+TITLE = N_("6. Firewall")
 ROLES = ("CHAT", "LB")
 
 CLUSTER = "5701-5801"
@@ -66,7 +67,7 @@ def iptables_state(rules_s: str, port: str) -> tuple[bool, int | None]:
 
 def plan(ctx, host) -> list[Action]:
     if not ctx.section(NAME).get("enabled", True):
-        return [NoOp("firewall section disabled in the answers file")]
+        return [NoOp(_("firewall section disabled in the answers file"))]
     scheme = ctx.section("portal")["scheme"]
     ports = ports_for(host.roles, scheme)
     t = ctx.transport(host)
@@ -80,8 +81,9 @@ def plan(ctx, host) -> list[Action]:
 def _firewalld(t, host, ports) -> list[Action]:
     state = t.run("firewall-cmd --state", sudo=True, timeout=60)
     if state.exit_code != 0:
-        return [NoOp(f"firewalld is not running on {host.name} ({state.stdout.strip() or state.stderr.strip()}): "
-                      "nothing blocks the ports; start firewalld first if the site uses it")]
+        return [NoOp(_("firewalld is not running on {host} ({state}): nothing blocks the ports; "
+                       "start firewalld first if the site uses it").format(
+                           host=host.name, state=state.stdout.strip() or state.stderr.strip()))]
     actions: list[Action] = []
     reload_needed = False
     for port in ports:
@@ -89,30 +91,31 @@ def _firewalld(t, host, ports) -> list[Action]:
         perm = t.run(f"firewall-cmd --permanent --zone=public --query-port={spec}", sudo=True, timeout=60)
         live = t.run(f"firewall-cmd --zone=public --query-port={spec}", sudo=True, timeout=60)
         if perm.exit_code not in (0, 1) or live.exit_code not in (0, 1):
-            raise PlanError(f"host {host.name}: firewall-cmd --query-port {spec} failed: "
-                            f"{(perm.stderr or live.stderr).strip()}")
+            raise PlanError(_("host {host}: firewall-cmd --query-port {spec} failed: {error}").format(
+                host=host.name, spec=spec, error=(perm.stderr or live.stderr).strip()))
         if perm.exit_code == 0:
-            actions.append(NoOp(f"port {spec} already open (permanent)"))
+            actions.append(NoOp(_("port {spec} already open (permanent)").format(spec=spec)))
             reload_needed |= live.exit_code != 0
         else:
-            actions.append(Command(f"Open {spec} permanently",
+            actions.append(Command(_("Open {spec} permanently").format(spec=spec),
                                    f"firewall-cmd --zone=public --add-port={spec} --permanent"))
             reload_needed = True
     if reload_needed:
-        actions.append(Command("Reload firewalld so the permanent ports take effect", "firewall-cmd --reload"))
+        actions.append(Command(_("Reload firewalld so the permanent ports take effect"), "firewall-cmd --reload"))
     return actions
 
 
 def _iptables(t, host, ports, unsaved: bool = False) -> list[Action]:
     rules = t.run("iptables -S INPUT", sudo=True, timeout=60)
     if rules.exit_code != 0:
-        raise PlanError(f"host {host.name}: iptables -S INPUT failed: {rules.tail(3)}")
+        raise PlanError(_("host {host}: iptables -S INPUT failed: {output}").format(
+            host=host.name, output=rules.tail(3)))
     actions: list[Action] = []
     missing = []
     for port in ports:
-        present, _ = iptables_state(rules.stdout, port)
+        present, _block = iptables_state(rules.stdout, port)
         if present:
-            actions.append(NoOp(f"iptables already accepts tcp {port}"))
+            actions.append(NoOp(_("iptables already accepts tcp {port}").format(port=port)))
         else:
             missing.append(port)
     if not missing and not unsaved:
@@ -121,11 +124,12 @@ def _iptables(t, host, ports, unsaved: bool = False) -> list[Action]:
     for port in missing:
         rule = " ".join(iptables_spec(port))
         if block is not None:
-            actions.append(Command(f"Accept tcp {port} (before the REJECT at rule {block})",
+            actions.append(Command(_("Accept tcp {port} (before the REJECT at rule {rule})").format(
+                port=port, rule=block),
                                    f"iptables -I INPUT {block} {rule}"))
             block += 1
         else:
-            actions.append(Command(f"Accept tcp {port}", f"iptables -A INPUT {rule}"))
-    actions.append(Command("Save the rules to /etc/sysconfig/iptables", "service iptables save"))
-    actions.append(Command("Restart iptables from the saved rules", "service iptables restart"))
+            actions.append(Command(_("Accept tcp {port}").format(port=port), f"iptables -A INPUT {rule}"))
+    actions.append(Command(_("Save the rules to /etc/sysconfig/iptables"), "service iptables save"))
+    actions.append(Command(_("Restart iptables from the saved rules"), "service iptables restart"))
     return actions

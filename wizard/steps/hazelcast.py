@@ -40,9 +40,11 @@ from ..errors import PlanError
 from ..facts import SHARED
 from ..plan import Action, Command, NoOp, SectionPlan
 from ..transport.base import HostSpec
+from .hazelcast_schema import also_in_file, check_schema
+from ..i18n import N_, _
 
 NAME = "hazelcast"
-TITLE = "3. Hazelcast cluster"
+TITLE = N_("3. Hazelcast cluster")
 ROLES = ("DATA", "TEL", "WEB", "CHAT")
 MEMBER_ROLES = ("DATA", "TEL", "WEB")
 
@@ -85,7 +87,7 @@ def share_key(mounts: str, path: str) -> str | None:
     m = mount_of(mounts, path)
     if m is None or m[2].lower() not in NETWORK_FS:
         return None
-    src, mnt, _ = m
+    src, mnt, _rest = m
     rel = path[len(mnt.rstrip("/")):].lstrip("/")
     src = src.replace("\\", "/")
     if src.startswith("//"):                       # cifs: //server/share[/sub], any case
@@ -105,12 +107,14 @@ def decode(data: bytes, where: str) -> tuple[str, str]:
     try:
         codec = codecs.lookup(name).name
     except LookupError:
-        raise PlanError(f"{where}: declares encoding {name!r}, which Python does not know") from None
+        raise PlanError(_("{where}: declares encoding {name}, which Python does not know").format(
+            where=where, name=repr(name))) from None
     try:
         return data.decode(codec), codec
     except UnicodeDecodeError as e:
         line = data[:e.start].count(b"\n") + 1
-        raise PlanError(f"{where}:{line}: not valid {name} (byte {e.start})") from None
+        raise PlanError(_("{where}:{line}: not valid {name} (byte {byte})").format(
+            where=where, line=line, name=name, byte=e.start)) from None
 
 
 def legacy_path(cfg: dict, host: HostSpec) -> str:
@@ -119,7 +123,8 @@ def legacy_path(cfg: dict, host: HostSpec) -> str:
     for key in (host.name, *[r for r in MEMBER_ROLES if r in host.roles]):
         if paths.get(key):
             if not str(paths[key]).startswith("/"):
-                raise PlanError(f"hazelcast.legacy_paths.{key}: {paths[key]!r} is not an absolute path")
+                raise PlanError(_("hazelcast.legacy_paths.{key}: {path} is not an absolute path").format(
+                    key=key, path=repr(paths[key])))
             return paths[key]
     return LEGACY_PATH
 
@@ -129,11 +134,12 @@ def chat_addresses(ctx, chats: list[HostSpec]) -> list[str]:
     explicit = ctx.section(NAME).get("member_address")
     if explicit:
         if len(chats) > 1:
-            raise PlanError(
-                f"hazelcast.member_address ({explicit}) names one chat server, but the inventory "
-                f"has {len(chats)} CHAT hosts ({', '.join(h.name for h in chats)}); remove it so "
-                "that each CHAT host's inventory address is used, or give each host the address "
-                "the cluster reaches it by as its inventory address")
+            raise PlanError(_(
+                "hazelcast.member_address ({address}) names one chat server, but the inventory "
+                "has {n} CHAT hosts ({hosts}); remove it so that each CHAT host's inventory "
+                "address is used, or give each host the address the cluster reaches it by as its "
+                "inventory address").format(
+                    address=explicit, n=len(chats), hosts=", ".join(h.name for h in chats)))
         return [explicit]
     return [h.address for h in chats]
 
@@ -164,11 +170,11 @@ class _Member:
 
 def plan_section(ctx) -> SectionPlan:
     cfg = ctx.section(NAME)
-    sp = SectionPlan(NAME, TITLE)
+    sp = SectionPlan(NAME, _(TITLE))
     hosts = ctx.answers.hosts
     chats = [h for h in hosts if "CHAT" in h.roles]
     if not chats:
-        sp.notes.append("no CHAT host in the inventory: no chat server to add to the cluster")
+        sp.notes.append(_("no CHAT host in the inventory: no chat server to add to the cluster"))
         return sp
     addresses = chat_addresses(ctx, chats)
     shared_dir = (ctx.section("portal").get("shared_dir") or SHARED).rstrip("/")
@@ -195,8 +201,9 @@ def plan_section(ctx) -> SectionPlan:
     if any(m.changed for m in members):
         for a in addresses:
             if not _is_ip(a):
-                ctx.notes.append(f"the cluster members will list a chat server as {a!r}: every "
-                                 "member must resolve that name (or set hazelcast.member_address)")
+                ctx.notes.append(_("the cluster members will list a chat server as {address}: every "
+                                   "member must resolve that name (or set "
+                                   "hazelcast.member_address)").format(address=repr(a)))
     return sp
 
 
@@ -212,13 +219,15 @@ def _locate(ctx, cfg: dict, host: HostSpec, master: str) -> _Member:
     for kind, path in candidates:
         if ctx.exists(host, path):
             return _Member(host, path, kind)
-    tried = (f"{candidates[0][1]} does not exist" if len(candidates) == 1 else
-             "neither " + " nor ".join(p for _, p in candidates) + " exists")
-    hint = {"shared": f"is {posixpath.dirname(master)} mounted there?",
-            "legacy": f"name the file with hazelcast.legacy_paths.{host.name}",
-            "auto": f"set hazelcast.layout, or name the file with hazelcast.legacy_paths.{host.name}"}
-    raise PlanError(f"host {host.name}: no hazelcast.xml: {tried} "
-                    f"(hazelcast.layout: {layout}); {hint[layout]}")
+    tried = (_("{path} does not exist").format(path=candidates[0][1]) if len(candidates) == 1 else
+             _("neither {first} nor {second} exists").format(first=candidates[0][1],
+                                                             second=candidates[1][1]))
+    hint = {"shared": _("is {folder} mounted there?"),
+            "legacy": _("name the file with hazelcast.legacy_paths.{host}"),
+            "auto": _("set hazelcast.layout, or name the file with hazelcast.legacy_paths.{host}")}[layout]
+    raise PlanError(_("host {host}: no hazelcast.xml: {tried} (hazelcast.layout: {layout}); {hint}").format(
+        host=host.name, tried=tried, layout=layout,
+        hint=hint.format(folder=posixpath.dirname(master), host=host.name)))
 
 
 def _group_shares(ctx, members: list[_Member]) -> None:
@@ -238,8 +247,9 @@ def _group_shares(ctx, members: list[_Member]) -> None:
         for m in group:
             if m is not editor:
                 m.editor = editor
-        ctx.notes.append(f"{', '.join(m.host.name for m in group)} mount the same share ({key}): "
-                         f"its hazelcast.xml is edited once, on {editor.host.name}")
+        ctx.notes.append(_("{hosts} mount the same share ({share}): its hazelcast.xml is edited once, "
+                           "on {editor}").format(hosts=", ".join(m.host.name for m in group), share=key,
+                                                 editor=editor.host.name))
 
 
 def _edit(ctx, cfg: dict, m: _Member, addresses: list[str], *,
@@ -247,87 +257,45 @@ def _edit(ctx, cfg: dict, m: _Member, addresses: list[str], *,
     """Plan the edit of m's file (a FileChange or a NoOp); `owner` overrides the file's own."""
     host, path = m.host, m.path
     where = f"host {host.name}: {path}"
-    old, _ = ctx.read(host, path)
+    old, _planned = ctx.read(host, path)
     if old is None:
-        raise PlanError(f"{where}: cannot be read")
+        raise PlanError(_("{where}: cannot be read").format(where=where))
     text, codec = decode(old, where)
     fix = bool(cfg.get("fix_conflicts"))
     try:
         result = hx.edit(text, addresses, fix_conflicts=fix, source=path)
     except hx.HazelcastError as e:
-        raise PlanError(f"host {host.name}: {e}" + _also(text, addresses, path, e)) from None
+        raise PlanError(f"host {host.name}: {e}" + also_in_file(text, addresses, path, e)) from None
     for c in result.conflicts:
         line = f":{c.line}" if c.line else ""
-        todo = ("rewritten (hazelcast.fix_conflicts is true)" if fix else
-                "left as is; set hazelcast.fix_conflicts: true to rewrite it")
-        ctx.notes.append(f"{host.name}:{path}{line}: {c.path} is {c.found}, the procedure wants "
-                         f"{c.expected}: {todo}")
-    _check_schema(ctx, host, path, result.text, text if result.changed else None, addresses)
+        todo = (_("rewritten (hazelcast.fix_conflicts is true)") if fix else
+                _("left as is; set hazelcast.fix_conflicts: true to rewrite it"))
+        ctx.notes.append(_("{where}: {setting} is {found}, the procedure wants {expected}: {todo}").format(
+            where=f"{host.name}:{path}{line}", setting=c.path, found=c.found, expected=c.expected,
+            todo=todo))
+    check_schema(ctx, host, path, result.text, text if result.changed else None, addresses)
     try:
         new = result.text.encode(codec)
     except UnicodeEncodeError as e:
-        raise PlanError(f"{where}: the edited file cannot be written as {codec}: {e.reason}") from None
-    _, planned = ctx.read(host, path)
+        raise PlanError(_("{where}: the edited file cannot be written as {codec}: {reason}").format(
+            where=where, codec=codec, reason=e.reason)) from None
+    _old, planned = ctx.read(host, path)
     st = None if planned else ctx.transport(host).stat(path)
     mode = st.mode if st is not None and st.mode is not None else 0o644
     user, group = owner or ((st.owner, st.group) if st is not None else (None, None))
-    parts = [f"add {', '.join(result.added)}"] if result.added else []
+    parts = [_("add {entries}").format(entries=", ".join(result.added))] if result.added else []
     if fix and result.conflicts:
-        parts.append(f"fix {len(result.conflicts)} CHAT setting(s)")
+        parts.append(_("fix {n} CHAT setting(s)").format(n=len(result.conflicts)))
     what = "; ".join(parts)
-    fc = ctx.file_change(host, f"hazelcast.xml: {what}", path, new, mode=mode,
+    fc = ctx.file_change(host, _("hazelcast.xml: {what}").format(what=what), path, new, mode=mode,
                          owner=user, group=group)
     if fc is None:
-        m.actions.append(NoOp(f"{path} already lists {', '.join(addresses)} and has the CHAT "
-                              "ringbuffer and CHATCOUNTERS map"))
+        m.actions.append(NoOp(_("{path} already lists {addresses} and has the CHAT ringbuffer and "
+                                "CHATCOUNTERS map").format(path=path, addresses=", ".join(addresses))))
     else:
         m.actions.append(fc)
         m.changed = True
     m.final = new
-
-
-def _also(text: str, addresses: list[str], path: str, shown: hx.HazelcastError) -> str:
-    """Every other finding in the same file (hx.review), so that one refusal does not hide
-    the rest: "; also in this file: :LINE: …; :LINE: …"."""
-    try:
-        found = hx.review(text, addresses, source=path)
-    except hx.HazelcastError:
-        return ""
-    head = re.sub(r" \(and \d+ more\)$", "", shown.reason)
-    rest = [f for f in found if not (f.line == shown.line and f.message == head)]
-    if not rest:
-        return ""
-    return "; also in this file: " + "; ".join(
-        f"{path}:{f.line}: {f.message}" + ("" if f.refuses else " (a CHAT entry with other values)")
-        for f in rest)
-
-
-def _check_schema(ctx, host: HostSpec, path: str, text: str, before: str | None,
-                  addresses: list[str] = ()) -> None:
-    """Validate against the file's own version's XSD; `before` is the unedited text when
-    the file changes (to tell a broken site file from a broken edit)."""
-    version = hx.detect_version(text)
-    vt = re.match(r"(\d+)\.(\d+)", version or "")
-    key = f"{vt.group(1)}.{vt.group(2)}" if vt else None
-    if key not in hx.SCHEMA_VERSIONS:
-        why = ("its xsi:schemaLocation names no hazelcast-config-3.x.xsd" if version is None
-               else f"no XSD for Hazelcast {version} is shipped (known: {', '.join(hx.SCHEMA_VERSIONS)})")
-        ctx.notes.append(f"{host.name}:{path} was not validated against a schema: {why}")
-        return
-    try:
-        hx.validate(text, key, source=path)
-    except hx.HazelcastError as e:
-        if before is None:
-            ctx.notes.append(f"{host.name}: {e} (the wizard does not change this file; Hazelcast "
-                             "refuses to start on a config its XSD rejects)")
-            return
-        try:
-            hx.validate(before, key, source=path)
-        except hx.HazelcastError as e0:        # its line in the file as it is now
-            raise PlanError(f"host {host.name}: {e0}; the file is not valid as it is: repair it "
-                            "first (the wizard only adds the chat entries)"
-                            + _also(before, addresses, path, e0)) from None
-        raise PlanError(f"host {host.name}: the edited file would not be valid: {e}") from None
 
 
 def _follow_editor(ctx, m: _Member) -> None:
@@ -337,12 +305,13 @@ def _follow_editor(ctx, m: _Member) -> None:
     if ed.final is not None:
         ctx.overlay(m.host).files[m.path] = ed.final      # later reads see the edited share
     if not ed.changed:
-        m.actions.append(NoOp(f"{m.path} (the share {m.share}) is up to date"))
+        m.actions.append(NoOp(_("{path} (the share {share}) is up to date").format(
+            path=m.path, share=m.share)))
         return
     digest = _sha256(ed.final)
     q = shlex.quote(m.path)
     m.actions.append(Command(
-        f"Wait until {ed.host.name} has written {m.path} (the same share)",
+        _("Wait until {editor} has written {path} (the same share)").format(editor=ed.host.name, path=m.path),
         f"i=0; until [ \"$(sha256sum < {q} 2>/dev/null | cut -d' ' -f1)\" = {digest} ]; do "
         f"i=$((i+1)); if [ $i -ge {WAIT_SECONDS} ]; then "
         f"echo {shlex.quote(f'{m.path} still not as planned after {WAIT_SECONDS} s (written by {ed.host.name})')} >&2; "
@@ -365,8 +334,9 @@ def _follow_ups(ctx, m: _Member) -> None:
             m.actions.append(_restart_listener(ctx, host))
         else:
             script = _find_script(ctx, host, SCRIPTS[role])
-            m.actions.append(Command(f"Run {SCRIPTS[role]} so that the {role} host loads the "
-                                     "new hazelcast.xml", shlex.quote(script), timeout=1800))
+            m.actions.append(Command(_("Run {script} so that the {role} host loads the new "
+                                       "hazelcast.xml").format(script=SCRIPTS[role], role=role),
+                                     shlex.quote(script), timeout=1800))
 
 
 def _interrupted(ctx, m: _Member) -> bool:
@@ -382,9 +352,10 @@ def _find_script(ctx, host: HostSpec, name: str) -> str:
     r = t.run(f"PATH={SCRIPT_PATH}:$PATH; export PATH; command -v {name}", sudo=True, timeout=60)
     found = r.stdout.strip().splitlines()[-1].strip() if r.exit_code == 0 and r.stdout.strip() else ""
     if not found.startswith("/"):
-        raise PlanError(f"host {host.name}: {name} not found (PATH and {SCRIPT_PATH}); section 3 "
-                        f"runs it after changing hazelcast.xml: install it, or skip the section "
-                        "and run the steps by hand")
+        raise PlanError(_("host {host}: {name} not found (PATH and {path}); section 3 runs it after "
+                          "changing hazelcast.xml: install it, or skip the section and run the steps "
+                          "by hand").format(
+                              host=host.name, name=name, path=SCRIPT_PATH))
     return found
 
 
@@ -396,11 +367,12 @@ def _restart_listener(ctx, host: HostSpec) -> Command:
     if major >= 7:
         places += [f"{d}/{service}.service" for d in ("/etc/systemd/system", "/usr/lib/systemd/system")]
     if not any(t.stat(p).exists for p in places):
-        raise PlanError(f"host {host.name}: the {service} service is not installed (none "
-                        f"of {', '.join(places)}); section 3 restarts it after changing "
-                        "hazelcast.xml")
+        raise PlanError(_("host {host}: the {service} service is not installed (none of {places}); "
+                          "section 3 restarts it after changing hazelcast.xml").format(
+                              host=host.name, service=service, places=", ".join(places)))
     cmd = (f"systemctl restart {service}" if major >= 7 else f"service {service} restart")
-    return Command(f"Restart {service} so that it loads the new hazelcast.xml", cmd, timeout=300)
+    return Command(_("Restart {service} so that it loads the new hazelcast.xml").format(service=service),
+                   cmd, timeout=300)
 
 
 def _cluster_source(members: list[_Member]) -> _Member | None:
@@ -419,23 +391,26 @@ def _chat_copy(ctx, cfg: dict, host: HostSpec, source: _Member | None,
     if source is None:                        # no member in the inventory: edit its own copy
         m = _Member(host, path, "legacy")
         if not ctx.exists(host, path):
-            raise PlanError(f"host {host.name}: {path} does not exist and no DATA/TEL/WEB host "
-                            "is in the inventory to copy hazelcast.xml from")
+            raise PlanError(_("host {host}: {path} does not exist and no DATA/TEL/WEB host "
+                              "is in the inventory to copy hazelcast.xml from").format(
+                                  host=host.name, path=path))
         _edit(ctx, cfg, m, addresses, owner=(cm["owner"], cm["group"]))
         return m.actions
     if not ctx.exists(host, posixpath.dirname(path)):
-        raise PlanError(f"host {host.name}: {posixpath.dirname(path)} does not exist and no "
-                        "earlier step creates it: is ClientMessenger installed (section 2)?")
+        raise PlanError(_("host {host}: {folder} does not exist and no "
+                          "earlier step creates it: is ClientMessenger installed (section 2)?").format(
+                              host=host.name, folder=posixpath.dirname(path)))
     data = source.final
-    _, planned = ctx.read(host, path)
+    _old, planned = ctx.read(host, path)
     st = None if planned else ctx.transport(host).stat(path)
     mode = st.mode if st is not None and st.exists and st.mode is not None else 0o644
-    fc = ctx.file_change(host, f"Copy the cluster's hazelcast.xml (from {source.host.name}:"
-                               f"{source.path})", path, data, mode=mode,
+    fc = ctx.file_change(host, _("Copy the cluster's hazelcast.xml (from {source})").format(
+                             source=f"{source.host.name}:{source.path}"), path, data, mode=mode,
                          owner=cm["owner"], group=cm["group"],
                          copy_of=f"{source.host.name}:{source.path}")
     if fc is None:
-        return [NoOp(f"{path} is already the cluster's hazelcast.xml ({source.host.name}:{source.path})")]
+        return [NoOp(_("{path} is already the cluster's hazelcast.xml ({source})").format(
+            path=path, source=f"{source.host.name}:{source.path}"))]
     return [fc]
 
 
@@ -450,5 +425,6 @@ def _compare_members(ctx, members: list[_Member]) -> None:
         except (hx.HazelcastError, PlanError):
             continue
     if len({frozenset(v) for v in lists.values()}) > 1:
-        ctx.notes.append("the members' hazelcast.xml files list different cluster members: " +
-                         "; ".join(f"{h}: {', '.join(sorted(v))}" for h, v in lists.items()))
+        ctx.notes.append(_("the members' hazelcast.xml files list different cluster members: "
+                           "{lists}").format(lists="; ".join(
+                               f"{h}: {', '.join(sorted(v))}" for h, v in lists.items())))

@@ -17,9 +17,10 @@ from ..errors import PlanError
 from ..haproxy_cfg import ChatServer, HaproxyConfigError, edit
 from ..plan import Action, Command, NoOp
 from . import site_text
+from ..i18n import _, N_
 
 NAME = "load_balancer"
-TITLE = "7. Load balancer (haproxy)"
+TITLE = N_("7. Load balancer (haproxy)")
 ROLES = ("LB",)
 
 DEFAULT_CONFIG = "/etc/haproxy/haproxy.cfg"
@@ -49,14 +50,15 @@ def address_note(name: str, address: str, ssh_config: str = "~/.ssh/config") -> 
         pass
     real = _ssh_alias_target(address, ssh_config)
     if real is not None:
-        return (f"chat server {name}: its inventory address {address!r} is an alias in "
-                f"{ssh_config} (HostName {real}); the load balancers get {address!r} in their "
-                "server line and must resolve it, or `haproxy -c` rejects the file: write the "
-                "address the LB reaches the chat server at as inventory address")
+        return _("chat server {name}: its inventory address {address} is an alias in "
+                 "{ssh_config} (HostName {real}); the load balancers get {address} in their "
+                 "server line and must resolve it, or `haproxy -c` rejects the file: write the "
+                 "address the LB reaches the chat server at as inventory address").format(
+                     name=name, address=repr(address), ssh_config=ssh_config, real=real)
     if "." not in address:
-        return (f"chat server {name}: its inventory address {address!r} is a bare name; the "
-                "load balancers must resolve it (DNS or /etc/hosts), or `haproxy -c` rejects "
-                "the file")
+        return _("chat server {name}: its inventory address {address} is a bare name; the "
+                 "load balancers must resolve it (DNS or /etc/hosts), or `haproxy -c` rejects "
+                 "the file").format(name=name, address=repr(address))
     return None
 
 
@@ -80,8 +82,8 @@ def config_path(ctx) -> str:
 def reload_command(ctx, host) -> Command:
     """The procedure's `service haproxy reload` on CentOS 6, systemctl on 7."""
     if ctx.facts[host.name].os.major >= 7:
-        return Command("Reload haproxy with the new configuration", "systemctl reload haproxy")
-    return Command("Reload haproxy with the new configuration", "service haproxy reload")
+        return Command(_("Reload haproxy with the new configuration"), "systemctl reload haproxy")
+    return Command(_("Reload haproxy with the new configuration"), "service haproxy reload")
 
 
 def haproxy_running(ctx, host) -> bool:
@@ -99,13 +101,16 @@ def require_haproxy(ctx, host, path: str) -> tuple[bytes, bool]:
     t = ctx.transport(host)
     rpm = t.run("rpm -q haproxy", timeout=60)
     if rpm.exit_code != 0:
-        why = (rpm.stdout.strip() or rpm.stderr.strip() or f"exit code {rpm.exit_code}")
-        raise PlanError(f"host {host.name}: haproxy is not installed ({why}); the load balancer "
-                        "must already run haproxy for the portal (yum -y install haproxy)")
+        why = (rpm.stdout.strip() or rpm.stderr.strip()
+               or _("exit code {code}").format(code=rpm.exit_code))
+        raise PlanError(_("host {host}: haproxy is not installed ({why}); the load balancer "
+                          "must already run haproxy for the portal (yum -y install haproxy)").format(
+                              host=host.name, why=why))
     text, planned = ctx.read(host, path)
     if text is None:
-        raise PlanError(f"host {host.name}: {path} does not exist; set load_balancer.config to "
-                        "the haproxy configuration the load balancer uses")
+        raise PlanError(_("host {host}: {path} does not exist; set load_balancer.config to "
+                          "the haproxy configuration the load balancer uses").format(
+                              host=host.name, path=path))
     return text, planned
 
 
@@ -128,10 +133,10 @@ def check_as_is(ctx, host, path: str) -> None:
         alerts = [re.sub(r"^\[ALERT\][^:]*:\s*(?:config\s*:\s*)?", "", ln).strip()
                   for ln in lines if ln.startswith("[ALERT]")]
         where, what = path, ("; ".join(alerts[:2]) or res.tail(3).replace("\n", "; ")
-                             or f"exit code {res.exit_code}")
-    raise PlanError(f"host {host.name}: {where}: haproxy -c rejects the file as it is now: {what}; "
-                    "repair it first (the wizard only adds the chat lines, and checks and reloads "
-                    "the whole file)")
+                             or _("exit code {code}").format(code=res.exit_code))
+    raise PlanError(_("host {host}: {where}: haproxy -c rejects the file as it is now: {what}; "
+                      "repair it first (the wizard only adds the chat lines, and checks and reloads "
+                      "the whole file)").format(host=host.name, where=where, what=what))
 
 
 def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) -> list[Action]:
@@ -149,15 +154,16 @@ def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) ->
         base = edit(text, scheme=portal["scheme"], servers=servers, cert=cert,
                     source=path) if whatsapp else None
     except HaproxyConfigError as e:
-        raise PlanError(f"host {host.name}: {e}") from None
+        raise PlanError(_("host {host}: {error}").format(host=host.name, error=e)) from None
     if not planned:                           # what the editor cannot see, haproxy may
         check_as_is(ctx, host, path)
     if base is None or base.changed:          # section 7's own work: say what may not resolve
         chat_servers(ctx)
     notes = list(result.notes)
     if base is not None and base.changed:
-        ctx.notes.append(f"{host.name}: {path} lacks the chat frontend or servers (section 7 "
-                         "is not part of this plan); they are added here with the WhatsApp routing")
+        ctx.notes.append(_("{host}: {path} lacks the chat frontend or servers (section 7 "
+                           "is not part of this plan); they are added here with the WhatsApp "
+                           "routing").format(host=host.name, path=path))
     elif base is not None:
         notes = [n for n in notes if n not in base.notes]
     ctx.notes.extend(f"{host.name}: {n}" for n in notes)
@@ -167,7 +173,8 @@ def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) ->
                          owner=st.owner, group=st.group, validate=VALIDATE)
     section = "whatsapp" if whatsapp else NAME
     if fc is None:
-        noop = NoOp(f"{path} on {host.name} already holds what this section puts there")
+        noop = NoOp(_("{path} on {host} already holds what this section puts there").format(
+            path=path, host=host.name))
         if path not in ctx.pending_writes(host, section):
             return [noop]
         # the interrupted apply wrote it and stopped before the reload
@@ -177,8 +184,9 @@ def planned_change(ctx, host, path: str, description: str, *, whatsapp: bool) ->
     if haproxy_running(ctx, host):
         actions.append(reload_command(ctx, host))
     else:
-        actions.append(NoOp(f"haproxy is not running on {host.name}: no reload; the new "
-                            "configuration takes effect when haproxy is started"))
+        actions.append(NoOp(_("haproxy is not running on {host}: no reload; the new "
+                              "configuration takes effect when haproxy is started").format(
+                                  host=host.name)))
     return actions
 
 
@@ -187,6 +195,7 @@ def plan(ctx, host) -> list[Action]:
     scheme = ctx.section("portal")["scheme"]
     frontend = "wss :3003" if scheme == "https" else "ws :3000"
     return planned_change(ctx, host, path,
-                          f"Add the chat frontend ({frontend}) and backend_chat_ws to {path}",
+                          _("Add the chat frontend ({frontend}) and backend_chat_ws to {path}").format(
+                              frontend=frontend, path=path),
                           whatsapp=False)
 

@@ -6,11 +6,12 @@ so the script library URL is `http://<lb>:3000/gui/` there.
 from __future__ import annotations
 
 from ..plan import Checklist, SectionPlan
+from ..i18n import _, N_
 
 NAME = "portal_settings"
-TITLE = "8. Chat parameters (portal UI)"
+TITLE = N_("8. Chat parameters (portal UI)")
 ROLES = ()
-PORTAL_UI = "portal (web UI)"
+PORTAL_UI = N_("portal (web UI)")   # a pseudo-host: the name is a key, shown with host_label
 
 
 def chat_urls(scheme: str, load_balancer: str) -> dict[str, str]:
@@ -27,10 +28,10 @@ def checklists(answers) -> list[Checklist]:
     parameter's name, what a tick confirms is its value: wizard.acks)."""
     portal = answers.section("portal")
     items = tuple(chat_urls(portal["scheme"], portal["load_balancer"]).items())
-    return [Checklist("Set these parameters as sysadmin (Parameters, ACD.Chat)", items, keys=items)]
+    return [Checklist(_("Set these parameters as sysadmin (Parameters, ACD.Chat)"), items, keys=items)]
 
 
 def plan_section(ctx) -> SectionPlan:
-    sp = SectionPlan(NAME, TITLE)
+    sp = SectionPlan(NAME, _(TITLE))
     sp.for_host(PORTAL_UI).actions.extend(checklists(ctx.answers))
     return sp

@@ -9,9 +9,10 @@ from __future__ import annotations
 from ..errors import AnswersError
 from ..initscript import render_updatesc
 from ..plan import Action, NoOp
+from ..i18n import _, N_
 
 NAME = "update_script"
-TITLE = "5. Update script"
+TITLE = N_("5. Update script")
 ROLES = ("CHAT",)
 
 
@@ -24,10 +25,12 @@ def plan(ctx, host) -> list[Action]:
                                owner=f"{cm['owner']}:{cm['group']}")
     except ValueError as e:
         raise AnswersError(f"update_script: {e}") from None
-    fc = ctx.file_change(host, f"Write {path} (stop {service}, copy bin/ and public/ from "
-                               f"{cm['source']}, chown {cm['owner']}:{cm['group']}, start {service})",
+    fc = ctx.file_change(host, _("Write {path} (stop {service}, copy bin/ and public/ from "
+                                 "{source}, chown {owner}, start {service})").format(
+                                     path=path, service=service, source=cm['source'],
+                                     owner=f"{cm['owner']}:{cm['group']}"),
                          path, body.encode("utf-8"), mode=0o755, owner="root", group="root",
                          validate="bash -n {path}")
     if fc is None:
-        return [NoOp(f"{path} is already up to date (mode 0755, root:root)")]
+        return [NoOp(_("{path} is already up to date (mode 0755, root:root)").format(path=path))]
     return [fc]

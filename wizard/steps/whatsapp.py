@@ -23,25 +23,28 @@ from ..errors import AnswersError, PlanError
 from ..plan import Checklist, HttpRequest, NoOp, SectionPlan
 from . import load_balancer
 from .portal_settings import PORTAL_UI
+from ..i18n import N_, _
+from ..i18n import _, N_
 
 NAME = "whatsapp"
-TITLE = "10. WhatsApp (TynTec)"
+TITLE = N_("10. WhatsApp (TynTec)")
 ROLES = ("LB",)
-TYNTEC_HOST = "TynTec (from this machine)"
+TYNTEC_HOST = N_("TynTec (from this machine)")   # a pseudo-host (key), shown with host_label
 API_KEY_REF = "keyring:tyntec/apikey"
 
 
 def e164(number: str) -> str:
     """The number in E.164, validated with phonenumbers; AnswersError when it is not one."""
-    why = "not a valid phone number"
+    why = _("not a valid phone number")
     try:
         parsed = phonenumbers.parse(number, None)
         if phonenumbers.is_valid_number(parsed):
             return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     except phonenumbers.NumberParseException as e:
         why = str(e)
-    raise AnswersError(f"whatsapp.phone_number: {number!r} is {why} in E.164 "
-                       '(+ country code and number, no spaces, e.g. "+4989123456789")')
+    raise AnswersError(_("whatsapp.phone_number: {number} is {why} in E.164 "
+                         '(+ country code and number, no spaces, e.g. "+4989123456789")').format(
+                             number=repr(number), why=why))
 
 
 def portal_parameters(wa: dict) -> tuple[tuple[str, str], ...]:
@@ -67,11 +70,11 @@ def key_name(ref: str) -> str:
 def connector_checklist(wa: dict) -> Checklist:
     ref = wa.get("api_key") or API_KEY_REF
     number, language = e164(wa["phone_number"]), wa.get("language") or "en"
-    return Checklist("Chat Connector (portal UI): WhatsApp", (
-        ("WhatsApp", "ticked"),
-        ("TynTec API key", f"the key stored in keyring {key_name(ref)}"),
-        ("Phone number (E.164)", number),
-        ("Language of automatic WhatsApp replies", language)),
+    return Checklist(_("Chat Connector (portal UI): WhatsApp"), (
+        ("WhatsApp", _("ticked")),
+        (_("TynTec API key"), _("the key stored in keyring {name}").format(name=key_name(ref))),
+        (_("Phone number (E.164)"), number),
+        (_("Language of automatic WhatsApp replies"), language)),
         keys=(("connector.whatsapp", "on"), ("connector.api_key", key_name(ref)),
               ("connector.phone_number", number), ("connector.language", language)))
 
@@ -83,14 +86,14 @@ def checklists(answers) -> list[Checklist]:
     if not wa.get("enabled"):
         return []
     params = portal_parameters(wa)
-    return [Checklist("Set these parameters as sysadmin (Parameters, ACD.Whatsapp)", params, keys=params),
+    return [Checklist(_("Set these parameters as sysadmin (Parameters, ACD.Whatsapp)"), params, keys=params),
             connector_checklist(wa)]
 
 
 def webhook_request(wa: dict, body: dict) -> HttpRequest:
     ref = wa.get("api_key") or API_KEY_REF
     return HttpRequest(
-        "Point TynTec's webhooks at the portal (/incoming, /delivery)", "PATCH",
+        _("Point TynTec's webhooks at the portal (/incoming, /delivery)"), "PATCH",
         tyntec.application_url(wa["api_base"]), tyntec.HEADERS, tyntec.body_text(body),
         secret_headers=(("apikey", key_name(ref)),), ok_status=(204,))
 
@@ -103,18 +106,20 @@ def webhook_actions(ctx, wa: dict) -> list:
     try:
         app = ctx.http.get_default(wa["api_base"], wa.get("api_key") or API_KEY_REF)
     except tyntec.TyntecError as e:
-        hint = (f" (is the key in keyring {key_name(wa.get('api_key') or API_KEY_REF)} the "
-                "right one?)") if e.status in (401, 403) else ""
-        ctx.notes.append(masking.mask(f"TynTec: could not read the current webhooks (GET {url}): "
-                                      f"{e}{hint}; the PATCH is planned anyway"))
+        hint = _(" (is the key in keyring {name} the right one?)").format(
+            name=key_name(wa.get('api_key') or API_KEY_REF)) if e.status in (401, 403) else ""
+        ctx.notes.append(masking.mask(_("TynTec: could not read the current webhooks (GET {url}): "
+                                        "{error}{hint}; the PATCH is planned anyway").format(
+                                            url=url, error=e, hint=hint)))
         return [req]
     missing = tyntec.webhook_differences(app, body)
     if not missing:
-        return [NoOp(f"TynTec already calls {webhook_root(wa)}/incoming and /delivery for every "
-                     "event type the chat server handles")]
-    shown = "; ".join(missing[:3]) + (f"; and {len(missing) - 3} more" if len(missing) > 3 else "")
-    ctx.notes.append(masking.mask(f"TynTec: {len(missing)} event type(s) do not call the portal "
-                                  f"yet: {shown}"))
+        return [NoOp(_("TynTec already calls {root}/incoming and /delivery for every "
+                       "event type the chat server handles").format(root=webhook_root(wa)))]
+    shown = "; ".join(missing[:3]) + (_("; and {n} more").format(n=len(missing) - 3)
+                                      if len(missing) > 3 else "")
+    ctx.notes.append(masking.mask(_("TynTec: {n} event type(s) do not call the portal yet: "
+                                    "{shown}").format(n=len(missing), shown=shown)))
     return [req]
 
 
@@ -124,29 +129,29 @@ def plan_section(ctx) -> SectionPlan | None:
         return None
     portal = ctx.section("portal")
     if portal["scheme"] != "https":
-        raise PlanError("WhatsApp needs portal.scheme https: the load balancer must serve https "
-                        "with a valid certificate, and TynTec calls only https callback URLs "
-                        "(procedure section 10)")
+        raise PlanError(_("WhatsApp needs portal.scheme https: the load balancer must serve https "
+                          "with a valid certificate, and TynTec calls only https callback URLs "
+                          "(procedure section 10)"))
     if not wa.get("api_key"):
-        raise AnswersError("whatsapp.api_key: required when whatsapp.enabled is true "
-                           f"(write api_key: {API_KEY_REF})")
+        raise AnswersError(_("whatsapp.api_key: required when whatsapp.enabled is true "
+                             "(write api_key: {ref})").format(ref=API_KEY_REF))
     if not wa.get("phone_number"):
-        raise AnswersError('whatsapp.phone_number: required when whatsapp.enabled is true, '
-                           'e.g. "+4989123456789"')
+        raise AnswersError(_('whatsapp.phone_number: required when whatsapp.enabled is true, '
+                             'e.g. "+4989123456789"'))
     lbs = ctx.answers.hosts_with_role("LB")
     if not lbs:
-        raise PlanError("WhatsApp routing goes into the load balancer's haproxy.cfg, but no "
-                        "inventory host has role LB")
-    sp = SectionPlan(NAME, TITLE)
+        raise PlanError(_("WhatsApp routing goes into the load balancer's haproxy.cfg, but no "
+                          "inventory host has role LB"))
+    sp = SectionPlan(NAME, _(TITLE))
     path = load_balancer.config_path(ctx)
     for lb in lbs:
         sp.for_host(lb.name).actions.extend(load_balancer.planned_change(
-            ctx, lb, path, f"Route /incoming and /delivery of frontend acdportal_https to "
-                           f"backend_chat_ws in {path}", whatsapp=True))
+            ctx, lb, path, _("Route /incoming and /delivery of frontend acdportal_https to "
+                             "backend_chat_ws in {path}").format(path=path), whatsapp=True))
     sp.for_host(PORTAL_UI).actions.extend(checklists(ctx.answers))
     root = webhook_root(wa)
-    ctx.notes.append(f"TynTec will call {root}/incoming and {root}/delivery: that name must "
-                     "resolve from the internet to the load balancer, with a CA-issued "
-                     "certificate on its https frontend")
+    ctx.notes.append(_("TynTec will call {root}/incoming and {root}/delivery: that name must "
+                       "resolve from the internet to the load balancer, with a CA-issued "
+                       "certificate on its https frontend").format(root=root))
     sp.for_host(TYNTEC_HOST).actions.extend(webhook_actions(ctx, wa))
     return sp

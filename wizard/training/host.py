@@ -27,11 +27,12 @@ from importlib import resources
 from pathlib import Path
 
 from .. import masking
+from ..i18n import N_, _
 from ..transport.base import (BACKUP_ROOT, CommandResult, FileStat, HostSpec, OutputCallback, TransportError,
                    WriteResult)
 from .fs import FileSystem, FsError, Node
 
-BANNER = "TRAINING: simulated CentOS 7 host (in memory)"
+BANNER = N_("TRAINING: simulated CentOS 7 host (in memory)")
 HOSTNAME = "training-sim"
 STATE_VERSION = 1
 HISTORY_KEPT = 2000
@@ -285,7 +286,7 @@ class SimHost:
         try:
             time.sleep(min(seconds, SLEEP_CAP))
         finally:
-            for _ in range(depth):
+            for _level in range(depth):
                 self.lock.acquire()
 
     def calls(self, name: str | None = None) -> list[list[str]]:
@@ -326,7 +327,8 @@ class SimTransport:
 
     def _check(self) -> None:
         if self._closed:
-            raise TransportError(f"{self.spec.name}: the training host connection is closed")
+            raise TransportError(_("{host}: the training host connection is closed").format(
+                host=self.spec.name))
 
     def run(self, command: str, *, sudo: bool = False, stdin: bytes | None = None,
             timeout: float | None = None, on_output: OutputCallback | None = None,
@@ -363,13 +365,16 @@ class SimTransport:
             except FsError as e:
                 if e.code in ("ENOENT", "ENOTDIR"):
                     return None
-                raise TransportError(f"{self.spec.name}: cannot read {path}: {e.strerror}") from e
+                raise TransportError(_("{host}: cannot read {path}: {reason}").format(
+                    host=self.spec.name, path=path, reason=e.strerror)) from e
             if node is None:
                 return None
             if node.kind == "d":
-                raise TransportError(f"{self.spec.name}: cannot read {path}: Is a directory")
+                raise TransportError(_("{host}: cannot read {path}: {reason}").format(
+                    host=self.spec.name, path=path, reason="Is a directory"))
             if not self.host.fs.allowed(node, user, "r"):
-                raise TransportError(f"{self.spec.name}: cannot read {path}: Permission denied")
+                raise TransportError(_("{host}: cannot read {path}: {reason}").format(
+                    host=self.spec.name, path=path, reason="Permission denied"))
             return node.data
 
     def stat(self, path: str) -> FileStat:
@@ -396,9 +401,11 @@ class SimTransport:
                     raise FsError("EISDIR", path)
                 users = self.host.state["users"]
                 if owner is not None and owner not in users:
-                    raise TransportError(f"{self.spec.name}: cannot write {path}: no user {owner!r}")
+                    raise TransportError(_("{host}: cannot write {path}: {reason}").format(
+                        host=self.spec.name, path=path, reason=_("no user {name}").format(name=repr(owner))))
                 if group is not None and group not in self.host.state["groups"]:
-                    raise TransportError(f"{self.spec.name}: cannot write {path}: no group {group!r}")
+                    raise TransportError(_("{host}: cannot write {path}: {reason}").format(
+                        host=self.spec.name, path=path, reason=_("no group {name}").format(name=repr(group))))
                 saved = None
                 if backup and old is not None:
                     saved = self._backup(real, path, old)
@@ -409,7 +416,8 @@ class SimTransport:
                              else users[owner][1])
                 fs.put(real, Node("f", bytes(data), mode & 0o7777, owner, group))
             except FsError as e:
-                raise TransportError(f"{self.spec.name}: cannot write {path}: {e.strerror}") from e
+                raise TransportError(_("{host}: cannot write {path}: {reason}").format(
+                    host=self.spec.name, path=path, reason=e.strerror)) from e
             self.host.history.append({"t": round(time.time(), 3), "host": self.spec.name,
                                       "user": "root", "command": f"write {path}", "rc": 0,
                                       "calls": []})

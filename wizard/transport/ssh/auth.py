@@ -10,6 +10,7 @@ import os
 import paramiko
 
 from wizard.errors import ConnectError
+from wizard.i18n import _
 from wizard.masking import mask, register
 from wizard.transport.ssh.connect import _LEGACY_HOSTKEY_ALGOS, _Hop, _is_sha1
 from wizard.transport.ssh.liveness import _Transport
@@ -62,7 +63,7 @@ class _Authenticating:
                 log.debug("ssh agent unusable: %s", e)
                 keys = ()
             for i, k in enumerate(keys):
-                yield f"agent key {i + 1} ({k.get_name()})", k
+                yield _("agent key {n} ({type})").format(n=i + 1, type=k.get_name()), k
 
     def _legacy_server(self, t: _Transport) -> bool:
         kex = self._kex_name(t)
@@ -130,20 +131,23 @@ class _Authenticating:
                     if method is None and allowed is not None and "keyboard-interactive" in allowed:
                         tried.append("keyboard-interactive")
                         try:
-                            t.auth_interactive(hop.user, lambda title, instr, prompts: [pw for _ in prompts])
+                            t.auth_interactive(hop.user, lambda title, instr, prompts: [pw for _p in prompts])
                             method = "keyboard-interactive" if t.is_authenticated() else None
                         except paramiko.AuthenticationException:
                             pass
         except paramiko.SSHException as e:
             if not isinstance(e, paramiko.AuthenticationException):
-                raise ConnectError(mask(f"{hop.label}: connection lost during login: {e}")) from e
+                raise ConnectError(mask(_("{host}: connection lost during login: {reason}").format(
+                    host=hop.label, reason=e))) from e
         except (EOFError, OSError) as e:
-            raise ConnectError(f"{hop.label}: connection lost during login: {e}") from e
+            raise ConnectError(_("{host}: connection lost during login: {reason}").format(
+                host=hop.label, reason=e)) from e
         if method is None:
-            what = ", ".join(tried) if tried else "no key, agent key or password was available"
-            extra = f"; the server allows: {', '.join(allowed)}" if allowed else ""
+            what = ", ".join(tried) if tried else _("no key, agent key or password was available")
+            extra = _("; the server allows: {methods}").format(methods=", ".join(allowed)) if allowed else ""
             t.close()
-            raise ConnectError(f"{hop.label}: login as {hop.user} failed (tried: {what}){extra}")
+            raise ConnectError(_("{host}: login as {user} failed (tried: {what})").format(
+                host=hop.label, user=hop.user, what=what) + extra)
         if t is self._t:
             self._negotiated = {"auth": method}
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import paramiko
 
 from wizard.errors import ConnectError, HostKeyError
+from wizard.i18n import _
 from wizard.transport import hostkeys
 from wizard.transport.ssh.liveness import _Transport
 
@@ -72,7 +73,8 @@ class _Connecting:
                 if target.proxy_jump and target.proxy_jump.lower() != "none":
                     for hop_text in target.proxy_jump.split(","):
                         hop = self._parse_jump(hop_text.strip(), config)
-                        hop.label = f"{self.spec.name}: jump host {hop.alias} ({hop.addr})"
+                        hop.label = _("{host}: jump host {alias} ({address})").format(
+                            host=self.spec.name, alias=hop.alias, address=hop.addr)
                         sock = self._open_sock(hop, prev)
                         t = self._handshake(sock, hop)
                         self._jumps.append(t)
@@ -98,7 +100,8 @@ class _Connecting:
         except FileNotFoundError:
             return paramiko.SSHConfig()
         except Exception as e:  # a broken config is worth saying, not a traceback
-            raise ConnectError(f"cannot read the ssh config {self.ssh_config_path}: {e}") from e
+            raise ConnectError(_("cannot read the ssh config {path}: {reason}").format(
+                path=self.ssh_config_path, reason=e)) from e
 
     def _resolve(self, alias: str, config: paramiko.SSHConfig, *, port=None, user=None,
                  key_file=None) -> _Hop:
@@ -137,22 +140,25 @@ class _Connecting:
                 return via.open_channel("direct-tcpip", (hop.hostname, hop.port), ("127.0.0.1", 0),
                                         timeout=self.connect_timeout)
             except (paramiko.SSHException, OSError) as e:
-                raise ConnectError(f"{hop.label}: the jump host cannot open a connection to "
-                                   f"{hop.addr}: {e}") from e
+                raise ConnectError(_("{host}: the jump host cannot open a connection to "
+                                     "{address}: {reason}").format(host=hop.label, address=hop.addr,
+                                                                   reason=e)) from e
         try:
             sock = socket.create_connection((hop.hostname, hop.port), timeout=self.connect_timeout)
         except socket.gaierror as e:
-            raise ConnectError(f"{hop.label}: cannot resolve host name {hop.hostname!r} "
-                               f"({e.strerror})") from e
+            raise ConnectError(_("{host}: cannot resolve host name {name} ({reason})").format(
+                host=hop.label, name=repr(hop.hostname), reason=e.strerror)) from e
         except ConnectionRefusedError as e:
-            raise ConnectError(f"{hop.label}: connection refused (is sshd running on port "
-                               f"{hop.port}?)") from e
+            raise ConnectError(_("{host}: connection refused (is sshd running on port {port}?)")
+                               .format(host=hop.label, port=hop.port)) from e
         except (socket.timeout, TimeoutError) as e:
-            raise ConnectError(f"{hop.label}: no answer within {self.connect_timeout:g} s "
-                               f"(host down or port {hop.port} filtered)") from e
+            raise ConnectError(_("{host}: no answer within {seconds} s (host down or port {port} "
+                                 "filtered)").format(host=hop.label, seconds=f"{self.connect_timeout:g}",
+                                                     port=hop.port)) from e
         except OSError as e:
-            hint = " (host down or network unreachable)" if e.errno in (113, 101) else ""
-            raise ConnectError(f"{hop.label}: cannot connect: {e.strerror or e}{hint}") from e
+            hint = " " + _("(host down or network unreachable)") if e.errno in (113, 101) else ""
+            raise ConnectError(_("{host}: cannot connect: {reason}").format(
+                host=hop.label, reason=e.strerror or e) + hint) from e
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
         return sock
@@ -187,13 +193,16 @@ class _Connecting:
             t.start_client(timeout=self.connect_timeout + 5)
         except paramiko.ssh_exception.IncompatiblePeer as e:
             t.close()
-            raise ConnectError(f"{hop.label}: no common SSH algorithms with the server ({e})") from e
+            raise ConnectError(_("{host}: no common SSH algorithms with the server ({reason})")
+                               .format(host=hop.label, reason=e)) from e
         except (paramiko.SSHException, EOFError, OSError) as e:
             t.close()
             if "banner" in str(e):
-                raise ConnectError(f"{hop.label}: no SSH greeting from the server within "
-                                   f"{self.connect_timeout:g} s (is sshd listening there?)") from e
-            raise ConnectError(f"{hop.label}: SSH handshake failed: {e or type(e).__name__}") from e
+                raise ConnectError(_("{host}: no SSH greeting from the server within {seconds} s "
+                                     "(is sshd listening there?)").format(
+                    host=hop.label, seconds=f"{self.connect_timeout:g}")) from e
+            raise ConnectError(_("{host}: SSH handshake failed: {reason}").format(
+                host=hop.label, reason=e or type(e).__name__)) from e
         key = t.get_remote_server_key()
         fp = hostkeys.fingerprint(key)
         verdict = known.check(names, key)
@@ -203,14 +212,17 @@ class _Connecting:
             t.close()
             e = verdict.entry
             if verdict.status == "revoked":
-                msg = (f"the host key of {hop.label} ({key.get_name()} {fp}) is marked @revoked in "
-                       f"{e.path} line {e.lineno}: refusing to connect")
+                msg = _("the host key of {host} ({type} {fingerprint}) is marked @revoked in "
+                        "{file} line {line}: refusing to connect").format(
+                    host=hop.label, type=key.get_name(), fingerprint=fp, file=e.path, line=e.lineno)
             else:
-                msg = (f"the host key of {hop.label} changed: the server now shows {key.get_name()} "
-                       f"{fp}, but {e.path} line {e.lineno} holds a different key. This is a possible "
-                       f"man-in-the-middle attack (someone intercepting the connection). If the "
-                       f"server was reinstalled, remove the old key from {e.path} line {e.lineno} "
-                       f"(ssh-keygen -R '{names[0]}' -f {e.path}) and connect again.")
+                msg = _("the host key of {host} changed: the server now shows {type} {fingerprint}, "
+                        "but {file} line {line} holds a different key. This is a possible "
+                        "man-in-the-middle attack (someone intercepting the connection). If the "
+                        "server was reinstalled, remove the old key from {file} line {line} "
+                        "({command}) and connect again.").format(
+                    host=hop.label, type=key.get_name(), fingerprint=fp, file=e.path, line=e.lineno,
+                    command=f"ssh-keygen -R '{names[0]}' -f {e.path}")
             err = HostKeyError(msg, host=hop.hostname, fingerprint=fp, changed=True)
             err.key_type, err.port, err.known_hosts_file, err.known_hosts_line = (
                 key.get_name(), hop.port, e.path, e.lineno)
@@ -222,14 +234,15 @@ class _Connecting:
                 other = ""
                 if verdict.other_types:
                     o = verdict.other_types[0]
-                    other = (f" (a key of another type, {o.key_type}, is on record in {o.path} line "
-                             f"{o.lineno})")
-                msg = (f"{hop.label}: unknown host key {key.get_name()} {fp}{other}. Compare it with "
-                       f"the server's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on its console) "
-                       f"and accept it only if they match.")
+                    other = " " + _("(a key of another type, {type}, is on record in {file} line "
+                                    "{line})").format(type=o.key_type, file=o.path, line=o.lineno)
+                msg = _("{host}: unknown host key {type} {fingerprint}{other}. Compare it with "
+                        "the server's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on its console) "
+                        "and accept it only if they match.").format(
+                    host=hop.label, type=key.get_name(), fingerprint=fp, other=other)
                 if accepted:
-                    msg += (f" The fingerprint given to accept ({', '.join(sorted(accepted))}) does "
-                            f"not match.")
+                    msg += " " + _("The fingerprint given to accept ({fingerprints}) does not match."
+                                   ).format(fingerprints=", ".join(sorted(accepted)))
                 err = HostKeyError(msg, host=hop.hostname, fingerprint=fp, changed=False)
                 err.key_type, err.port = key.get_name(), hop.port
                 # asked now, hop by hop, like ssh does: a jump host and its target with unknown

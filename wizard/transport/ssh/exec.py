@@ -12,6 +12,7 @@ import time
 import paramiko
 
 from wizard.masking import mask
+from wizard.i18n import _
 from wizard.shell import quote
 from wizard.transport.base import CommandResult, OutputCallback, TransportError
 from wizard.transport.ssh.errors import (CommandInterrupted, CommandTimeout, SudoPasswordError, _NoPassword,
@@ -39,17 +40,19 @@ class _Commands:
         password, TransportError when the connection fails."""
         shown = display if display is not None else mask(command)
         log.debug("%s: run%s: %s", self.label, " (sudo)" if sudo else "", shown)
-        with self._operation(f"running: {shown}"):
+        with self._operation(_("running: {command}").format(command=shown)):
             raw = self._exec(command, sudo=sudo, stdin=stdin, timeout=timeout, on_output=on_output,
                              display=shown)
         result = CommandResult(command=shown, exit_code=raw.exit_code, stdout=mask(raw.stdout),
                                stderr=mask(raw.stderr), duration_s=raw.duration_s)
         if raw.interrupted:
-            raise CommandInterrupted(f"{self.label}: interrupted; the command was stopped on the "
-                                     f"host: {shown}", host=self.spec.name, result=result)
+            raise CommandInterrupted(_("{host}: interrupted; the command was stopped on the host: "
+                                       "{command}").format(host=self.label, command=shown),
+                                     host=self.spec.name, result=result)
         if raw.timed_out:
-            raise CommandTimeout(f"{self.label}: command timed out after {timeout:g} s and was "
-                                 f"killed: {shown}", result)
+            raise CommandTimeout(_("{host}: command timed out after {seconds} s and was killed: "
+                                   "{command}").format(host=self.label, seconds=f"{timeout:g}",
+                                                       command=shown), result)
         return result
 
     def interrupt(self) -> None:
@@ -108,8 +111,9 @@ class _Commands:
     def _run_failed(self, e: BaseException, t: _Transport, display: str) -> TransportError:
         """ConnectionLost when the connection failed, else a TransportError naming the command."""
         if self._is_lost(e, t):
-            return self._lost(e, t, f"running: {display}")
-        return TransportError(f"{self.label}: running failed: {display}: {e}")
+            return self._lost(e, t, _("running: {command}").format(command=display))
+        return TransportError(_("{host}: running failed: {command}: {reason}").format(
+            host=self.label, command=display, reason=e))
 
     def _stop_remote(self, chan: paramiko.Channel, t: _Transport, pid: int | None, *,
                      sudo: bool) -> None:
@@ -197,7 +201,7 @@ class _Commands:
                   f"kill -TERM \"-$g\" 2>/dev/null; sleep 0.3; kill -KILL \"-$g\" 2>/dev/null; true")
         try:
             if sudo:
-                self._exec(script, sudo=True, timeout=15, display=f"stop the command (pid {pid})")
+                self._exec(script, sudo=True, timeout=15, display=_("stop the command (pid {pid})").format(pid=pid))
                 return
             c = self._open_channel()
             c.exec_command(script)
@@ -250,12 +254,13 @@ class _Commands:
             ended = "interrupted"
         except _Refused:
             chan.close()
-            raise SudoPasswordError(f"sudo: password refused on host {self.spec.name} "
-                                    f"(user {self.user}); not retrying") from None
+            raise SudoPasswordError(_("sudo: password refused on host {host} (user {user}); not "
+                                      "retrying").format(host=self.spec.name, user=self.user)) from None
         except _NoPassword:
             chan.close()
-            raise SudoPasswordError(f"sudo on host {self.spec.name} asks user {self.user} for a "
-                                    f"password, but the inventory gives none (password_ref)") from None
+            raise SudoPasswordError(_("sudo on host {host} asks user {user} for a password, but the "
+                                      "inventory gives none (password_ref)").format(
+                host=self.spec.name, user=self.user)) from None
         except _IO_ERRORS as e:
             raise self._run_failed(e, t, display) from e
         finally:
@@ -274,8 +279,8 @@ class _Commands:
         if not gate.begun:
             chatter = gate.chatter
             if gate.prompts and code != 0 and "incorrect password" in chatter:
-                raise SudoPasswordError(f"sudo: password refused on host {self.spec.name} "
-                                        f"(user {self.user}); not retrying")
+                raise SudoPasswordError(_("sudo: password refused on host {host} (user {user}); not "
+                                          "retrying").format(host=self.spec.name, user=self.user))
             stdout = chatter + ("\n" if chatter else "")
             if on_output is not None and chatter and ended == "done":
                 for line in chatter.splitlines():

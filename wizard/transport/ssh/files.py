@@ -14,6 +14,7 @@ from paramiko.sftp import CMD_HANDLE, CMD_OPEN, SFTP_FLAG_CREATE, SFTP_FLAG_EXCL
 from paramiko.sftp_attr import SFTPAttributes
 from paramiko.sftp_file import SFTPFile
 
+from wizard.i18n import _
 from wizard.masking import mask
 from wizard.shell import cmd, quote
 from wizard.transport.base import FileStat, TransportError, WriteResult
@@ -56,11 +57,12 @@ class _Files:
             self._sftp_create_private(sftp, path, data, created=lambda: made.append(path))
         except _IO_ERRORS as e:
             if self._is_lost(e, t):
-                raise self._lost(e, t, "uploading a temporary file") from e
+                raise self._lost(e, t, _("uploading a temporary file")) from e
             if made:
                 self._remove_quietly(path)
-            raise TransportError(f"{self.label}: cannot upload a temporary file to the home "
-                                 f"folder of {self.user}: {e}") from e
+            raise TransportError(_("{host}: cannot upload a temporary file to the home folder of "
+                                   "{user}: {reason}").format(host=self.label, user=self.user,
+                                                              reason=e)) from e
         return path
 
     def _remove_quietly(self, path: str) -> None:
@@ -76,7 +78,7 @@ class _Files:
         """The file's bytes (None when absent). Read over SFTP; when that is denied and
         sudo=True with become == "sudo", read as root via `sudo base64` (binary-safe
         through the pty). ConnectionLost when the connection breaks."""
-        with self._operation(f"reading {path}") as t:
+        with self._operation(_("reading {path}").format(path=path)) as t:
             sftp = self._sftp_client()
             try:
                 with sftp.open(path, "rb") as f:
@@ -86,11 +88,13 @@ class _Files:
                 return None
             except PermissionError as e:
                 if not (sudo and self._needs_sudo()):
-                    raise TransportError(f"{self.label}: cannot read {path}: permission denied") from e
+                    raise TransportError(_("{host}: cannot read {path}: permission denied").format(
+                        host=self.label, path=path)) from e
             except _IO_ERRORS as e:
                 if self._is_lost(e, t):
                     raise self._lost(e, t) from e
-                raise TransportError(f"{self.label}: cannot read {path}: {e}") from e
+                raise TransportError(_("{host}: cannot read {path}: {reason}").format(
+                    host=self.label, path=path, reason=e)) from e
             return self._read_via_sudo(path)
 
     def _read_via_sudo(self, path: str) -> bytes | None:
@@ -106,8 +110,8 @@ class _Files:
         if missing in lines:
             return None
         if raw.exit_code != 0 or start not in lines or end not in lines:
-            raise TransportError(mask(f"{self.label}: cannot read {path} as root: "
-                                      f"{raw.stdout.strip()[-500:]}"))
+            raise TransportError(mask(_("{host}: cannot read {path} as root: {reason}").format(
+                host=self.label, path=path, reason=raw.stdout.strip()[-500:])))
         body = lines[lines.index(start) + 1:lines.index(end)]
         return base64.b64decode("".join(body))
 
@@ -116,7 +120,7 @@ class _Files:
         A path behind a folder the user cannot enter is looked at with sudo.
         ConnectionLost when the connection breaks."""
         command = f"LC_ALL=C stat -L -c '%U %G %a %F' -- {quote(path)}"
-        with self._operation(f"looking at {path} (stat)"):
+        with self._operation(_("looking at {path} (stat)").format(path=path)):
             raw = self._exec(command, display=f"stat {path}")
             if raw.exit_code != 0 and "Permission denied" in raw.stderr and self._needs_sudo():
                 raw = self._exec(command, sudo=True, display=f"sudo stat {path}")
@@ -124,12 +128,14 @@ class _Files:
             text = raw.stderr or raw.stdout
             if "No such file or directory" in text or "Not a directory" in text:
                 return FileStat(path=path, exists=False)
-            raise TransportError(f"{self.label}: cannot stat {path}: {text.strip()}")
+            raise TransportError(_("{host}: cannot stat {path}: {reason}").format(
+                host=self.label, path=path, reason=text.strip()))
         lines = raw.stdout.strip().splitlines()
         parts = lines[-1].split(" ", 3) if lines else []
         if len(parts) != 4 or not re.fullmatch(r"[0-7]{1,4}", parts[2]):
-            raise TransportError(mask(f"{self.label}: cannot stat {path}: unexpected answer from "
-                                      f"`stat` on the host: {(lines[-1] if lines else '(nothing)')[:200]!r}"))
+            raise TransportError(mask(_("{host}: cannot stat {path}: unexpected answer from `stat` "
+                                        "on the host: {answer}").format(
+                host=self.label, path=path, answer=repr((lines[-1] if lines else "(nothing)")[:200]))))
         owner, group, mode, kind = parts
         return FileStat(path=path, exists=True, is_dir=kind == "directory", mode=int(mode, 8),
                         owner=owner, group=group)
@@ -153,7 +159,7 @@ class _Files:
         tmpdir = install.temp_dir(path, token)
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         done_tag = f"__chatwizard_written_{token}__"
-        with self._operation(f"writing {path}") as t:
+        with self._operation(_("writing {path}").format(path=path)) as t:
             via_sudo = self._needs_sudo()
             upload = None
             made: list[str] = []                 # the private folder, once it exists
@@ -192,11 +198,11 @@ class _Files:
             made.append(tmpdir)
             return
         except FileNotFoundError as e:
-            raise TransportError(f"{self.label}: cannot write {path}: folder {folder} "
-                                 f"does not exist") from e
+            raise TransportError(_("{host}: cannot write {path}: folder {folder} does not exist")
+                                 .format(host=self.label, path=path, folder=folder)) from e
         except PermissionError as e:
-            raise TransportError(f"{self.label}: cannot write {path}: permission denied in "
-                                 f"{folder}") from e
+            raise TransportError(_("{host}: cannot write {path}: permission denied in {folder}")
+                                 .format(host=self.label, path=path, folder=folder)) from e
         except _IO_ERRORS as e:
             if self._is_lost(e, t):
                 raise self._lost(e, t) from e
@@ -204,7 +210,8 @@ class _Files:
         raw = self._exec(f"umask 077 && {cmd('mkdir', '--', tmpdir)}", display=f"mkdir {tmpdir}")
         if raw.exit_code != 0:
             why = _last_words(raw.stderr or raw.stdout) or str(sftp_error)
-            raise TransportError(mask(f"{self.label}: cannot write {path}: {why}"))
+            raise TransportError(mask(_("{host}: cannot write {path}: {reason}").format(
+                host=self.label, path=path, reason=why)))
         made.append(tmpdir)
 
     def _create_data(self, path: str, target: str, data: bytes) -> None:
@@ -214,7 +221,8 @@ class _Files:
         except _IO_ERRORS as e:
             if self._is_lost(e, t):
                 raise self._lost(e, t) from e
-            raise TransportError(f"{self.label}: cannot write {path}: {e}") from e
+            raise TransportError(_("{host}: cannot write {path}: {reason}").format(
+                host=self.label, path=path, reason=e)) from e
 
     def _install_step(self, path: str, script: str, sudo: bool, done_tag: str,
                       display: str) -> list[str]:
@@ -223,7 +231,8 @@ class _Files:
         out_lines = (raw.stdout + "\n" + raw.stderr).splitlines()
         if raw.exit_code != 0 or done_tag not in out_lines:
             why = "\n".join(l for l in out_lines if l.strip() and done_tag not in l)
-            raise TransportError(mask(f"{self.label}: writing {path} failed: {why or raw.exit_code}"))
+            raise TransportError(mask(_("{host}: writing {path} failed: {reason}").format(
+                host=self.label, path=path, reason=why or raw.exit_code)))
         return out_lines
 
     def _rename_into_place(self, path: str, tmpdir: str, dir_id: str, done_tag: str) -> None:

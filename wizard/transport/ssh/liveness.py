@@ -3,6 +3,8 @@ answer, a read deadline in its own thread, TCP_USER_TIMEOUT) and the paramiko.Tr
 subclass that carries it. See the package docstring, "Dead-peer check"."""
 from __future__ import annotations
 
+from wizard.i18n import _
+
 import logging
 import os
 import socket
@@ -118,7 +120,8 @@ class _Transport(paramiko.Transport):
             return False
         end = self.ended_at if self.ended_at is not None else time.monotonic()
         if end - self._heard[0] >= 0.9 * self.dead_after:
-            self.dead_reason = f"no answer from the host for {self.dead_after:g} s (dead-peer check)"
+            self.dead_reason = _("no answer from the host for {seconds} s (dead-peer check)").format(
+                seconds=f"{self.dead_after:g}")
             return True
         return False
 
@@ -167,7 +170,8 @@ def _watch_peer(ref: "weakref.ref[_Transport]", stop: threading.Event, heard: li
             return
         quiet = time.monotonic() - heard[0]
         if t.dead_after > 0 and quiet > t.dead_after:
-            t.dead_reason = f"no answer from the host for {t.dead_after:g} s (dead-peer check)"
+            t.dead_reason = _("no answer from the host for {seconds} s (dead-peer check)").format(
+                seconds=f"{t.dead_after:g}")
             log.warning("%s: nothing heard for %.1f s: connection closed (dead-peer check)",
                         t.label, quiet)
             t.abort()

@@ -4,6 +4,8 @@ once (naming host, what was being done and the cause), with nothing more tried o
 connection. Also the channel and SFTP handles the operations use. A mixin of SSHTransport."""
 from __future__ import annotations
 
+from wizard.i18n import _
+
 import errno
 import logging
 import re
@@ -84,17 +86,18 @@ class _Operations:
             if isinstance(x, OSError) and x.errno in (errno.ETIMEDOUT, errno.EHOSTUNREACH,
                                                       errno.ENETUNREACH):
                 seconds = t.dead_after if t is not None else 0
-                return (f"no answer from the host for {seconds:g} s (dead-peer check)"
+                return (_("no answer from the host for {seconds} s (dead-peer check)").format(
+                            seconds=f"{seconds:g}")
                         if x.errno == errno.ETIMEDOUT and seconds else
-                        f"no answer from the host ({x.strerror or x})")
+                        _("no answer from the host ({reason})").format(reason=x.strerror or x))
             if isinstance(x, (EOFError, ConnectionResetError, BrokenPipeError)) or (
                     x is not None and re.search(r"Socket is closed|connection dropped|"
                                                 r"Connection reset", str(x))):
-                return "the host closed the connection"
+                return _("the host closed the connection")
         if isinstance(e, (TimeoutError, paramiko.SSHException)) and str(e):
             return str(e)
         if e is None:
-            return "the connection is closed"
+            return _("the connection is closed")
         return f"{type(e).__name__}: {e}" if str(e) else type(e).__name__
 
     def _lost(self, e: BaseException | None, t: _Transport | None, what: str | None = None) -> ConnectionLost:
@@ -105,8 +108,9 @@ class _Operations:
             t.abort()                    # a failure like this one leaves nothing to trust
         what = getattr(self._tls, "what", None) or what
         log.info("%s: connection lost%s: %s", self.label, f" while {what}" if what else "", cause)
-        return ConnectionLost(mask(f"{self.label}: connection lost{f' while {what}' if what else ''}: "
-                                   f"{cause}"))
+        text = (_("{host}: connection lost while {what}: {cause}") if what
+                else _("{host}: connection lost: {cause}"))
+        return ConnectionLost(mask(text.format(host=self.label, what=what, cause=cause)))
 
     def _transport(self) -> _Transport:
         """The live connection; ConnectionLost when it is gone (never reconnects: only
@@ -125,8 +129,9 @@ class _Operations:
                     self._sftp = paramiko.SFTPClient.from_transport(t)
                 except _IO_ERRORS as e:
                     if self._is_lost(e, t):
-                        raise self._lost(e, t, "opening SFTP") from e
-                    raise TransportError(f"{self.label}: cannot open SFTP: {e}") from e
+                        raise self._lost(e, t, _("opening SFTP")) from e
+                    raise TransportError(_("{host}: cannot open SFTP: {reason}").format(
+                        host=self.label, reason=e)) from e
             return self._sftp
 
     def _needs_sudo(self) -> bool:
@@ -143,12 +148,13 @@ class _Operations:
             try:
                 return t.open_session(timeout=max(self.connect_timeout, 15))
             except paramiko.ChannelException as e:
-                raise TransportError(f"{self.label}: the host refused a new channel: {e}") from e
+                raise TransportError(_("{host}: the host refused a new channel: {reason}").format(
+                    host=self.label, reason=e)) from e
             except _IO_ERRORS as e:
                 if attempt == 1 and fresh and not t.is_active() and self._closed_by_host(t):
                     t = self._ensure()
                     continue
-                raise self._lost(e, t, "opening a channel") from e
+                raise self._lost(e, t, _("opening a channel")) from e
         raise AssertionError("unreachable")
 
     @staticmethod
