@@ -61,9 +61,6 @@ class WizardApp(App[int]):
                  training: bool = False, keyring_mode: str | None = None, data: dict | None = None,
                  clock: Callable[[], float] = time.time, language: str | None = None) -> None:
         super().__init__()
-        if language is not None:                # else the one in use (cli: --lang, ui.language, locale)
-            from wizard import i18n
-            i18n.set_language(language)
         if session is None:
             session = Session(training=training, keyring_mode=keyring_mode, clock=clock)
         session.ask_secret = session.ask_secret or self.ask_secret
@@ -92,6 +89,11 @@ class WizardApp(App[int]):
         self.report_path: Path | None = None
         self.started = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(clock()))
         self.saved = model.clean(copy.deepcopy(self.data))     # what the file on disk says
+        if language is not None:        # else the one in use: --lang, the answers' ui.language, the locale
+            code = self.session.set_language(language)
+            ui = self.data.get("ui") or {}
+            if ui.get("language") not in (None, code):      # the answers would switch it back
+                self.data["ui"] = {**ui, "language": code}
         self.revalidate()
         self.sub_title = self.subtitle()
 
@@ -481,10 +483,11 @@ class WizardApp(App[int]):
     def switch_language(self, code: str) -> None:
         """Every text in `code` from now on (the palette's language commands): the current
         page is shown again in it, with what was typed, and so are its sidebar and footer."""
-        from wizard import i18n
-
         from .language import relabel
-        i18n.set_language(code)
+        code = self.session.set_language(code)      # wizard.i18n, and the session's answers
+        # the answers here keep it too (saving writes it, and Session.use follows it)
+        self.data["ui"] = {**(self.data.get("ui") or {}), "language": code}
+        self.revalidate()
         self.call_later(relabel, self)
 
     def action_verify(self) -> None:

@@ -170,7 +170,8 @@ class RunScreen(WizardScreen):
             self.plan = without_failed(self.plan, self.skip_failed)
             for e in self.skip_failed:
                 if self.record is not None:
-                    self.record.mark(e.section, e.host, skipped_note(e.description), "skipped by the engineer")
+                    self.record.mark(e.section, e.host, skipped_note(e.description), _("skipped by the engineer"),
+                                     "skipped")
             self.skip_failed = []
         if self.record is None:
             self.record = RunRecord(self.plan, resumed=list(self.resume))
@@ -400,7 +401,7 @@ class RunScreen(WizardScreen):
         else:
             self.failures = []
             self.app.set_state(self.PAGE, STOPPED)
-            self.finish("stopped by the engineer")
+            self.finish(N_("stopped by the engineer"))     # the report translates the outcome
             self.say(lambda: "■ " + _("Stopped, as asked. F9 plans again from where it stopped (the journal "
                                       "skips the finished steps) and asks before it runs.") + self.manual_note())
         if self.plan is not None and not self.failures:
@@ -441,7 +442,7 @@ class RunScreen(WizardScreen):
 
     def action_abort(self) -> None:
         if self.failures and not self.running:
-            self.finish("aborted after a failure")
+            self.finish(N_("aborted after a failure"))
             self.say(lambda: _("Aborted. The report is saved (ctrl+n shows it).") + self.manual_note())
             self.failures = []
             self.query_one("#failure").display = False

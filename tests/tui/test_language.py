@@ -80,6 +80,7 @@ async def test_palette_switches_to_german_then_french_keeping_page_and_typed_val
         assert screen.query_one("#host-address", Input).value == "10.0.0.219"
         assert screen.focused is screen.query_one("#host-address", Input)
         assert app.data["inventory"]["hosts"]["chat1"]["address"] == "10.0.0.219"
+        assert app.data["ui"] == {"language": "de"}         # the answers keep it (saving writes it)
 
         await choose_language(pilot, "französisch", "Français")
         await wait_for(pilot, lambda: str(app.screen.query_one("#add", Button).label) == "Ajouter un hôte (a)",
@@ -231,3 +232,30 @@ async def test_a_preview_stays_shown_and_previewed_after_a_switch(tmp_path):
         assert "(nur lesende Prüfung)" in now                   # the preview's own words follow,
         assert now.replace("(nur lesende Prüfung)", "(read-only check)") == shown  # the plan stays as built
         assert "Vorschau" in str(app.screen.query_one(Sidebar).get_option("java").prompt)
+
+
+async def test_the_chosen_language_is_kept_in_the_answers_and_outlives_a_preview(tmp_path):
+    """Session.use follows the answers' ui.language: the switch writes it there, so a preview
+    (which hands the answers to the session) does not switch back; saving writes it."""
+    import yaml
+    from screens.model import TRAINING_SAMPLE
+    site = dict(yaml.safe_load(TRAINING_SAMPLE.read_text()), ui={"language": "fr"})
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(site))
+    app = make_app(answers=path, training=True)           # the simulated host: no network
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert i18n.current_language() == "fr"               # the file's ui.language
+        assert page_title(app.screen) == "Hôtes"
+        await goto(pilot, "java")
+        await choose_language(pilot, "sprache", "Deutsch")
+        await wait_for(pilot, lambda: page_title(app.screen) == "1. Java 8" and
+                       "Installieren aus" in texts(app.screen, Label), what="German")
+        assert app.dirty and app.session.language == "de"
+        await pilot.press("f5")
+        await wait_for(pilot, lambda: app.states["java"] == "previewed", what="preview")
+        assert i18n.current_language() == "de"
+        assert app.session.answers is not None and app.session.answers.data["ui"]["language"] == "de"
+        await pilot.press("ctrl+s")
+        await wait_for(pilot, lambda: not app.dirty, what="saved")
+    assert yaml.safe_load(path.read_text())["ui"] == {"language": "de"}
