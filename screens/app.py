@@ -59,10 +59,12 @@ class WizardApp(App[int]):
 
     def __init__(self, *, session: Session | None = None, answers: str | Path | None = None,
                  training: bool = False, keyring_mode: str | None = None, data: dict | None = None,
-                 clock: Callable[[], float] = time.time, language: str | None = None) -> None:
+                 clock: Callable[[], float] = time.time, scenario: str | None = None,
+                 pick_scenario: bool = False, language: str | None = None) -> None:
         super().__init__()
         if session is None:
-            session = Session(training=training, keyring_mode=keyring_mode, clock=clock)
+            session = Session(training=training, keyring_mode=keyring_mode, clock=clock, scenario=scenario)
+        self.pick_scenario = pick_scenario and session.training     # the picker first
         session.ask_secret = session.ask_secret or self.ask_secret
         session.ask_host_key = session.ask_host_key or self.ask_host_key
         self.session = session
@@ -131,6 +133,8 @@ class WizardApp(App[int]):
 
     def subtitle(self) -> str:
         where = Path(self.source).name if self.path or Path(self.source).is_absolute() else _(self.source)
+        if self.training and self.session.scenario not in (None, "centos7"):
+            return _("TRAINING: {scenario} · {where}").format(scenario=self.session.scenario, where=where)
         return _("TRAINING: simulated CentOS 7 host · {source}").format(source=where) if self.training else where
 
     # -- pages -----------------------------------------------------------------------------
@@ -138,6 +142,8 @@ class WizardApp(App[int]):
         self.show_page("hosts")
         if self.problems:
             self.show_load_problems(self.problems)
+        if self.pick_scenario:
+            self.action_choose_scenario()
 
     def show_load_problems(self, problems: list[str]) -> None:
         """Every problem of a file just loaded, in a dialog that stays until closed."""
@@ -468,6 +474,9 @@ class WizardApp(App[int]):
         if self.training:
             yield SystemCommand(_("Reset the training host"), _("Start the simulated host over, as freshly installed"),
                                 self.action_reset_training)
+            yield SystemCommand(_("Training scenario…"),
+                                _("Train on another simulated site (CentOS 6, a Windows repository, a "
+                                  "failing step, an unknown host key…)"), self.action_choose_scenario)
         for page in PAGES:
             yield SystemCommand(_("Go to: {page}").format(page=title(page)),
                                 _("Show the {page} page").format(page=title(page)),
@@ -529,6 +538,33 @@ class WizardApp(App[int]):
             return
         self.reset_training()
 
+    def action_choose_scenario(self) -> None:
+        """The scenario picker; a new choice switches the session to that scenario's host."""
+        from .run import RunScreen
+        from .scenarios import ScenarioPicker
+        if isinstance(self.screen, RunScreen) and self.screen.running:
+            self.notify(_("Stop the run first."), severity="warning")
+            return
+
+        def chosen(name: str | None) -> None:
+            if name and name != self.session.scenario:
+                self.switch_scenario(name)
+        self.push_screen(ScenarioPicker(self.session.scenario), chosen)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="reset")
+    def switch_scenario(self, name: str) -> None:
+        self.session.set_scenario(name)         # waits for host work in progress (the session lock)
+        self.call_from_thread(self.scenario_switched)
+
+    def scenario_switched(self) -> None:
+        from .scenarios import scenario
+        self.facts, self.portal = None, None
+        self.states = {p: SKIPPED if p in self.skipped() else TODO for p in PAGES}
+        self.sub_title = self.subtitle()
+        self.reshow(keep=True)
+        sc = scenario(self.session.scenario)
+        self.notify(_(sc.notice), title=_("Training scenario: {title}").format(title=_(sc.title)), timeout=10)
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="reset")
     def reset_training(self) -> None:
         self.session.reset_training()           # the host and its journals: a fresh plan next
@@ -586,11 +622,14 @@ def shown(path: Path) -> str:
         return str(path)
 
 
-def run_app(answers: str | None = None, training: bool = False, keyring_mode: str | None = None) -> int:
-    """Start the TUI; returns the process exit code."""
+def run_app(answers: str | None = None, training: bool = False, keyring_mode: str | None = None,
+            scenario: str | None = None) -> int:
+    """Start the TUI; returns the process exit code. Training without a scenario named on
+    the command line starts with the scenario picker."""
     from wizard.logs import start_run_log
+    training = training or scenario is not None
     start_run_log("tui-training" if training else "tui")     # masked; the core logs there
-    session = Session(training=training, keyring_mode=keyring_mode)
-    app = WizardApp(session=session, answers=answers)
+    session = Session(training=training, keyring_mode=keyring_mode, scenario=scenario)
+    app = WizardApp(session=session, answers=answers, pick_scenario=training and scenario is None)
     result = app.run()
     return result if isinstance(result, int) else (app.return_code or 0)

@@ -55,6 +55,9 @@ class HostsScreen(WizardScreen):
     def compose_main(self) -> ComposeResult:
         with VerticalScroll(id="form"):
             yield Static(title(self.PAGE), classes="page-title")
+            if self.app.training:           # which training scenario, and what to notice in it
+                from .scenarios import ScenarioInfo
+                yield ScenarioInfo(id="scenario-info")
             yield Static(_(EXPLANATION), classes="explanation", markup=False)
             yield HostTable(id="host-table", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="buttons"):

@@ -75,6 +75,8 @@ class RunScreen(WizardScreen):
     def compose_main(self) -> ComposeResult:
         yield Static(title(self.PAGE), classes="page-title")
         yield Static(self.summary(), id="run-summary", markup=False)
+        with VerticalScroll(id="scenario-summary"):               # training: what happened
+            yield Static("", id="scenario-summary-text", markup=False)
         yield VerticalScroll(id="progress")
         with ContentSwitcher(initial="plan-view", id="run-switcher"):
             yield PlanView(id="plan-view")
@@ -88,6 +90,7 @@ class RunScreen(WizardScreen):
 
     def on_mount(self) -> None:
         self.query_one("#failure").display = False
+        self.query_one("#scenario-summary").display = False
         self.action_build()
 
     def say(self, summary) -> None:
@@ -267,6 +270,7 @@ class RunScreen(WizardScreen):
     def start(self, plan) -> None:
         self.plan = plan
         self.failures = []
+        self.query_one("#scenario-summary").display = False
         self.running = True
         self.stop_requested.clear()
         self.counts = {name: 0 for name in self.totals}
@@ -421,8 +425,15 @@ class RunScreen(WizardScreen):
                                           "(ctrl+n) or on pages 8, 9, 10.")
 
     def finish(self, outcome: str) -> None:
-        """The run is over: its report (one file per run), and a fresh record for the next."""
+        """The run is over: its report (one file per run), and a fresh record for the next.
+        In training, the scenario's summary (what the trainee met and did) is shown too."""
         self.app.write_report(outcome)
+        if self.app.training:
+            from wizard.i18n import _
+            lines = self.app.session.scenario_summary(self.record)
+            text = "\n".join([_("Training summary:")] + [f"  {line}" for line in lines])
+            self.query_one("#scenario-summary-text", Static).update(text)
+            self.query_one("#scenario-summary").display = True
         self.record = None
 
     # -- after a failure -------------------------------------------------------------------

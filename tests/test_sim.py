@@ -466,7 +466,7 @@ def test_default_state_file_is_shared_in_process(tmp_path, monkeypatch):
         b = SimTransport(HostSpec("lb1", "10.0.0.2"))
         assert a.host is b.host
         run(a, f"yum -y -q install {JDK_URL}")
-        assert (tmp_path / "training-host.json").exists()
+        assert (tmp_path / "training" / "centos7" / "host.json").exists()
         SimHost.forget_shared()                                            # "another process"
         c = SimTransport(HostSpec("chat1", "10.0.0.21"))
         assert c.host is not a.host and run(c, "rpm -q jdk1.8")[0] == 0

@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
         "Command line: `chatwizard plan|apply ANSWERS`, `chatwizard secret …`, and the TUI."))
     p.add_argument("--training", action="store_true",
                    help=_("use the built-in simulated CentOS 7 host (no network, no root)"))
+    scenario_help = _("training scenario (implies --training); an unknown name lists them")
+    p.add_argument("--scenario", metavar="NAME", default=None, help=scenario_help)
     p.add_argument("--answers", metavar="FILE",
                    help=_("open the TUI prefilled from this answers file"))
     p.add_argument("--keyring", choices=["auto", "system", "file", "prompt"], default=None,
@@ -102,7 +104,9 @@ def _parser() -> argparse.ArgumentParser:
     k.add_argument("--training", action="store_true", default=argparse.SUPPRESS,
                    help=_("the ticks of training runs (kept apart from the real ones)"))
     text = _("put the simulated training host back to its starting state")
-    sub.add_parser("reset-training", help=text, description=text)
+    rt = sub.add_parser("reset-training", help=text, description=text)
+    for s in (sub.choices["plan"], sub.choices["apply"], rt):
+        s.add_argument("--scenario", metavar="NAME", default=argparse.SUPPRESS, help=scenario_help)
     text = _("store or remove a secret in the keyring")
     sec = sub.add_parser("secret", help=text, description=text)
     sec.add_argument("action", choices=["set", "delete", "status", "check"], help=_(
@@ -128,6 +132,13 @@ def _peek_lang(argv: Sequence[str]) -> str | None:
     return found if i18n.normalize(found) else None
 
 
+def _check_scenario(args) -> None:
+    """--scenario NAME implies --training; an unknown name is a UsageError listing them."""
+    if getattr(args, "scenario", None) is not None:
+        from .training import scenarios
+        args.training = bool(scenarios.get(args.scenario))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     i18n.start(_peek_lang(argv))        # --lang, else the locale; ui.language once loaded
@@ -140,13 +151,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
     try:
+        _check_scenario(args)
         if args.command is None:
             from screens.app import run_app            # lazy: the core runs without textual
-            return run_app(answers=args.answers, training=args.training, keyring_mode=args.keyring)
+            return run_app(answers=args.answers, training=args.training, keyring_mode=args.keyring,
+                           scenario=args.scenario)
         if args.command == "reset-training":
             from .session import Session
-            Session(training=True).reset_training()
-            print(_("The training host is back to its starting state."))
+            session = Session(training=True, scenario=getattr(args, "scenario", None))
+            session.reset_training()
+            print(_("The training host of scenario {name} is back to its starting state.").format(
+                name=session.scenario))
             return errors.EXIT_OK
         if args.command == "secret":
             from . import secrets
@@ -209,7 +224,8 @@ def _session(args, hosts: list[str] | None = None):
     if getattr(args, "only", None):
         check_sections(args.only, "--only")
     session = Session(training=args.training, keyring_mode=args.keyring, ask_host_key=_ask_host_key,
-                      accept=tuple(args.accept_host_key), parallel=getattr(args, "parallel", 4))
+                      accept=tuple(args.accept_host_key), parallel=getattr(args, "parallel", 4),
+                      scenario=getattr(args, "scenario", None) if args.training else None)
     ans = session.load(args.answers)
     log.info("%s %s (training=%s)", args.command, ans.source, args.training)
     specs = ans.hosts
@@ -355,6 +371,8 @@ def _apply(args, session, plan, journal: bool = True) -> int:
     if journal:
         path, _text = session.write_report("success" if result.ok else "failed")
         print(_("report: {path}").format(path=path))
+        if session.training:
+            print("\n".join([_("== Training scenario")] + [f"-- {line}" for line in session.scenario_summary()]))
     if result.ok:
         print(i18n.ngettext("Done: {n} action.", "Done: {n} actions.", result.done).format(n=result.done))
     if journal:

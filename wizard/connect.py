@@ -23,9 +23,9 @@ def connect_one(spec: HostSpec, *, training: bool = False, accept: tuple[str, ..
                 ask: AskHostKey | None = None, **ssh_kw) -> Transport:
     """A live transport to one host; an unknown host key is accepted only when its SHA256
     fingerprint is in `accept` or `ask` says yes; a changed key is always refused."""
-    if training:
-        from .training import SimTransport
-        return SimTransport(spec)
+    if training:                    # the active scenario's host; its host key may need a yes
+        from .training import connect as connect_sim
+        return connect_sim(spec, accept=accept, ask=None if ask is None else (lambda e: _ask(ask, e)))
     from . import secrets
     from .transport.ssh import SSHTransport
 

@@ -13,7 +13,7 @@ from .steps import host_label
 from .termsafe import safe
 from .i18n import N_, _, ngettext
 
-TRAINING_BANNER = N_("TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server")
+TRAINING_BANNER = N_("TRAINING MODE: simulated host in memory; nothing here touches a real server")
 
 
 def _colour(line: str) -> str:

@@ -31,6 +31,8 @@ class RunRecord:
     outcome: str = N_("not run")
     resumed: list[str] = field(default_factory=list)   # what the journal said before the run
     extra: list[tuple[str, str]] = field(default_factory=list)    # (heading, markdown) sections
+    attempts: int = 0                                  # runs of this plan started (retries count)
+    failures: list[tuple[str, str, str, str]] = field(default_factory=list)  # (section, host, step, reason)
 
     def mark(self, section: str, host: str, step: str, status: str, kind: str | None = None) -> None:
         """Record a step's status (shown as it is); `kind` (done | earlier | failed) decides
@@ -51,6 +53,7 @@ class RunRecord:
             self.mark(e.section, e.host, e.description,
                       _("done earlier ({reason})").format(reason=e.reason), "earlier")
         elif isinstance(e, ev.StepFailed):
+            self.failures.append((e.section, e.host, e.description, e.reason))
             self.mark(e.section, e.host, e.description,
                       (_("FAILED: {reason} (exit code {code})") if e.exit_code is not None else
                        _("FAILED: {reason}")).format(reason=e.reason, code=e.exit_code), "failed")

@@ -20,6 +20,7 @@ from .errors import AnswersError, PlanError, WizardError
 from .i18n import _
 from .problems import Problem, UsageError, check_sections, problems_of  # noqa: F401
 from .session_language import SessionLanguage
+from .session_training import TrainingMixin, legacy_ssh_note
 
 log = logging.getLogger("wizard.session")
 
@@ -35,14 +36,14 @@ class Detection:
     portal: object = None
 
 
-class Session(SessionLanguage):
+class Session(SessionLanguage, TrainingMixin):
     """Connections, facts, plans, runs and reports of one wizard session."""
 
     def __init__(self, *, training: bool = False, keyring_mode: str | None = None,
                  ask_secret: AskSecret | None = None, ask_host_key: AskHostKey | None = None,
                  accept: tuple[str, ...] = (), parallel: int = 4, clock: Callable[[], float] = time.time,
-                 connect_kw: dict | None = None) -> None:
-        self.training = training
+                 connect_kw: dict | None = None, scenario: str | None = None) -> None:
+        self._start_training(training, scenario)          # and the scenario (session_training)
         self.keyring_mode = keyring_mode
         self.ask_secret = ask_secret
         self.ask_host_key = ask_host_key
@@ -184,7 +185,7 @@ class Session(SessionLanguage):
                 how = _("as {user}, NOT root with {become} (id -u: {uid})")
             how = how.format(user=who, become=spec.become, uid=root or "?")
             return _("{host}: connected {how}; {os} {version}").format(
-                host=spec.name, how=how, os=os_info.name, version=os_info.version)
+                host=spec.name, how=how, os=os_info.name, version=os_info.version) + legacy_ssh_note(t)
         finally:
             t.close()
 
@@ -244,7 +245,8 @@ class Session(SessionLanguage):
 
     # -- journals and plans ----------------------------------------------------------------
     def journal_source(self) -> str:
-        return self.source + (".training" if self.training else "")
+        """The journals' key: the answers file, and in training the scenario (each its own)."""
+        return self.source + (f".training-{self.scenario}" if self.training else "")
 
     def open_journals(self) -> dict:
         """The journal of every connected host, checked against it (read-only)."""
@@ -310,6 +312,7 @@ class Session(SessionLanguage):
                            journals=self.journals).run()
                     self.journals = {}
                 return RunResult(ok=True)
+            self.record.attempts += 1
             runner = Runner(plan, transports, emit=both, journals=self.journals, cancelled=cancelled,
                             max_parallel=self.parallel, http=self.http_client(),
                             host_logs=host_logs)
@@ -409,6 +412,7 @@ class Session(SessionLanguage):
         from .report import RunRecord, build_report, report_path, write_new
         record = self.record or RunRecord(None)
         record.outcome = outcome
+        self.add_training_summary(record)       # training: the scenario, what the trainee did
         now = self.clock()
         when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(now))
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
@@ -418,19 +422,6 @@ class Session(SessionLanguage):
         path = write_new(report_path(folder, stem, stamp), text)
         log.info("report written to %s", path)
         return path, text
-
-    # -- training --------------------------------------------------------------------------
-    def reset_training(self) -> None:
-        """The simulated host as freshly installed, and no journal of it left: its next
-        plan is a fresh one."""
-        from .journal import state_dir
-        from .training import SimHost
-        with self.lock:
-            self.close()
-            SimHost.shared().reset()
-            for j in (state_dir() / "journal").glob("*.training--*.jsonl"):
-                j.unlink()
-            self.record = None
 
     def shutdown(self) -> None:
         self.close()

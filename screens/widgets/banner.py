@@ -23,8 +23,16 @@ class TrainingBanner(Static):
     """
 
     def __init__(self, **kw) -> None:
-        super().__init__(self.text(), **kw)
+        super().__init__(_(TEXT), **kw)
 
-    @staticmethod
-    def text() -> str:
+    def on_mount(self) -> None:
+        self.update(self.text())
+
+    def text(self) -> str:
+        """The banner in the current language; it names the training scenario (and its OS)
+        when it is not the standard CentOS 7 lab."""
+        name = getattr(getattr(self.app, "session", None), "scenario", None)
+        if name:
+            from ..scenarios import banner_text
+            return banner_text(name)
         return _(TEXT)

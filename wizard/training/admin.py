@@ -13,7 +13,7 @@ from . import centos
 from .fs import Node
 from .shell import Cmd, command, raw, text
 
-EL = "7"
+EL = "7"                                    # the default; a scenario's host says its own (state["el"])
 NOARCH = centos.NOARCH
 JAVA_PKGS = centos.JAVA_PKGS
 INIT_DIR = "/etc/rc.d/init.d"
@@ -21,17 +21,24 @@ UNIT_DIRS = ("/etc/systemd/system", "/run/systemd/system", "/usr/lib/systemd/sys
 LISTEN = {"sshd": [22], "mysqld": [3306], "PlatformUDPListener": [5701], "jtel-clientmessenger": [3000, 5702]}
 
 
+def el(c: Cmd) -> str:
+    """The host's CentOS major release ("6" or "7")."""
+    return c.host.state.get("el", EL)
+
+
 def initial_state(m: dict) -> dict:
+    release = str(m.get("el", EL))
     zone = centos.new_zone(m["firewall"]["services"], m["firewall"]["ports"])
     services = {n: {"enabled": v[0], "running": v[1]} for n, v in m["services"].items()}
     pids = {n: 1000 + 37 * k for k, n in enumerate(services) if services[n]["running"]}
-    return {"el": EL, "packages": dict(m["packages"]), "services": services, "pids": pids,
+    return {"el": release, "packages": dict(m["packages"]), "services": services, "pids": pids,
             "firewall": {"default_zone": "public", "runtime": {"public": copy.deepcopy(zone)},
                          "permanent": {"public": zone}},
-            "iptables": centos.new_iptables(EL, m["iptables"]),
+            "iptables": centos.new_iptables(release, m["iptables"]),
             "users": {k: list(v) for k, v in m["users"].items()},
             "groups": {k: [v[0], list(v[1])] for k, v in m["groups"].items()},
-            "journal": [], "runs": [], "selinux": "Enforcing", "generation": 0}
+            "journal": [], "runs": [], "selinux": "Enforcing", "generation": 0,
+            "faults": dict(m.get("faults") or {})}
 
 
 def _need_root(c: Cmd, msg: str, rc: int = 1) -> None:
@@ -45,10 +52,10 @@ def _changed(c: Cmd) -> None:
 
 # -- packages ------------------------------------------------------------------------------------
 
-def pkg_name(spec: str) -> tuple[str, str | None]:
+def pkg_name(spec: str, release: str = EL) -> tuple[str, str | None]:
     """(package name, version-release or None) of a name, file or URL."""
     if spec.endswith(".rpm"):
-        name, ver, _ = centos.rpm_file_info(spec, EL)
+        name, ver, _ = centos.rpm_file_info(spec, release)
         return name, ver
     return centos.pkg_name(spec), None
 
@@ -128,7 +135,7 @@ def _yum(c: Cmd) -> int:
         origin: dict[str, str] = {}
         missing = False
         for spec in names:
-            name, ver = pkg_name(spec)
+            name, ver = pkg_name(spec, el(c))
             if spec.endswith(".rpm"):
                 if "://" in spec:
                     say(f"{spec.rsplit('/', 1)[-1]:<55}| 170 MB  00:00:05")
@@ -150,8 +157,8 @@ def _yum(c: Cmd) -> int:
                 origin[name] = "/" + spec.rsplit("/", 1)[-1][:-4]
             elif name in pk and sub != "reinstall":
                 say(f"Package {nvra(c, name)} already installed and latest version")
-            elif centos.repo_version(EL, name):
-                todo.append((name, centos.repo_version(EL, name)))
+            elif centos.repo_version(el(c), name):
+                todo.append((name, centos.repo_version(el(c), name)))
             else:
                 say(f"No package {spec} available.")
                 missing = True
@@ -218,7 +225,7 @@ def _yum(c: Cmd) -> int:
         say("\nRemoved:\n  " + " ".join(gone) + "\n\nComplete!")
         _changed(c)
         return 0
-    rc = centos.yum_query(c.host.state, c if not quiet else _Quiet(c), EL, sub, names)
+    rc = centos.yum_query(c.host.state, c if not quiet else _Quiet(c), el(c), sub, names)
     if rc is not None:
         return rc
     c.fail(f"No such command: {sub}. Please use /usr/bin/yum --help", 1)
@@ -232,7 +239,7 @@ def _rpm(c: Cmd) -> int:
     pk = c.host.state["packages"]
     if args[0] in ("-E", "--eval"):
         for e in args[1:]:
-            c.out(e.replace("%{rhel}", EL).replace("%{centos}", EL).replace("%{dist}", ".el7.centos")
+            c.out(e.replace("%{rhel}", el(c)).replace("%{centos}", el(c)).replace("%{dist}", f".el{el(c)}.centos")
                   .replace("%{_arch}", "x86_64"))
         return 0
     qf = None
@@ -266,12 +273,12 @@ def _rpm(c: Cmd) -> int:
     if re.match(r"^-[iU]", args[0]) or args[0] in ("--install", "--upgrade"):
         _need_root(c, "error: can't create transaction lock on /var/lib/rpm/.rpm.lock (Permission denied)")
         for spec in names:
-            n, v = pkg_name(spec)
+            n, v = pkg_name(spec, el(c))
             if c.fs.get(c.abspath(spec)) is None and "://" not in spec:
                 c.fail(f"error: open of {spec} failed: No such file or directory")
             if n in pk and args[0].startswith("-i"):
                 c.fail(f"\tpackage {nvra(c, n)} is already installed")
-            pk[n] = v or centos.repo_version(EL, n) or "1.0-1.el7"
+            pk[n] = v or centos.repo_version(el(c), n) or f"1.0-1.el{el(c)}"
             _after_install(c, n)
         _changed(c)
         return 0
@@ -492,10 +499,16 @@ def _service(c: Cmd) -> int:
         return 0
     name, action = args[0], (args[1] if len(args) > 1 else "")
     if name == "iptables" and action == "save":
-        saved = centos.service_iptables_save(c.host.state, c, c.root, EL)
+        saved = centos.service_iptables_save(c.host.state, c, c.root, el(c))
         c.fs.makedirs("/etc/sysconfig")
         c.fs.put("/etc/sysconfig/iptables", Node("f", raw(saved), 0o600))
         return 0
+    if el(c) == "6":                        # CentOS 6: /sbin/service hands everything to the init script
+        node = _init_script(c, name)
+        if node is None or not c.fs.allowed(node, "root", "x"):
+            c.out(f"{name}: unrecognized service")
+            return 1
+        return run_init_script(c, name, [action] + list(args[2:]), via_service=True)
     if action not in LSB:
         c.fail("The service command supports only basic LSB actions (start, stop, restart, try-restart, reload, "
                "force-reload, status). For other actions, please try to use systemctl.", 2)
@@ -672,7 +685,7 @@ class _Files:
 def _chkconfig(c: Cmd) -> int:
     before = copy.deepcopy(c.host.state["services"])
     try:
-        return centos.chkconfig(c.host.state, c, list(c.args), c.root, EL, _Files(c))
+        return centos.chkconfig(c.host.state, c, list(c.args), c.root, el(c), _Files(c))
     finally:
         if c.host.state["services"] != before:
             _changed(c)
@@ -712,14 +725,14 @@ def _saved_rules(c: Cmd) -> str | None:
 
 @command("iptables-save", path="/usr/sbin", package="iptables")
 def _iptables_save(c: Cmd) -> int:
-    return centos.iptables_save(c.host.state, c, c.root, EL)
+    return centos.iptables_save(c.host.state, c, c.root, el(c))
 
 
 @command("iptables", path="/usr/sbin", package="iptables")
 def _iptables(c: Cmd) -> int:
     before = copy.deepcopy(c.host.state["iptables"])
     try:
-        return centos.iptables(c.host.state, c, list(c.args), c.root, EL)
+        return centos.iptables(c.host.state, c, list(c.args), c.root, el(c))
     finally:
         if c.host.state["iptables"] != before:
             _changed(c)
@@ -784,6 +797,15 @@ def _portal_script(c: Cmd, what: str) -> int:
     c.host.state["runs"].append({"script": c.name, "t": round(time.time(), 3),
                                  "args": [masking.mask(a) for a in c.args]})
     _changed(c)
+    faults = c.host.state.get("faults", {})
+    if faults.get(c.name, 0) > 0:           # the failing-step scenario: busy once, then fine
+        faults[c.name] -= 1
+        c.host.state["runs"][-1]["rc"] = 1
+        _changed(c)
+        c.out(f"{c.name}: updating the jtel {what} from /home/jtel/shared")
+        c.err(f"{c.name}: another update is running (lock /var/run/{c.name}.lock held by pid 4711); "
+              "try again when it has finished")
+        return 1
     c.out(f"{c.name}: updating the jtel {what} from /home/jtel/shared")
     problem = _hazelcast_problem(c, "/home/jtel/shared/hazelcast.xml")
     if problem:

@@ -1,4 +1,4 @@
-"""A simulated CentOS 7 host, in memory, for training mode.
+"""A simulated CentOS 7 (or, in a scenario, CentOS 6) host, in memory, for training mode.
 
 `SimTransport(spec)` implements the Transport interface against a `SimHost`: a file
 system (fs), the rpm database, services, firewalld and iptables state, and a
@@ -6,10 +6,10 @@ small shell (shell) whose commands (coreutils, text, admin) answer
 the way CentOS 7.9 does. Nothing touches the machine the wizard runs on, no
 subprocess is started, nothing needs root.
 
-All SimTransports of one process share one SimHost per state file (default
-`<state dir>/training-host.json`), which is saved after every change, so a second
-`chatwizard apply --training` in a new process finds what the first one did.
-`SimHost.reset()` starts over.
+All SimTransports of one process share one SimHost per state file (default: the active
+scenario's, `<state dir>/training/<scenario>/host.json`, wizard.training.scenarios), which is
+saved after every change, so a second `chatwizard apply --training` in a new process finds
+what the first one did. `SimHost.reset()` starts that scenario over.
 
 What the simulation does not do: run Java, talk to other hosts, or parse haproxy
 configuration the way haproxy does (`haproxy -c` is a light structural check and
@@ -25,14 +25,17 @@ import threading
 import time
 from importlib import resources
 from pathlib import Path
+from typing import Callable
 
 from .. import masking
+from ..errors import HostKeyError
 from ..i18n import N_, _
 from ..transport.base import (BACKUP_ROOT, CommandResult, FileStat, HostSpec, OutputCallback, TransportError,
                    WriteResult)
 from .fs import FileSystem, FsError, Node
 
 BANNER = N_("TRAINING: simulated CentOS 7 host (in memory)")
+BANNER_EL6 = N_("TRAINING: simulated CentOS 6 host (in memory)")      # the centos6 scenario's
 HOSTNAME = "training-sim"
 STATE_VERSION = 1
 HISTORY_KEPT = 2000
@@ -41,15 +44,20 @@ ROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/root/bin"
 SUDO_PATH = "/sbin:/bin:/usr/sbin:/usr/bin"          # sudoers secure_path on CentOS 7
 
 
-def default_state_file() -> Path:
-    """`<state dir>/training-host.json`: the tool's state folder (CHATWIZARD_STATE_DIR
-    overrides), the one wizard.journal uses; not imported from there, so that the journal
-    (which the session clears on reset) may depend on training and not the other way."""
+def default_state_file(scenario: str | None = None) -> Path:
+    """`<state dir>/training/<scenario>/host.json` (default: the active scenario): the tool's
+    state folder (CHATWIZARD_STATE_DIR overrides), the one wizard.journal uses; not imported
+    from there, so that the journal (which the session clears on reset) may depend on
+    training and not the other way."""
+    from . import scenarios
+    name = scenarios.get(scenario).name if scenario else scenarios.active().name
     env = os.environ.get("CHATWIZARD_STATE_DIR")
     if env:
-        return Path(env) / "training-host.json"
-    from platformdirs import user_state_dir
-    return Path(user_state_dir("chatwizard")) / "training-host.json"
+        base = Path(env)
+    else:
+        from platformdirs import user_state_dir
+        base = Path(user_state_dir("chatwizard"))
+    return base / "training" / name / "host.json"
 
 
 def _manifest() -> dict:
@@ -62,11 +70,18 @@ def _data_file(name: str) -> bytes:
     return resources.files("wizard.training.data").joinpath(name).read_bytes()
 
 
+def data_text(name: str) -> str:
+    """A file of the starting content (wizard/training/data), as text."""
+    return _data_file(name).decode("utf-8")
+
+
 class SimHost:
     """The simulated machine: files, packages, services, firewall, and what was run on it."""
 
-    def __init__(self, path: str | os.PathLike | None = None):
+    def __init__(self, path: str | os.PathLike | None = None, *, scenario: str | None = None):
+        from . import scenarios
         self.path = Path(path) if path is not None else None
+        self.scenario = scenarios.get(scenario)          # default: the standard CentOS 7 lab
         self.lock = threading.RLock()
         self.known_names: set[str] = set()     # inventory addresses: they resolve to this host
         self._build()
@@ -83,7 +98,10 @@ class SimHost:
         from .admin import initial_state
         from .shell import COMMANDS
         m = _manifest()
+        if self.scenario.prepare is not None:
+            self.scenario.prepare(m)
         self.state = initial_state(m)
+        self.state["scenario"] = self.scenario.name
         owners = sorted(((p, o.split(":")) for p, o in m.get("owners", {}).items()),
                         key=lambda x: -len(x[0]))
 
@@ -137,6 +155,9 @@ class SimHost:
                     self.fs.put(spec.path, Node("f", f"# training host: {name}\n".encode(), 0o755))
         for pkg in list(self.state["packages"]):
             self.install_files(pkg)
+        if self.state["el"] == "6":             # no systemd on CentOS 6
+            for path in ("/usr/bin/systemctl", "/usr/bin/journalctl"):
+                self.fs.remove(path)
 
     def install_files(self, pkg: str) -> None:
         """Files a package brings: the executables of simulated commands it provides."""
@@ -216,13 +237,14 @@ class SimHost:
             self.save()
 
     @classmethod
-    def load(cls, path: str | os.PathLike, *, keep_path: bool = True) -> "SimHost":
-        """A host from a file written by save(); a missing, unreadable or older file gives a
-        fresh host (the file is then rewritten on the first change)."""
-        host = cls(path if keep_path else None)
+    def load(cls, path: str | os.PathLike, *, keep_path: bool = True, scenario: str | None = None) -> "SimHost":
+        """A host from a file written by save(); a missing, unreadable or older file, or one
+        of another scenario, gives a fresh host (the file is then rewritten on the first change)."""
+        host = cls(path if keep_path else None, scenario=scenario)
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
-            if data.get("version") != STATE_VERSION:
+            if data.get("version") != STATE_VERSION or \
+                    data["state"].get("scenario", "centos7") != host.scenario.name:
                 return host
             fs = FileSystem(groups_of=host.groups_of)
             fs.load_json(data["files"])
@@ -237,13 +259,16 @@ class SimHost:
 
     @classmethod
     def shared(cls, path: str | os.PathLike | None = None) -> "SimHost":
-        """The one SimHost of this process for a state file (default: the tool's state dir)."""
-        p = Path(path) if path is not None else default_state_file()
+        """The one SimHost of this process for a state file (default: the active scenario's
+        in the tool's state dir)."""
+        from . import scenarios
+        name = scenarios.active().name
+        p = Path(path) if path is not None else default_state_file(name)
         key = str(p.absolute())
         with cls._shared_lock:
             host = cls._shared.get(key)
             if host is None:
-                host = cls.load(p) if p.exists() else cls(p)
+                host = cls.load(p, scenario=name) if p.exists() else cls(p, scenario=name)
                 cls._shared[key] = host
             return host
 
@@ -307,11 +332,52 @@ class SimHost:
         return self.fs.get(path) is not None
 
 
+def connect(spec: HostSpec, *, accept: tuple[str, ...] = (),
+            ask: Callable[[HostKeyError], bool] | None = None) -> "SimTransport":
+    """A connection to the active scenario's host. Where the scenario's host key is not
+    trusted yet (unknown-host-key), its fingerprint must be in `accept` or `ask` must say
+    yes, as over SSH; the answer is kept with the host (reset forgets it)."""
+    host = SimHost.shared()
+    scenario = host.scenario
+    if scenario.ask_host_key:
+        fp = scenario.host_key_fingerprint()
+        with host.lock:
+            known = fp in host.state.setdefault("trusted_host_keys", [])
+        if not known:
+            err = HostKeyError(_("{host}: unknown host key ssh-ed25519 {fingerprint}. Compare it with the "
+                                 "server's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub on its console) "
+                                 "and accept it only if they match.").format(host=spec.name, fingerprint=fp),
+                               host=spec.address or spec.name, fingerprint=fp, changed=False)
+            trusted = fp in accept or (ask is not None and bool(ask(err)))
+            with host.lock:
+                host.state.setdefault("host_key_log", []).append(
+                    {"host": spec.name, "fingerprint": fp, "trusted": trusted})
+                if trusted:
+                    host.state["trusted_host_keys"].append(fp)
+                host.changed()
+                host.save_if_changed()
+            if not trusted:
+                raise err
+    return SimTransport(spec, state=host)
+
+
 class SimTransport:
     """The Transport interface over a SimHost."""
 
     training = True
-    banner = BANNER
+
+    @property
+    def banner(self) -> str:
+        return BANNER_EL6 if self.host.state.get("el", "7") == "6" else BANNER
+
+    @property
+    def negotiated(self) -> dict:
+        """What an SSH connection to this host would negotiate, as far as the engineer is
+        told: the legacy SHA-1 algorithms an old OpenSSH leaves (CentOS 6), the host key."""
+        sc = self.host.scenario
+        return {"sha1": list(sc.legacy_ssh), "host_key_fingerprint": sc.host_key_fingerprint(),
+                "server_version": "SSH-2.0-OpenSSH_5.3" if self.host.state.get("el") == "6"
+                else "SSH-2.0-OpenSSH_7.4"}
 
     def __init__(self, spec: HostSpec, *, state: SimHost | None = None, delay: float = 0.0):
         self.spec = spec

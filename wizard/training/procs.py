@@ -56,7 +56,7 @@ def _hostname(c: Cmd) -> int:
 @command("uname")
 def _uname(c: Cmd) -> int:
     from .host import HOSTNAME
-    vals = {"s": "Linux", "n": HOSTNAME, "r": "3.10.0-1160.el7.x86_64",
+    vals = {"s": "Linux", "n": HOSTNAME, "r": "3.10.0-1160.el7.x86_64" if c.host.state.get("el", "7") == "7" else "2.6.32-754.35.1.el6.x86_64",
             "v": "#1 SMP Mon Oct 19 16:18:59 UTC 2020", "m": "x86_64", "p": "x86_64", "i": "x86_64",
             "o": "GNU/Linux"}
     flags = "".join(a.lstrip("-") for a in c.args) or "s"
