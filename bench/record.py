@@ -166,7 +166,7 @@ def install() -> None:
 
 def install_phases() -> None:
     """Wall time of the run's phases (load answers, secrets, connect, detect, plan, run)."""
-    from wizard import answers, planner, runner, secrets, session
+    from wizard import answers, connect, planner, runner, secrets
 
     def timed(obj, name, label):
         fn = getattr(obj, name)
@@ -181,7 +181,7 @@ def install_phases() -> None:
 
     timed(answers, "load", "load answers")
     timed(secrets, "resolve_all", "secrets from the keyring")
-    timed(session, "connect_all", "connect")
+    timed(connect, "connect_all", "connect")
     timed(planner, "detect", "detect")
     timed(planner, "build", "plan")
     timed(runner.Runner, "run", "run")

@@ -44,18 +44,25 @@ N_("Minimize"), N_("Minimize the widget and restore to normal size"), N_("Maximi
 N_("Maximize the focused widget"), N_("Screenshot"), N_("Save an SVG 'screenshot' of the current screen")
 
 
+def help_commands():
+    """The palette's "Help" and "Keys" (imported when the palette first opens)."""
+    from .help import HelpCommands
+    return HelpCommands
+
+
 class WizardApp(App[int]):
     """The chat-role wizard."""
 
     CSS_PATH = "wizard.tcss"
     TITLE = "chat-role wizard"
-    COMMANDS = App.COMMANDS | {LanguageCommands}
     BINDINGS = [
         Binding("ctrl+s", "save", N_("Save")),
         Binding("ctrl+o", "open", N_("Open")),
         Binding("f9", "run", N_("Run"), priority=False),
-        Binding("ctrl+q", "quit", N_("Quit"), show=False),
+        Binding("ctrl+q", "quit", N_("Quit")),
+        Binding("f1", "help", N_("Help")),
     ]
+    COMMANDS = App.COMMANDS | {help_commands, LanguageCommands}   # "Help", "Keys" (screens/help.py), languages
 
     def __init__(self, *, session: Session | None = None, answers: str | Path | None = None,
                  training: bool = False, keyring_mode: str | None = None, data: dict | None = None,
@@ -459,8 +466,11 @@ class WizardApp(App[int]):
 
     # -- command palette -------------------------------------------------------------------
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        # textual's "Keys" (its generic key panel) is replaced by ours: screens/help.py
+        theirs = (self.action_show_help_panel, self.action_hide_help_panel)
         for command in super().get_system_commands(screen):      # Textual's own, in our language
-            yield command._replace(title=_(command.title), help=_(command.help))
+            if command.callback not in theirs:
+                yield command._replace(title=_(command.title), help=_(command.help))
         yield SystemCommand(_("Save answers"), _("Write the answers file (ctrl+s)"), self.action_save)
         yield SystemCommand(_("Save answers as…"), _("Write the answers to another file"), self.action_save_as)
         yield SystemCommand(_("Load answers…"), _("Open an answers file; every page is prefilled (ctrl+o)"),
@@ -498,6 +508,15 @@ class WizardApp(App[int]):
         self.data["ui"] = {**(self.data.get("ui") or {}), "language": code}
         self.revalidate()
         self.call_later(relabel, self)
+
+    def action_help(self) -> None:
+        """F1: the help of the page that is shown."""
+        from .help import show_help
+        show_help(self)
+
+    def action_keys(self) -> None:
+        from .help import show_keys
+        show_keys(self)
 
     def action_verify(self) -> None:
         if self.refuse_with_problems(_("Verify")):

@@ -111,3 +111,50 @@ def close_all(transports: dict[str, Transport]) -> None:
             t.close()
         except Exception:       # closing is best effort; the run result is already known
             log.debug("close failed", exc_info=True)
+
+
+def connect_all_while(first: Callable[[], object] | None, hosts: list[HostSpec],
+                      **kw) -> dict[str, Transport]:
+    """connect_all, with `first()` (unlocking the keyring and reading the answers' secrets)
+    run at the same time: it holds the lock of the engineer's questions from the start, so
+    a master password or a host key is still asked one at a time and the keyring comes
+    first, while the handshakes (which need no secret) already run. An error of `first`
+    wins (it was the first thing reported before); then every connection is closed.
+    first=None: connect_all."""
+    if first is None:
+        return connect_all(hosts, **kw)
+    started = threading.Event()
+    outcome: list = []
+
+    def run_first() -> None:
+        with _interactive:
+            started.set()
+            try:
+                outcome.append(("ok", first()))
+            except BaseException as e:      # handed to the caller's thread
+                outcome.append(("error", e))
+    worker = threading.Thread(target=run_first, name="keyring", daemon=True)
+    worker.start()
+    started.wait()
+    try:
+        out = connect_all(hosts, **kw)
+    except BaseException:
+        worker.join()
+        if outcome and outcome[0][0] == "error":
+            raise outcome[0][1] from None
+        raise
+    worker.join()
+    if outcome and outcome[0][0] == "error":
+        close_all(out)
+        raise outcome[0][1]
+    return out
+
+
+def connect_all_unlocking(answers, hosts: list[HostSpec], **kw) -> dict[str, Transport]:
+    """connect_all while the keyring is unlocked and every secret of `answers` read
+    (secrets.resolve_all; a missing one is the error reported and no connection stays
+    open); answers=None (training): connect_all."""
+    if answers is None:
+        return connect_all(hosts, **kw)
+    from . import secrets
+    return connect_all_while(lambda: secrets.resolve_all(answers), hosts, **kw)

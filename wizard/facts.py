@@ -60,6 +60,9 @@ class HostFacts:
     windows_reasons: list[str] = field(default_factory=list)
     exists: dict[str, bool] = field(default_factory=dict)
     extra: dict[str, object] = field(default_factory=dict)   # section-specific facts
+    # the host's reads as one batch (wizard.transport.batched.BatchedTransport), which
+    # planning reads from; None when detected read by read
+    reader: object = field(default=None, repr=False, compare=False)
 
     def summary(self) -> list[str]:
         """Human lines for the preview and the detection screen."""

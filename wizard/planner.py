@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from . import facts as facts_mod
@@ -15,6 +17,14 @@ from .i18n import _
 
 # hosts read at once while detecting and planning: each read mostly waits for its host
 PARALLEL = 8
+
+log = logging.getLogger("wizard.planner")
+
+
+def batched() -> bool:
+    """Detection reads each host in one batch (wizard.batch); CHATWIZARD_DETECT=per-read
+    reads file by file as before (to compare the two)."""
+    return os.environ.get("CHATWIZARD_DETECT", "batch") != "per-read"
 
 
 def each_host(hosts: list, fn, transports: dict[str, Transport]) -> list:
@@ -45,10 +55,40 @@ def edited_paths(answers, roles: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(paths))
 
 
+def read_batch(answers, t: Transport, h):
+    """The host's reads in one round trip (two when the daemon's script decides how it is
+    asked whether it runs), as a transport that serves them (wizard.transport.batched)."""
+    from . import batch, probes
+    from .transport.batched import BatchedTransport
+    sent = getattr(t, "round_trips", None)
+    try:
+        b = batch.fetch(t, probes.items(answers, h))
+        more = probes.followups(answers, h, b)
+        if more:
+            b.merge(batch.fetch(t, more))
+    except batch.BatchError as e:       # read file by file (counted as misses)
+        log.warning("%s: the batched read failed (%s); reading file by file", h.name, e)
+        b = batch.Batch()
+    reader = BatchedTransport(t, b)
+    # what the host was sent for detection (the SSH transport counts; else the batches)
+    reader.detect_round_trips = (t.round_trips - sent) if sent is not None else b.round_trips
+    return reader
+
+
+def read_before(facts: dict | None) -> bool:
+    """A plan was built from these facts' batches already (a second plan detects again, so
+    that it sees the hosts as they are now)."""
+    return bool(facts) and any(getattr(f.reader, "used", False) for f in facts.values())
+
+
 def _gather(answers, transports: dict[str, Transport], h) -> facts_mod.HostFacts:
     shared = answers.section("portal").get("shared_dir") or facts_mod.SHARED
-    return facts_mod.gather(transports[h.name], roles=h.roles, shared=shared,
-                            paths=edited_paths(answers, h.roles))
+    t = transports[h.name]
+    reader = read_batch(answers, t, h) if batched() else None
+    facts = facts_mod.gather(reader or t, roles=h.roles, shared=shared,
+                             paths=edited_paths(answers, h.roles))
+    facts.reader = reader
+    return facts
 
 
 def detect(answers, transports: dict[str, Transport]) -> dict[str, facts_mod.HostFacts]:
@@ -108,6 +148,9 @@ def build(answers, transports: dict[str, Transport], *, training: bool = False,
     if http is None and training:
         from .training import planning_http
         http = planning_http()
+    # planning reads what detection read in one batch per host (no round trip per read)
+    readers = {n: f.reader for n, f in facts.items() if getattr(f, "reader", None) is not None}
+    transports = {n: readers.get(n) or t for n, t in transports.items()}
     ctx = Context(answers, transports, facts, portal, http=http)
     for host, j in (journals or {}).items():
         ctx.pending[host] = j.pending_by_section()
@@ -134,4 +177,10 @@ def build(answers, transports: dict[str, Transport], *, training: bool = False,
         ctx.notes.clear()
         if sp.hosts or sp.notes:
             plan.sections.append(sp)
+    for n, r in readers.items():
+        r.used = True
+        log.info("batch: %s: detection %d round trip(s); planning %d read(s) not in the batch, "
+                 "%d check(s) with input", n, r.detect_round_trips, len(r.misses), len(r.checks))
+        if r.misses:
+            log.info("batch: %s: not in the batch: %s", n, "; ".join(r.misses))
     return plan

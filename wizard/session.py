@@ -150,7 +150,7 @@ class Session(SessionLanguage, TrainingMixin):
 
     def connect(self, hosts: list | None = None) -> dict:
         """Transports to the inventory hosts (or `hosts`, HostSpecs), reusing open ones."""
-        from . import connect, secrets
+        from . import connect
         self.settle()
         with self.lock:
             specs = list(hosts) if hosts is not None else list(self._need_answers().hosts)
@@ -159,10 +159,9 @@ class Session(SessionLanguage, TrainingMixin):
                 return self.transports
             self.close()
             self.secrets_ready()
-            if not self.training and self.answers is not None:
-                secrets.resolve_all(self.answers)     # a missing secret before any connection
-            self.transports = connect.connect_all(specs, training=self.training, accept=self.accept,
-                                                   ask=self.ask_host_key, **self.connect_kw)
+            self.transports = connect.connect_all_unlocking(      # the keyring during the handshakes
+                None if self.training else self.answers, specs, training=self.training,
+                accept=self.accept, ask=self.ask_host_key, **self.connect_kw)
             self._connected_to = key
             self.facts, self.journals = None, {}
             return self.transports
@@ -268,6 +267,7 @@ class Session(SessionLanguage, TrainingMixin):
             check_sections(only, "--only")
         with self.lock:
             transports = self.connect()
+            self.facts = None if planner.read_before(self.facts) else self.facts   # detect again
             self.ensure_facts()
             self.open_journals()
             portal = portal or planner.portal_version(ans, self.facts)

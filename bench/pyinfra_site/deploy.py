@@ -40,7 +40,8 @@ def staged(src, dest, check, **kw):
 
 
 def kw_mode(dest):
-    return "640" if dest.endswith(".cfg") else "755"
+    # the init script holds the database password: root only (as the wizard installs it)
+    return "640" if dest.endswith(".cfg") else "700"
 
 
 def kw_owner(dest):

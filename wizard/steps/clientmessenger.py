@@ -46,8 +46,7 @@ def plan(ctx, host) -> list[Action]:
         ctx.notes.append(_("{host}: {nested} looks like a nested copy from an earlier "
                            "`cp -R` re-run; the wizard leaves it alone, remove it by hand").format(
                                host=host.name, nested=nested))
-    strangers = t.run(f"find {q(dest)} \\( ! -user {q(cfg['owner'])} -o ! -group {q(cfg['group'])} \\) "
-                      "-print -quit", sudo=True, timeout=120)
+    strangers = t.run(strangers_command(cfg), sudo=True, timeout=120)
     if strangers.exit_code != 0:
         raise PlanError(_("host {host}: cannot check owners under {dest}: {output}").format(
             host=host.name, dest=dest, output=strangers.tail(3)))
@@ -58,3 +57,11 @@ def plan(ctx, host) -> list[Action]:
     else:
         actions.append(NoOp(_("everything under {dest} already belongs to {owner}").format(dest=dest, owner=owner)))
     return actions
+
+
+def strangers_command(cfg: dict) -> str:
+    """The first path under the target not owned by owner:group (read-only)."""
+    q = shlex.quote
+    dest = cfg["target"].rstrip("/")
+    return (f"find {q(dest)} \\( ! -user {q(cfg['owner'])} -o ! -group {q(cfg['group'])} \\) "
+            "-print -quit")

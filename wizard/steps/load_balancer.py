@@ -76,7 +76,11 @@ def _ssh_alias_target(address: str, ssh_config: str) -> str | None:
 
 
 def config_path(ctx) -> str:
-    return ctx.section(NAME).get("config") or DEFAULT_CONFIG
+    return config_path_of(ctx.answers)
+
+
+def config_path_of(answers) -> str:
+    return answers.section(NAME).get("config") or DEFAULT_CONFIG
 
 
 def reload_command(ctx, host) -> Command:

@@ -141,6 +141,40 @@ class FakeTransport:
         self._check_open()
         return self.files.get(path)
 
+    # set True to answer a batch's commands from the handlers too (their calls are then
+    # recorded in `batches`, not in `commands`); by default only files are batched
+    batch_commands = False
+
+    def probe_items(self, items: list) -> "Batch":
+        """wizard.batch.fetch on the fake: one round trip (recorded in `batches`)."""
+        from wizard.batch import Batch, CmdItem, FileEntry
+        self._check_open()
+        self.batches = getattr(self, "batches", [])
+        self.batches.append(list(items))
+        b = Batch(round_trips=1)
+        for item in items:
+            if isinstance(item, CmdItem):
+                if not self.batch_commands:
+                    continue
+                answer, matched = None, False
+                for rx, handler in self.handlers:
+                    m = rx.search(item.command)
+                    if m:
+                        call = FakeCall(item.command, item.sudo, None, None, item.command, m, self)
+                        answer, matched = (handler(call) if callable(handler) else handler), True
+                        break
+                if matched or not self.strict:
+                    b.commands[(item.command, item.sudo)] = self._result(item.command, answer)
+                continue
+            st = self.stat(item.path)
+            if not st.exists:
+                b.files[item.path] = FileEntry(st, "missing")
+            elif st.is_dir:
+                b.files[item.path] = FileEntry(st, "dir")
+            else:
+                b.files[item.path] = FileEntry(st, "ok", self.files[item.path])
+        return b
+
     def _is_dir(self, path: str) -> bool:
         p = path.rstrip("/") or "/"
         if p == "/" or p in self.dirs:

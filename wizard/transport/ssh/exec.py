@@ -55,6 +55,24 @@ class _Commands:
                                                        command=shown), result)
         return result
 
+    def run_raw(self, command: str, *, sudo: bool = False, timeout: float | None = None,
+                keep: int | None = None, display: str = "") -> str:
+        """Run `command` and return its stdout as the host sent it: unmasked, for output the
+        wizard parses itself (wizard.batch: base64 records, never shown). Bounded by `keep`
+        characters; CommandTimeout / CommandInterrupted as run()."""
+        log.debug("%s: run%s: %s", self.label, " (sudo)" if sudo else "", display)
+        with self._operation(f"running: {display}"):
+            raw = self._exec(command, sudo=sudo, timeout=timeout, display=display, keep=keep)
+        result = CommandResult(command=display, exit_code=raw.exit_code, stdout="", stderr="",
+                               duration_s=raw.duration_s)
+        if raw.interrupted:
+            raise CommandInterrupted(f"{self.label}: interrupted; the command was stopped on the "
+                                     f"host: {display}", host=self.spec.name, result=result)
+        if raw.timed_out:
+            raise CommandTimeout(f"{self.label}: command timed out after {timeout:g} s and was "
+                                 f"killed: {display}", result)
+        return raw.stdout
+
     def interrupt(self) -> None:
         """Stop the command running now on this host (from any thread: the runner's cancel):
         its run() stops it on the host and raises CommandInterrupted. No effect when no
@@ -64,6 +82,7 @@ class _Commands:
     def _exec(self, command: str, *, sudo: bool = False, stdin: bytes | None = None,
               timeout: float | None = None, on_output: OutputCallback | None = None,
               display: str = "", keep: int | None = _LineSink.KEEP) -> _Raw:
+        self.round_trips = getattr(self, "round_trips", 0) + 1
         if sudo and self._needs_sudo():
             return self._exec_sudo(command, stdin=stdin, timeout=timeout, on_output=on_output,
                                    display=display, keep=keep)

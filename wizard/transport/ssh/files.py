@@ -78,6 +78,7 @@ class _Files:
         """The file's bytes (None when absent). Read over SFTP; when that is denied and
         sudo=True with become == "sudo", read as root via `sudo base64` (binary-safe
         through the pty). ConnectionLost when the connection breaks."""
+        self.round_trips = getattr(self, "round_trips", 0) + 1
         with self._operation(_("reading {path}").format(path=path)) as t:
             sftp = self._sftp_client()
             try:

@@ -69,6 +69,7 @@ class SSHTransport(_Connecting, _Authenticating, _Operations, _Commands, _Files)
         self._lock = threading.RLock()
         self._negotiated: dict = {}
         self.user: str | None = None
+        self.round_trips = 0                 # commands and file reads sent (bench, tests)
         self.label = f"{spec.name} ({spec.address}:{spec.port or 22})"
         if connect:
             self.connect()
