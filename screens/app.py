@@ -26,13 +26,23 @@ from wizard.session import Session
 
 from . import model
 from .commands import WizardCommands
+from .language import LanguageCommands
 from .messages import PageLeft
-from .pages import DONE, PAGES, PROBLEM_PAGE, SECTIONS, SKIPPED, TITLES, TODO
+from .pages import DONE, PAGES, PROBLEM_PAGE, SECTIONS, SKIPPED, TODO, title
 
 log = logging.getLogger("screens.app")
 
 # which answers key each page edits (sections edit their own key)
 SLICES = {"hosts": "inventory", "portal": "portal", "detection": "portal"}
+
+NEW = N_("new answers")             # the source of answers not yet in a file (shown translated)
+
+# Textual's own palette commands and footer key, so that they follow the language too
+N_("Theme"), N_("Change the current theme"), N_("Quit"), N_("Quit the application as soon as possible")
+N_("Keys"), N_("Hide the keys and widget help panel")
+N_("Show help for the focused widget and a summary of available keys")
+N_("Minimize"), N_("Minimize the widget and restore to normal size"), N_("Maximize")
+N_("Maximize the focused widget"), N_("Screenshot"), N_("Save an SVG 'screenshot' of the current screen")
 
 
 def help_commands():
@@ -46,12 +56,13 @@ class WizardApp(App[int]):
 
     CSS_PATH = "wizard.tcss"
     # the wizard's commands in its order (screens/commands.py); "Help" and "Keys" (screens/help.py)
-    COMMANDS = {WizardCommands, help_commands}
+    # and the languages (screens/language.py)
+    COMMANDS = {WizardCommands, help_commands, LanguageCommands}
     TITLE = "chat-role wizard"
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save"),
-        Binding("ctrl+o", "open", "Open"),
-        Binding("f9", "run", "Run", priority=False),
+        Binding("ctrl+s", "save", N_("Save")),
+        Binding("ctrl+o", "open", N_("Open")),
+        Binding("f9", "run", N_("Run"), priority=False),
         Binding("ctrl+q", "quit", N_("Quit")),
         Binding("f1", "help", N_("Help")),
     ]
@@ -59,7 +70,7 @@ class WizardApp(App[int]):
     def __init__(self, *, session: Session | None = None, answers: str | Path | None = None,
                  training: bool = False, keyring_mode: str | None = None, data: dict | None = None,
                  clock: Callable[[], float] = time.time, scenario: str | None = None,
-                 pick_scenario: bool = False) -> None:
+                 pick_scenario: bool = False, language: str | None = None) -> None:
         super().__init__()
         if session is None:
             session = Session(training=training, keyring_mode=keyring_mode, clock=clock, scenario=scenario)
@@ -73,14 +84,14 @@ class WizardApp(App[int]):
         self.issues: list = []                  # wizard.session.Problem: the answers as they are now
         self.path: Path | None = Path(answers) if answers else None
         if data is not None:
-            self.data, self.source = copy.deepcopy(data), str(self.path or "new answers")
+            self.data, self.source = copy.deepcopy(data), str(self.path or NEW)
         elif self.path is not None and self.path.exists():
             self.data, self.problems = model.load(self.path)
             self.source = str(self.path)
         elif self.training:
             self.data, self.source = model.training_sample()
         else:                                   # a new file: saved there on ctrl+s
-            self.data, self.source = model.blank(), str(self.path or "new answers")
+            self.data, self.source = model.blank(), str(self.path or NEW)
         self.sidebar_hidden = False             # F2 on a wide terminal (screens/base.py)
         self.states: dict[str, str] = {p: TODO for p in PAGES}
         for name in self.skipped():
@@ -91,6 +102,11 @@ class WizardApp(App[int]):
         self.report_path: Path | None = None
         self.started = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(clock()))
         self.saved = model.clean(copy.deepcopy(self.data))     # what the file on disk says
+        if language is not None:        # else the one in use: --lang, the answers' ui.language, the locale
+            code = self.session.set_language(language)
+            ui = self.data.get("ui") or {}
+            if ui.get("language") not in (None, code):      # the answers would switch it back
+                self.data["ui"] = {**ui, "language": code}
         self.revalidate()
         self.sub_title = self.subtitle()
 
@@ -109,7 +125,7 @@ class WizardApp(App[int]):
     def revalidate(self) -> None:
         """Check the whole answers (schema and cross-section checks, the same as the CLI's)
         and mark every page that has a problem."""
-        _, self.issues = self.session.validate(model.clean(copy.deepcopy(self.data)), "answers")
+        _valid, self.issues = self.session.validate(model.clean(copy.deepcopy(self.data)), "answers")
         from .base import WizardScreen
         if self.is_running and isinstance(self.screen, WizardScreen):
             self.screen.states_changed()
@@ -127,15 +143,16 @@ class WizardApp(App[int]):
         if not self.issues:
             return False
         from .dialogs import ChoiceDialog
-        lines = [f"{TITLES.get(page, page)}: {p}" for page, ps in self.problem_pages().items() for p in ps]
-        self.push_screen(ChoiceDialog(f"{what}: fix these first", "\n".join(lines), [("ok", "Close", "primary")]))
+        lines = [f"{title(page)}: {p}" for page, ps in self.problem_pages().items() for p in ps]
+        self.push_screen(ChoiceDialog(_("{what}: fix these first").format(what=what), "\n".join(lines),
+                                      [("ok", _("Close"), "primary")]))
         return True
 
     def subtitle(self) -> str:
-        where = Path(self.source).name if self.path or Path(self.source).is_absolute() else self.source
+        where = Path(self.source).name if self.path or Path(self.source).is_absolute() else _(self.source)
         if self.training and self.session.scenario not in (None, "centos7"):
             return _("TRAINING: {scenario} · {where}").format(scenario=self.session.scenario, where=where)
-        return f"TRAINING: simulated CentOS 7 host · {where}" if self.training else where
+        return _("TRAINING: simulated CentOS 7 host · {source}").format(source=where) if self.training else where
 
     # -- pages -----------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -148,8 +165,8 @@ class WizardApp(App[int]):
     def show_load_problems(self, problems: list[str]) -> None:
         """Every problem of a file just loaded, in a dialog that stays until closed."""
         from .dialogs import ChoiceDialog
-        self.push_screen(ChoiceDialog("The answers file has problems", "\n".join(problems),
-                                      [("ok", "Close", "primary")]))
+        self.push_screen(ChoiceDialog(_("The answers file has problems"), "\n".join(problems),
+                                      [("ok", _("Close"), "primary")]))
 
     def page_screen(self, name: str) -> Screen:
         module = importlib.import_module(f"screens.{name}")
@@ -197,13 +214,13 @@ class WizardApp(App[int]):
         (AnswersError) stops it, with every problem listed."""
         from wizard.errors import AnswersError
         data = model.clean(copy.deepcopy(data))
-        _, problems = self.session.validate(data, source)
+        _valid, problems = self.session.validate(data, source)
         hosts = (data.get("inventory") or {}).get("hosts") or {}
         skipped: dict[str, str] = {}
         for p in problems:
             for name in hosts:
                 if p.key.startswith(f"inventory.hosts.{name}.") or p.key == f"inventory.hosts.{name}":
-                    skipped.setdefault(name, f"not detected: {p}")
+                    skipped.setdefault(name, _("not detected: {problem}").format(problem=p))
         for name in skipped:
             hosts.pop(name, None)
         if skipped and not hosts:
@@ -234,11 +251,11 @@ class WizardApp(App[int]):
         if section in skip:
             skip.remove(section)
             self.set_state(section, TODO)
-            self.notify(f"{TITLES[section]} will run.")
+            self.notify(_("{section} will run.").format(section=title(section)))
         else:
             skip.append(section)
             self.set_state(section, SKIPPED)
-            self.notify(f"{TITLES[section]} is skipped (ctrl+t takes it back).")
+            self.notify(_("{section} is skipped (ctrl+t takes it back).").format(section=title(section)))
         skip = [s for s in SECTIONS if s in skip]
         self.data.setdefault("sections", {})["skip"] = skip
         self.revalidate()
@@ -261,26 +278,26 @@ class WizardApp(App[int]):
         from .dialogs import PathDialog
         self.collect_current()
         default = str(self.path) if self.path else "site.yaml"
-        self.push_screen(PathDialog("Save the answers as", default, "Save"),
+        self.push_screen(PathDialog(_("Save the answers as"), default, _("Save")),
                          lambda p: p and self.save_to(Path(p).expanduser()))
 
     def save_to(self, path: Path) -> None:
         try:
             problems = model.save(self.data, path)
         except OSError as e:
-            self.notify(f"{path}: {e.strerror}", title="Not saved", severity="error")
+            self.notify(f"{path}: {e.strerror}", title=_("Not saved"), severity="error")
             return
         self.path, self.source = path, str(path)
         self.saved = model.clean(copy.deepcopy(self.data))
         self.sub_title = self.subtitle()
-        self.notify(f"Saved to {shown(path)}", title="Answers saved")
+        self.notify(_("Saved to {path}").format(path=shown(path)), title=_("Answers saved"))
         if problems:
-            self.notify("\n".join(problems[:8]), title="Saved, but the answers are incomplete",
+            self.notify("\n".join(problems[:8]), title=_("Saved, but the answers are incomplete"),
                         severity="warning", timeout=10)
 
     def action_open(self) -> None:
         from .dialogs import PathDialog
-        self.push_screen(PathDialog("Load answers from", str(self.path or ""), "Load"),
+        self.push_screen(PathDialog(_("Load answers from"), str(self.path or ""), _("Load")),
                          lambda p: p and self.load_from(Path(p).expanduser()))
 
     def load_from(self, path: Path) -> None:
@@ -288,7 +305,7 @@ class WizardApp(App[int]):
         try:
             data, problems = model.load(path)
         except (OSError, WizardError) as e:
-            self.notify(str(e), title="Not loaded", severity="error")
+            self.notify(str(e), title=_("Not loaded"), severity="error")
             return
         self.data, self.path, self.source, self.problems = data, path, str(path), problems
         self.saved = model.clean(copy.deepcopy(self.data))
@@ -298,7 +315,7 @@ class WizardApp(App[int]):
         for name in self.skipped():
             self.states[name] = SKIPPED
         self.sub_title = self.subtitle()
-        self.notify(f"Loaded {path}", title="Answers loaded")
+        self.notify(_("Loaded {path}").format(path=path), title=_("Answers loaded"))
         if problems:
             self.show_load_problems(problems)
         self.reshow(keep=False)
@@ -316,7 +333,7 @@ class WizardApp(App[int]):
         if isinstance(self.screen, SectionScreen):
             self.screen.action_preview()
         else:
-            self.notify("Preview works on a section page (or Run shows the whole plan).")
+            self.notify(_("Preview works on a section page (or Run shows the whole plan)."))
 
     def action_run(self) -> None:
         from .run import RunScreen
@@ -335,10 +352,10 @@ class WizardApp(App[int]):
         try:
             self.report_path, self.report_text = self.session.write_report(outcome)
         except OSError as e:
-            self.notify(f"{e.filename}: {e.strerror}", title="Report not saved", severity="error")
+            self.notify(f"{e.filename}: {e.strerror}", title=_("Report not saved"), severity="error")
             return
         self.set_state("report", DONE)
-        self.notify(f"Saved as {shown(self.report_path)}", title="Install report")
+        self.notify(_("Saved as {path}").format(path=shown(self.report_path)), title=_("Install report"))
 
     # -- manual steps in the portal UI (wizard.acks) -----------------------------------------
     def manual_items(self) -> tuple[list, str | None]:
@@ -400,19 +417,19 @@ class WizardApp(App[int]):
 
         def chosen(p: str | None) -> None:
             if not p:
-                self.notify("Not run: save the answers first, so that the report and the file agree.",
+                self.notify(_("Not run: save the answers first, so that the report and the file agree."),
                             severity="warning")
                 return
             self.save_to(Path(p).expanduser())
             if not self.dirty:
                 then()
-        self.push_screen(PathDialog("Save the answers before the run, as", "site.yaml", "Save"), chosen)
+        self.push_screen(PathDialog(_("Save the answers before the run, as"), "site.yaml", _("Save")), chosen)
 
     # -- secrets -----------------------------------------------------------------------------
     def store_secret(self, key: str, value: str) -> str:
         """A typed secret goes to the keyring (on its own thread); the answers get the reference."""
         def failed(text: str) -> None:
-            self.call_from_thread(self.notify, text, title="Not stored in the keyring", severity="error",
+            self.call_from_thread(self.notify, text, title=_("Not stored in the keyring"), severity="error",
                                   timeout=15)
         return self.session.store_secret_later(key, value, failed)
 
@@ -422,13 +439,18 @@ class WizardApp(App[int]):
         from wizard.errors import SecretError
         from .dialogs import SecretDialog
         if threading.get_ident() == self._thread_id:
-            raise SecretError(f"{what}: cannot ask from the event loop")
-        prompt = what if what.endswith(": ") else f"Secret {what}" + (f" ({keypath})" if keypath else "") + ":"
+            raise SecretError(_("{what}: cannot ask from the event loop").format(what=what))
+        if what.endswith(": "):
+            prompt = what
+        elif keypath:
+            prompt = _("Secret {what} ({keypath}):").format(what=what, keypath=keypath)
+        else:
+            prompt = _("Secret {what}:").format(what=what)
         answer: Future[str | None] = Future()
         self.call_from_thread(self.push_screen, SecretDialog(prompt.rstrip()), answer.set_result)
         value = self.wait_for_answer(answer)
         if not value:
-            raise SecretError(f"{what.rstrip(': ')}: not given")
+            raise SecretError(_("{what}: not given").format(what=what.rstrip(": ")))
         return value
 
     # -- host keys (called from worker threads) --------------------------------------------
@@ -456,28 +478,48 @@ class WizardApp(App[int]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """The palette's commands, the wizard's first and its pages in the procedure's
         order (screens/commands.py lists and matches them), then Textual's."""
-        yield SystemCommand("Save answers", "Write the answers file (ctrl+s)", self.action_save)
-        yield SystemCommand("Save as…", "Write the answers to another file", self.action_save_as)
-        yield SystemCommand("Load answers…", "Open an answers file; every page is prefilled (ctrl+o)",
+        yield SystemCommand(_("Save answers"), _("Write the answers file (ctrl+s)"), self.action_save)
+        yield SystemCommand(_("Save as…"), _("Write the answers to another file"), self.action_save_as)
+        yield SystemCommand(_("Load answers…"), _("Open an answers file; every page is prefilled (ctrl+o)"),
                             self.action_open)
-        yield SystemCommand("Preview this section", "Show the commands and diffs this section will run (F5)",
+        yield SystemCommand(_("Preview this section"), _("Show the commands and diffs this section will run (F5)"),
                             self.action_preview)
-        yield SystemCommand("Run", "Preview the whole plan, then run it (F9)", self.action_run)
-        yield SystemCommand("Verify (section 11)", "Check, read-only, that chat works end to end "
-                            "(daemon, cluster port, WebSocket through the load balancers, WhatsApp)",
+        yield SystemCommand(_("Run"), _("Preview the whole plan, then run it (F9)"), self.action_run)
+        yield SystemCommand(_("Verify (section 11)"), _("Check, read-only, that chat works end to end "
+                            "(daemon, cluster port, WebSocket through the load balancers, WhatsApp)"),
                             self.action_verify)
         if self.training:
-            yield SystemCommand("Reset the training host", "Start the simulated host over, as freshly installed",
+            yield SystemCommand(_("Reset the training host"), _("Start the simulated host over, as freshly installed"),
                                 self.action_reset_training)
             yield SystemCommand(_("Training scenario…"),
                                 _("Train on another simulated site (CentOS 6, a Windows repository, a "
                                   "failing step, an unknown host key…)"), self.action_choose_scenario)
         for page in PAGES:
-            yield SystemCommand(f"Go to: {TITLES[page]}", f"Show the {TITLES[page]} page",
+            yield SystemCommand(_("Go to: {page}").format(page=title(page)),
+                                _("Show the {page} page").format(page=title(page)),
                                 lambda page=page: self.goto(page))
         # textual's "Keys" (its generic key panel) is replaced by ours: screens/help.py
         theirs = (self.action_show_help_panel, self.action_hide_help_panel)
-        yield from (c for c in super().get_system_commands(screen) if c.callback not in theirs)
+        for command in super().get_system_commands(screen):      # Textual's own, in our language
+            if command.callback not in theirs:
+                yield command._replace(title=_(command.title), help=_(command.help))
+
+    def action_command_palette(self) -> None:
+        """Textual's palette, with its prompt in the wizard's language."""
+        from textual.command import CommandPalette
+        if self.use_command_palette and not CommandPalette.is_open(self):
+            self.push_screen(CommandPalette(placeholder=_("Search for commands…"), id="--command-palette"))
+
+    # -- language ----------------------------------------------------------------------------
+    def switch_language(self, code: str) -> None:
+        """Every text in `code` from now on (the palette's language commands): the current
+        page is shown again in it, with what was typed, and so are its sidebar and footer."""
+        from .language import relabel
+        code = self.session.set_language(code)      # wizard.i18n, and the session's answers
+        # the answers here keep it too (saving writes it, and Session.use follows it)
+        self.data["ui"] = {**(self.data.get("ui") or {}), "language": code}
+        self.revalidate()
+        self.call_later(relabel, self)
 
     def action_help(self) -> None:
         """F1: the help of the page that is shown."""
@@ -489,9 +531,9 @@ class WizardApp(App[int]):
         show_keys(self)
 
     def action_verify(self) -> None:
-        if self.refuse_with_problems("Verify"):
+        if self.refuse_with_problems(_("Verify")):
             return
-        self.notify("Verifying (read-only)…", title="11. Verify")
+        self.notify(_("Verifying (read-only)…"), title=_("11. Verify"))
         self.verify(self.snapshot(), self.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="verify")
@@ -505,10 +547,11 @@ class WizardApp(App[int]):
             self.session.use(self.answers_for(data, source))
             checks = self.session.verify()
         except Exception as e:          # shown to the engineer
-            self.call_from_thread(self.notify, describe_error(e), title="Verify failed", severity="error")
+            self.call_from_thread(self.notify, describe_error(e), title=_("Verify failed"), severity="error")
             return
         bad = sum(1 for c in checks if not c.ok)
-        title = f"11. Verify: {len(checks) - bad} of {len(checks)} checks passed"
+        heading = _("11. Verify: {passed} of {total} checks passed").format(passed=len(checks) - bad,
+                                                                          total=len(checks))
         record = self.session.record
         if record is not None:              # the last run's report again, with the Verify table
             record.extra = [x for x in record.extra if x[0] != "Verify (section 11)"]
@@ -516,13 +559,13 @@ class WizardApp(App[int]):
             outcome = record.outcome.split("; verify:")[0]
             self.call_from_thread(self.write_report, f"{outcome}; verify: {len(checks) - bad} of "
                                                      f"{len(checks)} checks passed")
-        self.call_from_thread(self.push_screen, ChoiceDialog(title, "\n".join(render_lines(checks)),
-                                                             [("ok", "Close", "primary")]))
+        self.call_from_thread(self.push_screen, ChoiceDialog(heading, "\n".join(render_lines(checks)),
+                                                             [("ok", _("Close"), "primary")]))
 
     def action_reset_training(self) -> None:
         from .run import RunScreen
         if isinstance(self.screen, RunScreen) and self.screen.running:
-            self.notify("Stop the run first.", severity="warning")
+            self.notify(_("Stop the run first."), severity="warning")
             return
         self.reset_training()
 
@@ -566,14 +609,14 @@ class WizardApp(App[int]):
             self.screen.action_build()
         else:
             self.reshow(keep=True)
-        self.notify("The simulated host is as freshly installed again.", title="Training host reset")
+        self.notify(_("The simulated host is as freshly installed again."), title=_("Training host reset"))
 
     # -- quitting --------------------------------------------------------------------------
     async def action_quit(self) -> None:
         """Quit; with unsaved changes, ask first (save, discard, or stay)."""
         from .run import RunScreen
         if isinstance(self.screen, RunScreen) and self.screen.running:
-            self.notify("A run is in progress: stop it first (ctrl+x), then quit.", severity="warning")
+            self.notify(_("A run is in progress: stop it first (ctrl+x), then quit."), severity="warning")
             return
         self.collect_current()
         if not self.dirty:
@@ -591,12 +634,12 @@ class WizardApp(App[int]):
                 self.save_to(self.path)
                 if not self.dirty:
                     self.exit(0)
-        where = shown(self.path) if self.path else "no file yet"
-        self.push_screen(ChoiceDialog("Unsaved changes",
-                                      f"The answers have changes that are not saved ({where}).",
-                                      [("save", "Save and quit", "primary"),
-                                       ("discard", "Quit without saving", "error"),
-                                       ("cancel", "Stay", "default")], focus="cancel"), answered)
+        where = shown(self.path) if self.path else _("no file yet")
+        self.push_screen(ChoiceDialog(_("Unsaved changes"),
+                                      _("The answers have changes that are not saved ({where}).").format(where=where),
+                                      [("save", _("Save and quit"), "primary"),
+                                       ("discard", _("Quit without saving"), "error"),
+                                       ("cancel", _("Stay"), "default")], focus="cancel"), answered)
 
     def on_unmount(self) -> None:
         self.session.close()

@@ -19,9 +19,9 @@ from textual.widgets import Header, Input, Label, Select, Static
 
 from wizard.i18n import N_, _
 
-from .fields import Field
+from .fields import Field, hint
 from .messages import PageLeft, PlanBuilt, WorkFailed
-from .pages import MARKS, PREVIEWED, PROBLEM, SECTIONS, SKIPPED, TITLES, TODO, next_page
+from .pages import MARKS, PREVIEWED, PROBLEM, SECTIONS, SKIPPED, TODO, next_page, title
 from .widgets.banner import TrainingBanner
 from .widgets.footer import WizardFooter
 from .widgets.planview import PlanView
@@ -51,8 +51,8 @@ class WizardScreen(Screen[PageLeft]):
 
     PAGE: ClassVar[str] = ""
     BINDINGS = [
-        Binding("ctrl+n", "go(1)", "Next"),
-        Binding("ctrl+b", "go(-1)", "Back"),
+        Binding("ctrl+n", "go(1)", N_("Next")),
+        Binding("ctrl+b", "go(-1)", N_("Back")),
         Binding("f2", "toggle_sidebar", N_("Pages")),
     ]
 
@@ -132,7 +132,7 @@ class WizardScreen(Screen[PageLeft]):
             self.title = None
             return
         state = PROBLEM if self.PAGE in self.app.problem_pages() else self.app.states.get(self.PAGE, TODO)
-        self.title = f"{MARKS.get(state, ' ')} {TITLES.get(self.PAGE, self.PAGE)}"
+        self.title = f"{MARKS.get(state, ' ')} {title(self.PAGE)}"
 
     def action_toggle_sidebar(self) -> None:
         """F2: hide/show the sidebar (wide terminal), open/close the drawer (narrow)."""
@@ -159,6 +159,29 @@ class WizardScreen(Screen[PageLeft]):
         else:
             self.focus_next()
 
+    async def language_changed(self) -> None:
+        """The language changed: compose the page again in it, with what was typed (taken
+        into the answers first, as when the page is left) and the focus where it was."""
+        from textual.widgets import Checkbox, SelectionList
+        focused = self.focused.id if self.focused is not None else None
+        self.app.store(self.PAGE, self.collect())
+        # the new inputs report the values they are given: not an edit (a preview stays valid)
+        with self.prevent(Input.Changed, Select.Changed, Checkbox.Changed, SelectionList.SelectedChanged):
+            await self.recompose()
+        self.recomposed()
+        if focused:
+            for w in self.query(f"#{focused}"):
+                w.focus()
+                break
+        self.refresh_bindings()
+
+    def recomposed(self) -> None:
+        """Fill in what compose leaves to on_mount (after a change of language)."""
+        on_mount = getattr(self, "on_mount", None)
+        if on_mount is not None:
+            on_mount()
+        self.states_changed()
+
     def states_changed(self) -> None:
         """The app changed a page's state or the answers' problems: redraw the sidebar and
         the problems list (every problem of the answers, on every page, until fixed)."""
@@ -169,7 +192,7 @@ class WizardScreen(Screen[PageLeft]):
             box = self.query_one("#problems", Static)
         except Exception:               # not composed yet
             return
-        lines = [f"! {TITLES.get(page, page)}: {p}" for page, ps in pages.items() for p in ps]
+        lines = [f"! {title(page)}: {p}" for page, ps in pages.items() for p in ps]
         box.update("\n".join(lines))
         box.set_class(bool(lines), "-shown")
 
@@ -181,13 +204,14 @@ class SectionScreen(WizardScreen):
     FIELDS: ClassVar[tuple[Field, ...]] = ()
     PREVIEW: ClassVar[bool] = True
     BINDINGS = [
-        Binding("f5", "preview", "Preview"),
-        Binding("ctrl+t", "toggle_skip", "Skip section"),
+        Binding("f5", "preview", N_("Preview")),
+        Binding("ctrl+t", "toggle_skip", N_("Skip section")),
     ]
 
     def __init__(self, data: dict | None = None) -> None:
         super().__init__()
         self.data: dict = dict(data or {})
+        self.preview = None             # () -> what the preview shows, in the current language
 
     @property
     def section(self) -> str:
@@ -200,16 +224,16 @@ class SectionScreen(WizardScreen):
     # -- layout ----------------------------------------------------------------------------
     def compose_main(self) -> ComposeResult:
         with VerticalScroll(id="form"):
-            yield Static(TITLES[self.PAGE], classes="page-title")
+            yield Static(title(self.PAGE), classes="page-title")
             if self.EXPLANATION:
-                yield Static(self.EXPLANATION, classes="explanation", markup=False)
+                yield Static(_(self.EXPLANATION), classes="explanation", markup=False)
             yield from self.compose_fields()
             yield from self.compose_extra()
             if self.PREVIEW:
-                yield Label("Preview (F5)", classes="preview-title")
+                yield Label(_("Preview (F5)"), classes="preview-title")
                 if importlib.util.find_spec(f"wizard.steps.{self.section}") is None:
-                    yield Static("The engine has no step for this section yet: its preview and "
-                                 "run will come with it.", classes="hint", markup=False)
+                    yield Static(_("The engine has no step for this section yet: its preview and "
+                                   "run will come with it."), classes="hint", markup=False)
                 yield PlanView(id="preview")
 
     def compose_fields(self) -> ComposeResult:
@@ -219,7 +243,7 @@ class SectionScreen(WizardScreen):
     def compose_field(self, f: Field, value: object) -> ComposeResult:
         with Vertical(classes="field", id=f"field-{f.id}"):
             with Horizontal(classes="field-row"):
-                yield Label(f.label, classes="field-label")
+                yield Label(_(f.label), classes="field-label")
                 if f.kind == "bool":
                     yield CheckBox("", bool(value), id=f.id, compact=True, classes="field-check")
                 elif f.kind == "choice":
@@ -231,8 +255,9 @@ class SectionScreen(WizardScreen):
                 else:
                     yield Input("" if value is None else str(value), id=f.id,
                                 placeholder=self.placeholder(f), compact=True)
-            if f.help:
-                yield Static(f.help, classes="field-help", markup=False)
+            text = hint(self.section, f)
+            if text:
+                yield Static(text, classes="field-help", markup=False)
             yield Static("", classes="field-error", id=f"{f.id}-error", markup=False)
 
     def compose_extra(self) -> ComposeResult:
@@ -243,16 +268,16 @@ class SectionScreen(WizardScreen):
     def placeholder(f: Field) -> str:
         """An empty input's hint: what empty means, or an example marked as one."""
         if f.placeholder:
-            return f.placeholder
+            return _(f.placeholder)
         if f.example:
             return (_("e.g. {example}") if f.optional else _("required, e.g. {example}")).format(example=f.example)
-        return "" if f.optional else "required"
+        return "" if f.optional else _("required")
 
     def secret_placeholder(self, f: Field) -> str:
         ref = self.data.get(f.key)
         if ref:
-            return f"{ref} (type to replace)"
-        return f"typed once, kept as keyring:{f.secret_key}"
+            return _("{ref} (type to replace)").format(ref=ref)
+        return _("typed once, kept as keyring:{key}").format(key=f.secret_key)
 
     def on_mount(self) -> None:
         first = next(iter(self.query("#form Input, #form Select, #form .field-check")), None)
@@ -308,7 +333,7 @@ class SectionScreen(WizardScreen):
                     ref = out.get(f.key) or f"keyring:{f.secret_key}"
                     out[f.key] = self.app.store_secret(ref.split(":", 1)[1], w.value)
                     w.value = ""
-                    w.placeholder = f"{out[f.key]} (type to replace)"
+                    w.placeholder = _("{ref} (type to replace)").format(ref=out[f.key])
             else:
                 text = self.query_one(f"#{f.id}", Input).value.strip()
                 out[f.key] = typed(text, subschema(self.answers_key, f.key)) if text else None
@@ -316,14 +341,24 @@ class SectionScreen(WizardScreen):
         return out
 
     # -- preview ---------------------------------------------------------------------------
+    def show_preview(self, render) -> None:
+        """Show render() in the preview (again after a change of language)."""
+        self.preview = render
+        self.query_one("#preview", PlanView).show(render())
+
+    def recomposed(self) -> None:
+        super().recomposed()
+        if self.PREVIEW and self.preview is not None:
+            self.show_preview(self.preview)
+
     def action_preview(self) -> None:
         if not self.PREVIEW:
-            self.notify("This page has no preview: its values are used by the sections' previews.")
+            self.notify(_("This page has no preview: its values are used by the sections' previews."))
             return
         self.app.store(self.PAGE, self.collect())
-        if self.app.refuse_with_problems("Preview"):
+        if self.app.refuse_with_problems(_("Preview")):
             return
-        self.query_one("#preview", PlanView).show("Building the preview…")
+        self.show_preview(lambda: _("Building the preview…"))
         self.build_preview(self.app.snapshot(), self.app.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preview")
@@ -343,23 +378,23 @@ class SectionScreen(WizardScreen):
     def plan_built(self, event: PlanBuilt) -> None:
         from .widgets.planview import render_section
         sp = event.plan.section(self.section)
-        view = self.query_one("#preview", PlanView)
         if sp is None:
-            why = ("this section is skipped (ctrl+t to take it back)" if self.section in self.app.skipped()
-                   else "no host of the inventory has the roles this section runs on")
-            view.show(f"Nothing to do here: {why}.")
+            skipped = self.section in self.app.skipped()
+            self.show_preview(lambda: _("Nothing to do here: this section is skipped (ctrl+t to take it back).")
+                              if skipped else
+                              _("Nothing to do here: no host of the inventory has the roles this section runs on."))
         else:
-            view.show(render_section(sp))
+            self.show_preview(lambda: render_section(sp))
         self.app.set_state(self.PAGE, SKIPPED if self.section in self.app.skipped() else PREVIEWED)
 
     @on(WorkFailed)
     def work_failed(self, event: WorkFailed) -> None:
         if self.PREVIEW:
-            self.query_one("#preview", PlanView).show(f"The preview could not be built:\n{event.text}")
-        self.notify(event.text, title=f"{event.what} failed", severity="error", timeout=10)
+            self.show_preview(lambda: _("The preview could not be built:\n{error}").format(error=event.text))
+        self.notify(event.text, title=_("The preview failed"), severity="error", timeout=10)
 
     def action_toggle_skip(self) -> None:
         if self.section not in SECTIONS:
-            self.notify("Only procedure sections can be skipped.")
+            self.notify(_("Only procedure sections can be skipped."))
             return
         self.app.toggle_skip(self.section)

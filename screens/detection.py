@@ -9,49 +9,56 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Input, Label, Static
 
+from wizard.i18n import N_, _, ngettext
+
 from .base import WizardScreen, describe_error
 from .fields import subschema, typed
 from .messages import HostsDetected, WorkFailed
-from .pages import DONE, FAILED, TITLES
+from .pages import DONE, FAILED, title
 
-EXPLANATION = (
+EXPLANATION = N_(
     "The wizard reads each host without changing anything: the CentOS release, whether a Java 8 "
     "is installed, the portal version (and the file it was read from) and whether the "
     "repositories live on a Windows machine (CRLF files, a CIFS mount). When the portal version "
     "is wrong (or not found), correct it here: the answers keep it for the replay.")
 
+# the facts table: column key -> heading
+COLUMNS = (("host", N_("host")), ("roles", N_("roles")), ("OS", N_("OS")), ("Java 8", N_("Java 8")),
+           ("portal", N_("portal")), ("Windows repos", N_("Windows repos")))
+
 
 class DetectionScreen(WizardScreen):
     PAGE = "detection"
-    BINDINGS = [Binding("f5", "detect", "Detect again")]
+    BINDINGS = [Binding("f5", "detect", N_("Detect again"))]
 
     def __init__(self, data: dict | None = None) -> None:
         super().__init__()
         self.portal = dict(data or {})
         self.facts: dict = {}
+        self.status = lambda: ""        # () -> the status line, in the current language
 
     def compose_main(self) -> ComposeResult:
         with VerticalScroll(id="form"):
-            yield Static(TITLES[self.PAGE], classes="page-title")
-            yield Static(EXPLANATION, classes="explanation", markup=False)
+            yield Static(title(self.PAGE), classes="page-title")
+            yield Static(_(EXPLANATION), classes="explanation", markup=False)
             yield Static("", id="detect-status", markup=False)
             yield DataTable(id="facts-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="facts-detail")
             with Vertical(id="corrections"):
-                yield Label("Corrections", classes="preview-title")
+                yield Label(_("Corrections"), classes="preview-title")
                 with Horizontal(classes="field-row"):
-                    yield Label("Portal version (empty: the detected one)", classes="field-label")
+                    yield Label(_("Portal version (empty: the detected one)"), classes="field-label")
                     yield Input(self.portal.get("version") or "", id="portal-version",
-                                placeholder="detected", compact=True)
+                                placeholder=_("detected"), compact=True)
                 yield Static("", classes="field-error", id="portal-version-error")
                 yield Static("", id="portal-source", markup=False)
-                yield Static("Windows-hosted repositories need no correction: the daemon section strips CR "
-                             "characters wherever the init script has them.", classes="hint", markup=False)
+                yield Static(_("Windows-hosted repositories need no correction: the daemon section strips CR "
+                               "characters wherever the init script has them."), classes="hint", markup=False)
 
     def on_mount(self) -> None:
         table = self.query_one("#facts-table", DataTable)
-        for c in ("host", "roles", "OS", "Java 8", "portal", "Windows repos"):
-            table.add_column(c, key=c)
+        for key, label in COLUMNS:
+            table.add_column(_(label), key=key)
         if self.app.facts is not None:
             self.show_facts(self.app.facts, self.app.portal)
         else:
@@ -59,7 +66,7 @@ class DetectionScreen(WizardScreen):
 
     def action_detect(self) -> None:
         self.app.store(self.PAGE, self.collect())
-        self.query_one("#detect-status", Static).update("Connecting and detecting…")
+        self.say(lambda: _("Connecting and detecting…"))
         self.detect(self.app.snapshot(), self.app.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="detect")
@@ -83,8 +90,9 @@ class DetectionScreen(WizardScreen):
         self.show_facts(event.facts, event.portal)
         if event.errors:
             lines = [f"✗ {host}: {why}" for host, why in event.errors.items()]
-            self.query_one("#detect-status", Static).update(
-                f"{len(event.facts)} host(s) detected; not detected:\n" + "\n".join(lines))
+            n = len(event.facts)
+            self.say(lambda: ngettext("{n} host detected; not detected:", "{n} hosts detected; not detected:",
+                                      n).format(n=n) + "\n" + "\n".join(lines))
             self.app.set_state(self.PAGE, FAILED)
             return
         self.app.set_state(self.PAGE, DONE)
@@ -92,9 +100,9 @@ class DetectionScreen(WizardScreen):
 
     @on(WorkFailed)
     def work_failed(self, event: WorkFailed) -> None:
-        self.query_one("#detect-status", Static).update(f"✗ {event.text}")
+        self.say(lambda: f"✗ {event.text}")
         self.app.set_state(self.PAGE, FAILED)
-        self.notify(event.text, title="Detection failed", severity="error", timeout=10)
+        self.notify(event.text, title=_("Detection failed"), severity="error", timeout=10)
 
     def show_facts(self, facts: dict, portal) -> None:
         self.facts = facts
@@ -102,9 +110,9 @@ class DetectionScreen(WizardScreen):
         table = self.query_one("#facts-table", DataTable)
         table.clear()
         for host, f in facts.items():
-            java = "—" if f.java is None else ("yes" if f.java.java8 else "no")
-            pv = "—" if f.portal is None else (f.portal.version or "unknown")
-            win = "—" if "CHAT" not in roles.get(host, "") else ("yes" if f.windows_repo else "no")
+            java = "—" if f.java is None else (_("yes") if f.java.java8 else _("no"))
+            pv = "—" if f.portal is None else (f.portal.version or _("unknown"))
+            win = "—" if "CHAT" not in roles.get(host, "") else (_("yes") if f.windows_repo else _("no"))
             table.add_row(host, roles.get(host, ""), f"{f.os.name} {f.os.version}", java, pv, win, key=host)
         detail = Text()
         for host, f in facts.items():
@@ -112,9 +120,28 @@ class DetectionScreen(WizardScreen):
             for line in f.summary():
                 detail.append(f"  {line}\n")
         self.query_one("#facts-detail", Static).update(detail)
-        self.query_one("#detect-status", Static).update(f"✓ {len(facts)} host(s) detected.")
+        n = len(facts)
+        self.say(lambda: "✓ " + ngettext("{n} host detected.", "{n} hosts detected.", n).format(n=n))
         self.query_one("#portal-source", Static).update(
-            f"in use: {portal.version or 'unknown'} (from {portal.source})" if portal else "")
+            _("in use: {version} (from {source})").format(version=portal.version or _("unknown"),
+                                                          source=portal.source) if portal else "")
+
+    def say(self, status) -> None:
+        """The status line: status() now, and again after a change of language."""
+        self.status = status
+        self.query_one("#detect-status", Static).update(status())
+
+    def recomposed(self) -> None:
+        """After a change of language: the table and texts again, without detecting again."""
+        table = self.query_one("#facts-table", DataTable)
+        for key, label in COLUMNS:
+            table.add_column(_(label), key=key)
+        status = self.status
+        if self.facts:
+            self.show_facts(self.facts, self.app.portal)
+        self.say(status)
+        self.states_changed()
+
     @on(Input.Changed, "#portal-version")
     def version_changed(self, event: Input.Changed) -> None:
         self.app.store(self.PAGE, self.collect())          # revalidates: the error comes back

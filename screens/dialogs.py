@@ -8,13 +8,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from wizard.i18n import _
+from wizard.i18n import N_, _
 
 
 class HostKeyDialog(ModalScreen[bool]):
     """An unknown host key: trust its SHA256 fingerprint, or refuse."""
 
-    BINDINGS = [Binding("y", "answer(True)", "Trust"), Binding("n,escape", "answer(False)", "Refuse")]
+    BINDINGS = [Binding("y", "answer(True)", N_("Trust")), Binding("n,escape", "answer(False)", N_("Refuse"))]
 
     def __init__(self, host: str, fingerprint: str, message: str) -> None:
         super().__init__()
@@ -22,15 +22,15 @@ class HostKeyDialog(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label(f"Unknown host key for [b]{self.host}[/b]", id="dialog-title")
+            yield Label(_("Unknown host key for {host}").format(host=f"[b]{self.host}[/b]"), id="dialog-title")
             yield Static(self.message, id="hostkey-message", markup=False)
-            yield Label("SHA256 fingerprint:")
+            yield Label(_("SHA256 fingerprint:"))
             yield Static(self.fingerprint, id="fingerprint", markup=False)
-            yield Static("Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the server "
-                         "(or ask its administrator) before you trust it.", classes="hint", markup=False)
+            yield Static(_("Compare it with `ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub` on the server "
+                           "(or ask its administrator) before you trust it."), classes="hint", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Trust (y)", id="trust", variant="warning", compact=True)
-                yield Button("Refuse (n)", id="refuse", variant="primary", compact=True)
+                yield Button(_("Trust (y)"), id="trust", variant="warning", compact=True)
+                yield Button(_("Refuse (n)"), id="refuse", variant="primary", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#refuse", Button).focus()
@@ -46,11 +46,11 @@ class HostKeyDialog(ModalScreen[bool]):
 class PathDialog(ModalScreen[str | None]):
     """Ask for a file path (save as / load)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
-    def __init__(self, title: str, value: str = "", action: str = "OK") -> None:
+    def __init__(self, title: str, value: str = "", action: str | None = None) -> None:
         super().__init__()
-        self.title_text, self.value, self.action_label = title, value, action
+        self.title_text, self.value, self.action_label = title, value, action or _("OK")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
@@ -58,7 +58,7 @@ class PathDialog(ModalScreen[str | None]):
             yield Input(self.value, placeholder=_("e.g. {example}").format(example="path/to/site.yaml"), id="path", compact=True)
             with Horizontal(classes="buttons"):
                 yield Button(self.action_label, id="ok", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(_("Cancel"), id="cancel", compact=True)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -76,7 +76,7 @@ class SecretDialog(ModalScreen[str | None]):
     """Ask for a secret the keyring needs now (prompt mode, or the keyring file's master password).
     What is typed is never shown."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
     def __init__(self, prompt: str) -> None:
         super().__init__()
@@ -84,12 +84,12 @@ class SecretDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
-            yield Label("The keyring needs a secret", id="dialog-title")
+            yield Label(_("The keyring needs a secret"), id="dialog-title")
             yield Static(self.prompt, id="secret-prompt", markup=False)
             yield Input(password=True, id="secret", compact=True)
             with Horizontal(classes="buttons"):
-                yield Button("OK", id="ok", variant="primary", compact=True)
-                yield Button("Cancel", id="cancel", compact=True)
+                yield Button(_("OK"), id="ok", variant="primary", compact=True)
+                yield Button(_("Cancel"), id="cancel", compact=True)
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#ok")
@@ -108,7 +108,7 @@ class ChoiceDialog(ModalScreen[str | None]):
     a long list (the problems of a broken answers file) is never cut off, and it stays until
     the engineer closes it."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = [Binding("escape", "cancel", N_("Cancel"))]
 
     def __init__(self, title: str, text: str, choices: list[tuple[str, str, str]],
                  focus: str | None = None, keys: dict[str, str] | None = None) -> None:

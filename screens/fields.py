@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from wizard.i18n import _
+
 SCHEMA = Path(__file__).resolve().parent.parent / "answers" / "schema.json"
 
 
@@ -55,7 +57,9 @@ def typed(text: str, sub: dict) -> object:
 
 @dataclass(frozen=True)
 class Field:
-    """One input of a section screen, bound to `section.key` in the answers."""
+    """One input of a section screen, bound to `section.key` in the answers. Its texts
+    (label, help, placeholder) are English, marked N_() by the screens, and translated
+    where they are shown."""
 
     key: str
     label: str
@@ -76,3 +80,10 @@ class Field:
 
     def options(self, section: str) -> tuple[str, ...]:
         return self.choices or tuple(subschema(section, self.key).get("enum") or ())
+
+
+def hint(section: str, f: Field) -> str:
+    """The hint under a field, in the current language: the field's own help.
+    (The one place a field's hint is chosen: texts from answers/schema.json would be
+    translated here, through the core's schema texts.)"""
+    return _(f.help) if f.help else ""

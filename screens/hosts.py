@@ -9,16 +9,16 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Label, Select, SelectionList, Static
 
-from wizard.i18n import _
+from wizard.i18n import N_, _
 
 from .base import WizardScreen, describe_error
 from .fields import subschema, typed
 from .messages import ConnectionTested
 from .model import REF, ROLES, host_spec
-from .pages import TITLES, TODO
+from .pages import TODO, title
 from .widgets.toggles import CheckList
 
-EXPLANATION = (
+EXPLANATION = N_(
     "Every server the install touches, with its roles: CHAT is the server being installed "
     "(a second one is a replay of the same answers); DATA (database master), TEL and WEB get "
     "the chat server in their hazelcast.xml; LB runs haproxy. Log in as root, or as a user "
@@ -27,15 +27,17 @@ EXPLANATION = (
     "shown the first time).")
 
 COLUMNS = ("name", "address", "port", "user", "become", "roles", "password")
+HEADINGS = {"name": N_("name"), "address": N_("address"), "port": N_("port"), "user": N_("user"),
+            "become": N_("become"), "roles": N_("roles"), "password": N_("password")}
 
 
 class HostTable(DataTable):
     """The inventory as a table; its keys add, remove and test hosts."""
 
     BINDINGS = [
-        Binding("a", "screen.add_host", "Add"),           # short: the footer has 80 columns
-        Binding("delete,x", "screen.remove_host", "Remove"),
-        Binding("t", "screen.test_host", "Test"),
+        Binding("a", "screen.add_host", N_("Add")),           # short: the footer has 80 columns
+        Binding("delete,x", "screen.remove_host", N_("Remove")),
+        Binding("t", "screen.test_host", N_("Test")),
     ]
 
 
@@ -48,52 +50,56 @@ class HostsScreen(WizardScreen):
         self.hosts: list[dict] = [dict(copy.deepcopy(h), name=n) for n, h in hosts.items()]
         self.current: int | None = 0 if self.hosts else None
         self.results: dict[str, str] = {}
+        self.result = None              # () -> the test result line, in the current language
+        self.result_failed = False
 
     def compose_main(self) -> ComposeResult:
         with VerticalScroll(id="form"):
-            yield Static(TITLES[self.PAGE], classes="page-title")
+            yield Static(title(self.PAGE), classes="page-title")
             if self.app.training:           # which training scenario, and what to notice in it
                 from .scenarios import ScenarioInfo
                 yield ScenarioInfo(id="scenario-info")
-            yield Static(EXPLANATION, classes="explanation", markup=False)
+            yield Static(_(EXPLANATION), classes="explanation", markup=False)
             yield HostTable(id="host-table", cursor_type="row", zebra_stripes=True)
             with Horizontal(classes="buttons"):
-                yield Button("Add host (a)", id="add", compact=True)
-                yield Button("Remove (del)", id="remove", compact=True)
-                yield Button("Test connection (t)", id="test", variant="primary", compact=True)
+                yield Button(_("Add host (a)"), id="add", compact=True)
+                yield Button(_("Remove (del)"), id="remove", compact=True)
+                yield Button(_("Test connection (t)"), id="test", variant="primary", compact=True)
             yield Static("", id="test-result", markup=False)
             with Vertical(id="host-form"):
-                yield Label("Selected host", classes="preview-title")
+                yield Label(_("Selected host"), classes="preview-title")
                 for key, label, placeholder in (
-                        ("name", "Inventory name", "required, e.g. chat1"),
-                        ("address", "Address (IP, DNS name or ssh config alias)", "required, e.g. 10.0.0.21"),
-                        ("port", "SSH port", "ssh config, else 22"),
-                        ("user", "Login user", "ssh config, else the local user"),
-                        ("key_file", "Private key file", "ssh config / agent")):
+                        ("name", _("Inventory name"), _("required, e.g. chat1")),
+                        ("address", _("Address (IP, DNS name or ssh config alias)"), _("required, e.g. 10.0.0.21")),
+                        ("port", _("SSH port"), _("ssh config, else 22")),
+                        ("user", _("Login user"), _("ssh config, else the local user")),
+                        ("key_file", _("Private key file"), _("ssh config / agent"))):
                     with Horizontal(classes="field-row"):
                         yield Label(label, classes="field-label")
                         yield Input(id=f"host-{key.replace('_', '-')}", compact=True, placeholder=placeholder)
                     yield Static("", classes="field-error", id=f"host-{key.replace('_', '-')}-error")
                 with Horizontal(classes="field-row"):
-                    yield Label("Become root by", classes="field-label")
-                    yield Select([("default (root if the user is root, else sudo)", "default"),
-                                  ("root: the user is root", "root"), ("sudo", "sudo")],
+                    yield Label(_("Become root by"), classes="field-label")
+                    yield Select([(_("default (root if the user is root, else sudo)"), "default"),
+                                  (_("root: the user is root"), "root"), ("sudo", "sudo")],
                                  value="default", allow_blank=False, id="host-become", compact=True)
                 with Horizontal(classes="field-row"):
-                    yield Label("Password (login and sudo)", classes="field-label")
+                    yield Label(_("Password (login and sudo)"), classes="field-label")
                     yield Input(password=True, id="host-password", compact=True)
                 with Horizontal(classes="field-row"):
-                    yield Label("Roles", classes="field-label")
+                    yield Label(_("Roles"), classes="field-label")
                     yield CheckList(*((r, r) for r in ROLES), id="host-roles", compact=True)
                 yield Static("", classes="field-error", id="host-roles-error")
 
     def on_mount(self) -> None:
         table = self.query_one(HostTable)
         for c in COLUMNS:
-            table.add_column(c, key=c)
+            table.add_column(_(HEADINGS[c]), key=c)
         self.refresh_table()
         self.load_form()
         table.focus()
+        if self.result is not None:
+            self.show_result(self.result)
 
     # -- table and form --------------------------------------------------------------------
     def row(self, h: dict) -> tuple:
@@ -122,8 +128,8 @@ class HostsScreen(WizardScreen):
             self.query_one("#host-become", Select).value = h.get("become") or "default"
             pw = self.query_one("#host-password", Input)
             pw.value = ""
-            pw.placeholder = (f"{h['password']} (type to replace)" if h.get("password")
-                              else f"optional; kept as keyring:ssh/{h['name']}")
+            pw.placeholder = (_("{ref} (type to replace)").format(ref=h["password"]) if h.get("password")
+                              else _("optional; kept as keyring:{key}").format(key=f"ssh/{h['name']}"))
             roles = self.query_one("#host-roles", SelectionList)
             roles.deselect_all()
             for r in h.get("roles") or ():
@@ -134,9 +140,9 @@ class HostsScreen(WizardScreen):
     def name_problem(self, value: str) -> str:
         """A typed inventory name that cannot be taken (the answers are keyed by it)."""
         if not value:
-            return "a host needs a name"
+            return _("a host needs a name")
         if any(h["name"] == value for i, h in enumerate(self.hosts) if i != self.current):
-            return f"{value} is already in the inventory"
+            return _("{name} is already in the inventory").format(name=value)
         return ""
 
     def states_changed(self) -> None:
@@ -160,7 +166,7 @@ class HostsScreen(WizardScreen):
     def check_roles(self) -> None:
         roles = self.query_one("#host-roles", SelectionList).selected
         err = self.query_one("#host-roles-error", Static)
-        err.update("" if roles else "give the host at least one role")
+        err.update("" if roles else _("give the host at least one role"))
         err.set_class(not roles, "-shown")
 
     @on(DataTable.RowHighlighted, "#host-table")
@@ -264,15 +270,15 @@ class HostsScreen(WizardScreen):
 
     def action_test_host(self) -> None:
         if self.current is None:
-            self.notify("Add a host first.", severity="warning")
+            self.notify(_("Add a host first."), severity="warning")
             return
         self.store_password()
         h = self.hosts[self.current]
         if not h.get("address"):
-            self.notify("The host needs an address.", severity="error")
+            self.notify(_("The host needs an address."), severity="error")
             return
-        self.query_one("#test-result", Static).update(f"testing {h['name']}…")
-        self.query_one("#test-result", Static).add_class("-shown")
+        name = h["name"]
+        self.show_result(lambda: _("testing {host}…").format(host=name), failed=False)
         self.test_connection(h["name"], {k: v for k, v in h.items() if k != "name"})
 
     @on(Button.Pressed, "#add")
@@ -298,10 +304,18 @@ class HostsScreen(WizardScreen):
     @on(ConnectionTested)
     def connection_tested(self, event: ConnectionTested) -> None:
         self.results[event.host] = event.text
+        self.show_result(lambda: ("✓ " if event.ok else "✗ ") + event.text, failed=not event.ok)
+        self.notify(event.text, title=_("Connection test"), severity="information" if event.ok else "error")
+
+    def show_result(self, text, failed: bool | None = None) -> None:
+        """The connection test's line: text() now, and again after a change of language."""
+        self.result = text
         result = self.query_one("#test-result", Static)
-        result.update(("✓ " if event.ok else "✗ ") + event.text)
-        result.set_class(not event.ok, "-failed")
-        self.notify(event.text, title="Connection test", severity="information" if event.ok else "error")
+        result.update(text())
+        result.add_class("-shown")          # no blank line on the page until a test ran
+        if failed is not None:
+            self.result_failed = failed
+        result.set_class(self.result_failed, "-failed")
 
     # -- answers ---------------------------------------------------------------------------
     def collect(self, store: bool = True) -> dict:

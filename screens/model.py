@@ -12,6 +12,7 @@ from pathlib import Path
 
 import yaml
 
+from wizard.i18n import N_, _
 from wizard.transport.base import HostSpec
 
 # a built-in inventory for training mode when answers/training.yaml is absent
@@ -37,9 +38,9 @@ def training_sample() -> tuple[dict, str]:
     """The training answers (answers/training.yaml, else the built-in inventory) and their source."""
     path = TRAINING_SAMPLE
     if path.is_file():
-        data, _ = load(path)
+        data, _problems = load(path)
         return data, "answers/training.yaml"       # the sample that ships with the wizard
-    return copy.deepcopy(TRAINING_DEFAULT), "built-in training inventory"
+    return copy.deepcopy(TRAINING_DEFAULT), N_("built-in training inventory")     # shown translated
 
 
 def load(path: str | Path) -> tuple[dict, list[str]]:
@@ -62,7 +63,7 @@ def load(path: str | Path) -> tuple[dict, list[str]]:
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise AnswersError(problems or [f"{path}: {e}"]) from None
     if not isinstance(raw, dict):
-        raise AnswersError(problems or [f"{path}: not a YAML mapping"])
+        raise AnswersError(problems or [_("{path}: not a YAML mapping").format(path=path)])
     return raw, problems
 
 

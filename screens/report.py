@@ -8,20 +8,20 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Markdown, Static
 
-from wizard.i18n import _
+from wizard.i18n import N_, _
 
 from .base import WizardScreen
-from .pages import TITLES
+from .pages import title
 
 
 class ReportScreen(WizardScreen):
     PAGE = "report"
-    BINDINGS = [Binding("ctrl+r", "rewrite", "Report again")]
+    BINDINGS = [Binding("ctrl+r", "rewrite", N_("Report again"))]
 
     def compose_main(self) -> ComposeResult:
         from .widgets.acklist import AckList
         with VerticalScroll(id="form"):
-            yield Static(TITLES[self.PAGE], classes="page-title")
+            yield Static(title(self.PAGE), classes="page-title")
             yield Static("", id="report-path", markup=False)
             yield AckList(id="acks")
             yield Static(_("Ticks are recorded at once; the report keeps what was ticked when it was "
@@ -34,10 +34,11 @@ class ReportScreen(WizardScreen):
     def show(self) -> None:
         path, text = self.app.report_path, self.app.report_text
         if text is None:
-            self.query_one("#report-path", Static).update("No run yet: the report is written when a run ends (F9).")
+            self.query_one("#report-path", Static).update(
+                _("No run yet: the report is written when a run ends (F9)."))
             return
         from .app import shown
-        self.query_one("#report-path", Static).update(f"Saved as {shown(path)}")
+        self.query_one("#report-path", Static).update(_("Saved as {path}").format(path=shown(path)))
         self.query_one("#report", Markdown).update(text)
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:

@@ -15,16 +15,22 @@ from textual.widgets import (Button, ContentSwitcher, Label, ProgressBar, Static
                              TabPane)
 from textual.worker import get_current_worker
 
+from wizard.i18n import N_, _, ngettext
 from wizard.report import RunRecord
 
 from . import messages as m
 from .base import WizardScreen, describe_error
-from .pages import DONE, FAILED, PREVIEWED, RUNNING, STOPPED, TITLES
+from .pages import DONE, FAILED, PREVIEWED, RUNNING, STOPPED, title
+from .widgets.banner import TrainingBanner
+from .widgets.footer import WizardFooter
 from .widgets.logview import LogView
 from .widgets.planview import PlanView, render_plan
+from .widgets.sidebar import Sidebar
 
 
-SKIPPED_NOTE = "skipped by the engineer after it failed: "
+def skipped_note(description: str) -> str:
+    """What the report and the plan say of a failed step the engineer skipped."""
+    return _("skipped by the engineer after it failed: {step}").format(step=description)
 
 
 def dom_id(prefix: str, name: str) -> str:
@@ -42,12 +48,12 @@ def executable(action) -> bool:
 class RunScreen(WizardScreen):
     PAGE = "run"
     BINDINGS = [
-        Binding("f9", "run", "Run"),
-        Binding("f5", "build", "Preview again"),
-        Binding("ctrl+x", "stop", "Stop"),
-        Binding("r", "retry", "Retry"),
-        Binding("s", "skip_step", "Skip step"),
-        Binding("a", "abort", "Abort"),
+        Binding("f9", "run", N_("Run")),
+        Binding("f5", "build", N_("Preview again")),
+        Binding("ctrl+x", "stop", N_("Stop")),
+        Binding("r", "retry", N_("Retry")),
+        Binding("s", "skip_step", N_("Skip step")),
+        Binding("a", "abort", N_("Abort")),
     ]
 
     def __init__(self, data: object = None) -> None:
@@ -64,10 +70,11 @@ class RunScreen(WizardScreen):
         self.run_after_build = False    # F9 asked for a run while the plan was being built
         self.skip_failed: list = []     # failed steps the engineer chose to skip
         self.resume: list[str] = []     # what the journals said when the plan was built
+        self.summary = lambda: _("Building the plan…")   # () -> the summary, in the current language
 
     def compose_main(self) -> ComposeResult:
-        yield Static(TITLES[self.PAGE], classes="page-title")
-        yield Static("Building the plan…", id="run-summary", markup=False)
+        yield Static(title(self.PAGE), classes="page-title")
+        yield Static(self.summary(), id="run-summary", markup=False)
         with VerticalScroll(id="scenario-summary"):               # training: what happened
             yield Static("", id="scenario-summary-text", markup=False)
         yield VerticalScroll(id="progress")
@@ -77,19 +84,43 @@ class RunScreen(WizardScreen):
         with Vertical(id="failure"):
             yield Static("", id="failure-text", markup=False)
             with Horizontal(classes="buttons"):
-                yield Button("Retry (r)", id="retry", variant="primary", compact=True)
-                yield Button("Skip step (s)", id="skip", variant="warning", compact=True)
-                yield Button("Abort (a)", id="abort", variant="error", compact=True)
+                yield Button(_("Retry (r)"), id="retry", variant="primary", compact=True)
+                yield Button(_("Skip step (s)"), id="skip", variant="warning", compact=True)
+                yield Button(_("Abort (a)"), id="abort", variant="error", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#failure").display = False
         self.query_one("#scenario-summary").display = False
         self.action_build()
 
+    def say(self, summary) -> None:
+        """The summary line: summary() now, and again after a change of language."""
+        self.summary = summary
+        self.query_one("#run-summary", Static).update(summary())
+
+    async def language_changed(self) -> None:
+        """The language changed: every text again in place (a run may be going on: its
+        plan, progress and logs stay as they are)."""
+        self.query_one(".page-title", Static).update(title(self.PAGE))
+        self.say(self.summary)
+        for bid, label in (("retry", _("Retry (r)")), ("skip", _("Skip step (s)")), ("abort", _("Abort (a)"))):
+            self.query_one(f"#{bid}", Button).label = label
+        if self.failures:
+            self.show_failures()
+        if self.plan is not None:
+            self.query_one("#plan-view", PlanView).show(render_plan(self.plan))
+        for banner in self.query(TrainingBanner):
+            banner.update(banner.text())
+        self.query_one(Sidebar).show(self.app.states, set(self.app.problem_pages()))
+        self.states_changed()
+        self.refresh_bindings()
+        footer = self.query_one(WizardFooter)
+        footer.call_later(footer.recompose)         # in the footer's own context (its data binds)
+
     def leave(self, goto: str) -> None:
         """Leaving would cancel the run's worker: stay until the run has ended."""
         if self.running:
-            self.notify("A run is in progress: wait for it, or stop it (ctrl+x) first.", severity="warning")
+            self.notify(_("A run is in progress: wait for it, or stop it (ctrl+x) first."), severity="warning")
             return
         super().leave(goto)
 
@@ -112,11 +143,10 @@ class RunScreen(WizardScreen):
         self.plan = None
         self.refresh_bindings()
         if self.app.issues:
-            self.query_one("#run-summary", Static).update(
-                "✗ The answers have problems (listed above): fix them, then F5 plans again.")
+            self.say(lambda: "✗ " + _("The answers have problems (listed above): fix them, then F5 plans again."))
             self.run_after_build = False
             return
-        self.query_one("#run-summary", Static).update("Connecting and building the plan…")
+        self.say(lambda: _("Connecting and building the plan…"))
         self.build_plan(self.app.snapshot(), self.app.source)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan")
@@ -127,7 +157,8 @@ class RunScreen(WizardScreen):
             plan = session.plan()
             resume = session.resume_lines()
             # a replay on another server: how it differs from the first install, before the run
-            resume += [f"differs from the first install: {d.line}" for d in session.fingerprint_differences()]
+            resume += [_("differs from the first install: {difference}").format(difference=d.line)
+                       for d in session.fingerprint_differences()]
         except Exception as e:          # shown on screen
             self.post_message(m.WorkFailed("plan", describe_error(e)))
             return
@@ -142,7 +173,7 @@ class RunScreen(WizardScreen):
             self.plan = without_failed(self.plan, self.skip_failed)
             for e in self.skip_failed:
                 if self.record is not None:
-                    self.record.mark(e.section, e.host, f"{SKIPPED_NOTE}{e.description}", "skipped by the engineer",
+                    self.record.mark(e.section, e.host, skipped_note(e.description), _("skipped by the engineer"),
                                      "skipped")
             self.skip_failed = []
         if self.record is None:
@@ -151,7 +182,7 @@ class RunScreen(WizardScreen):
         self.query_one("#run-switcher", ContentSwitcher).current = "plan-view"
         self.totals = {s.name: sum(1 for hp in s.hosts for a in hp.actions if executable(a))
                        for s in self.plan.sections}
-        self.query_one("#run-summary", Static).update(self.summary_text())
+        self.say(self.summary_text)
         progress = self.query_one("#progress", VerticalScroll)
         progress.remove_children()
         progress.mount_all([Horizontal(Label(s.title, classes="progress-label"),
@@ -176,17 +207,21 @@ class RunScreen(WizardScreen):
         n, hosts = self.plan.changing_count, self.hosts_with_work()
         text = ""
         if self.resume:
-            text = "Before this run:\n" + "\n".join(f"  {line}" for line in self.resume) + "\n"
+            text = _("Before this run:") + "\n" + "\n".join(f"  {line}" for line in self.resume) + "\n"
         if n:
-            return text + (f"{n} changing action{'s' if n != 1 else ''} in {len(self.plan.sections)} sections "
-                           f"on {len(hosts)} host{'s' if len(hosts) != 1 else ''}. F9 runs exactly this plan.")
-        return text + "Nothing to change: every step is already done."
+            actions = ngettext("{n} changing action", "{n} changing actions", n).format(n=n)
+            sections = ngettext("{n} section", "{n} sections", len(self.plan.sections)).format(
+                n=len(self.plan.sections))
+            on = ngettext("{n} host", "{n} hosts", len(hosts)).format(n=len(hosts))
+            return text + _("{actions} in {sections} on {hosts}. F9 runs exactly this plan.").format(
+                actions=actions, sections=sections, hosts=on)
+        return text + _("Nothing to change: every step is already done.")
 
     @on(m.WorkFailed)
     def work_failed(self, event: m.WorkFailed) -> None:
         self.run_after_build = False
-        self.query_one("#run-summary", Static).update(f"✗ The plan could not be built: {event.text}")
-        self.notify(event.text, title=f"{event.what} failed", severity="error", timeout=10)
+        self.say(lambda: "✗ " + _("The plan could not be built: {error}").format(error=event.text))
+        self.notify(event.text, title=_("Planning failed"), severity="error", timeout=10)
 
     # -- running ---------------------------------------------------------------------------
     def action_run(self) -> None:
@@ -195,9 +230,9 @@ class RunScreen(WizardScreen):
         if self.running:
             return
         if self.failures:
-            self.notify("A step failed: Retry (r), Skip it (s) or Abort (a).", severity="warning")
+            self.notify(_("A step failed: Retry (r), Skip it (s) or Abort (a)."), severity="warning")
             return
-        if self.app.refuse_with_problems("Run"):
+        if self.app.refuse_with_problems(_("Run")):
             return
         self.app.save_before_run(self.prepare_run)
 
@@ -216,18 +251,20 @@ class RunScreen(WizardScreen):
             self.start(self.plan)           # nothing changes: closes an interrupted record, reports
             return
         n, hosts = self.plan.changing_count, self.hosts_with_work()
-        text = (f"Apply {n} change{'s' if n != 1 else ''} on {len(hosts)} host{'s' if len(hosts) != 1 else ''} "
-                f"({', '.join(hosts)})?\n")
+        changes = ngettext("{n} change", "{n} changes", n).format(n=n)
+        on = ngettext("{n} host", "{n} hosts", len(hosts)).format(n=len(hosts))
+        text = _("Apply {changes} on {hosts} ({names})?").format(changes=changes, hosts=on,
+                                                               names=", ".join(hosts)) + "\n"
         if self.resume:
             text += "\n".join(self.resume) + "\n"
         if self.app.path is not None:
-            text += f"The answers are saved in {shown(self.app.path)}."
+            text += _("The answers are saved in {path}.").format(path=shown(self.app.path))
 
         def answered(choice: str | None) -> None:
             if choice == "run":
                 self.start(self.plan)
-        self.app.push_screen(ChoiceDialog("Run the plan?", text, [("run", "Run (F9 again)", "warning"),
-                                                                   ("cancel", "Cancel", "primary")],
+        self.app.push_screen(ChoiceDialog(_("Run the plan?"), text, [("run", _("Run (F9 again)"), "warning"),
+                                                                      ("cancel", _("Cancel"), "primary")],
                                           focus="cancel", keys={"f9": "run"}), answered)
 
     def start(self, plan) -> None:
@@ -242,7 +279,7 @@ class RunScreen(WizardScreen):
         self.query_one("#failure").display = False
         self.ensure_logs(plan)
         self.query_one("#run-switcher", ContentSwitcher).current = "logs"
-        self.query_one("#run-summary", Static).update("Running… (ctrl+x stops after the current step)")
+        self.say(lambda: _("Running… (ctrl+x stops after the current step)"))
         self.app.set_state(self.PAGE, RUNNING)
         self.refresh_bindings()
         self.run_plan(plan)
@@ -273,13 +310,14 @@ class RunScreen(WizardScreen):
                 view.push(f"[{event.index}/{event.total}] {event.description}")
                 view.push(f"$ {event.display}")
             elif isinstance(event, ev.FileWritten):
-                view.push(f"  wrote {event.path}" + (f" (backup {event.backup})" if event.backup else ""))
+                view.push("  " + (_("wrote {path} (backup {backup})").format(path=event.path, backup=event.backup)
+                                  if event.backup else _("wrote {path}").format(path=event.path)))
             elif isinstance(event, ev.StepSkipped):
-                view.push(f"skipped: {event.description} ({event.reason})")
+                view.push(_("skipped: {step} ({reason})").format(step=event.description, reason=event.reason))
             elif isinstance(event, ev.StepDone):
-                view.push(f"  ok ({event.duration_s:.1f} s)")
+                view.push("  " + _("ok ({seconds} s)").format(seconds=f"{event.duration_s:.1f}"))
             elif isinstance(event, ev.StepFailed):
-                view.push(f"FAILED: {event.description}: {event.reason}")
+                view.push(_("FAILED: {step}: {reason}").format(step=event.description, reason=event.reason))
         message = m.wrap(event)
         if message is not None:
             self.post_message(message)
@@ -304,7 +342,7 @@ class RunScreen(WizardScreen):
     def action_stop(self) -> None:
         if self.running:
             self.stop_requested.set()
-            self.query_one("#run-summary", Static).update("Stopping after the current step…")
+            self.say(lambda: _("Stopping after the current step…"))
 
     # -- events ----------------------------------------------------------------------------
     @on(m.SectionStarted)
@@ -331,10 +369,13 @@ class RunScreen(WizardScreen):
     def show_failures(self) -> None:
         parts = []
         for e in self.failures:
-            parts.append(f"✗ {e.host}: {e.description}\n  command:   {e.display}\n"
-                         f"  exit code: {e.exit_code if e.exit_code is not None else '—'}\n  reason:    {e.reason}")
+            code = e.exit_code if e.exit_code is not None else "—"
+            parts.append(f"✗ {e.host}: {e.description}\n" + "\n".join(
+                f"  {label:<11}{value}" for label, value in ((_("command:"), e.display), (_("exit code:"), code),
+                                                             (_("reason:"), e.reason))))
             if e.tail:
-                parts.append("  output (last lines):\n" + "\n".join("    " + l for l in e.tail.splitlines()))
+                parts.append("  " + _("output (last lines):") + "\n"
+                             + "\n".join("    " + l for l in e.tail.splitlines()))
         self.query_one("#failure-text", Static).update("\n".join(parts))
         self.query_one("#failure").display = True
 
@@ -345,27 +386,28 @@ class RunScreen(WizardScreen):
         for view in self.logs.values():
             view.flush()
         result = message.result
-        summary = self.query_one("#run-summary", Static)
         if message.error is not None:
-            summary.update(f"✗ The run stopped: {message.error}")
+            self.say(lambda: "✗ " + _("The run stopped: {error}").format(error=message.error))
             self.app.set_state(self.PAGE, FAILED)
-            self.notify(message.error, title="Run failed", severity="error", timeout=10)
+            self.notify(message.error, title=_("Run failed"), severity="error", timeout=10)
         elif result.ok:
             for s in self.plan.sections:
                 self.app.set_state(s.name, DONE)
             self.app.set_state(self.PAGE, DONE)
             self.finish("success")
-            summary.update(f"✓ Done: {result.done} step(s) ran. The report is saved (ctrl+n shows it)."
-                           + self.manual_note())
+            done = result.done
+            self.say(lambda: "✓ " + ngettext("Done: {n} step ran. The report is saved (ctrl+n shows it).",
+                                             "Done: {n} steps ran. The report is saved (ctrl+n shows it).",
+                                             done).format(n=done) + self.manual_note())
         elif self.failures:
-            summary.update("✗ A step failed: Retry (r), Skip the step (s) or Abort (a).")
+            self.say(lambda: "✗ " + _("A step failed: Retry (r), Skip the step (s) or Abort (a)."))
             self.app.set_state(self.PAGE, FAILED)
         else:
             self.failures = []
             self.app.set_state(self.PAGE, STOPPED)
-            self.finish("stopped by the engineer")
-            summary.update("■ Stopped, as asked. F9 plans again from where it stopped (the journal "
-                           "skips the finished steps) and asks before it runs." + self.manual_note())
+            self.finish(N_("stopped by the engineer"))     # the report translates the outcome
+            self.say(lambda: "■ " + _("Stopped, as asked. F9 plans again from where it stopped (the journal "
+                                      "skips the finished steps) and asks before it runs.") + self.manual_note())
         if self.plan is not None and not self.failures:
             for s in self.plan.sections:          # a stopped run: finished sections are done
                 if self.app.states.get(s.name) == RUNNING:
@@ -411,9 +453,8 @@ class RunScreen(WizardScreen):
 
     def action_abort(self) -> None:
         if self.failures and not self.running:
-            self.finish("aborted after a failure")
-            self.query_one("#run-summary", Static).update("Aborted. The report is saved (ctrl+n shows it)."
-                                                          + self.manual_note())
+            self.finish(N_("aborted after a failure"))
+            self.say(lambda: _("Aborted. The report is saved (ctrl+n shows it).") + self.manual_note())
             self.failures = []
             self.query_one("#failure").display = False
             self.refresh_bindings()
@@ -443,7 +484,7 @@ def without_failed(plan, failures) -> object:
             for a in hp.actions:
                 key = (s.name, hp.host, a.description)
                 if key in drop and key not in done and executable(a):
-                    actions.append(NoOp(f"{SKIPPED_NOTE}{a.description}"))
+                    actions.append(NoOp(skipped_note(a.description)))
                     done.add(key)
                 else:
                     actions.append(a)

@@ -6,7 +6,7 @@ from textual.widgets import Static
 
 from wizard.i18n import N_, _
 
-TEXT = "TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server"
+TEXT = N_("TRAINING MODE: simulated CentOS 7 host in memory; nothing here touches a real server")
 SHORT = N_("TRAINING: simulated host, no real server is touched")     # fits 80 columns
 
 
@@ -25,19 +25,30 @@ class TrainingBanner(Static):
     """
 
     def __init__(self, **kw) -> None:
-        super().__init__(TEXT, **kw)
-        self.short = ""                 # a scenario's own short sentence
+        super().__init__(_(TEXT), **kw)
 
     def on_mount(self) -> None:
-        """Name the training scenario (and its OS) when it is not the standard CentOS 7 lab."""
+        self.update(self.text())
+
+    def text(self) -> str:
+        """The banner in the current language; it names the training scenario (and its OS)
+        when it is not the standard CentOS 7 lab."""
         name = getattr(getattr(self.app, "session", None), "scenario", None)
         if name:
-            from ..scenarios import banner_text, scenario
-            self.update(banner_text(name))
+            from ..scenarios import banner_text
+            return banner_text(name)
+        return _(TEXT)
+
+    def short(self) -> str:
+        """The sentence that fits 80 columns (naming the scenario unless it is the standard lab)."""
+        name = getattr(getattr(self.app, "session", None), "scenario", None)
+        if name:
+            from ..scenarios import scenario
             if scenario(name).name != "centos7":
-                self.short = _("TRAINING {name}: simulated, no real server is touched").format(name=name)
+                return _("TRAINING {name}: simulated, no real server is touched").format(name=name)
+        return _(SHORT)
 
     def render(self):
         """The whole sentence where it fits, else the short one (never cut mid-sentence)."""
         whole = super().render()
-        return whole if cell_len(str(whole)) <= self.size.width else (self.short or _(SHORT))
+        return whole if cell_len(str(whole)) <= self.size.width else self.short()

@@ -21,6 +21,7 @@ from textual.widgets import Log
 
 from rich.cells import cell_len, chop_cells
 
+from wizard.i18n import _, ngettext
 from wizard.termsafe import safe
 
 
@@ -103,8 +104,9 @@ class LogView(Log):
         self.show(lines, self.wrap_width(), dropped)
 
     def notice(self, dropped: int) -> str:
-        where = f" (full log: {self.path})" if self.path else ""
-        return f"… {dropped} lines not shown{where}"
+        text = ngettext("{n} line not shown", "{n} lines not shown", dropped).format(n=dropped)
+        where = " " + _("(full log: {path})").format(path=self.path) if self.path else ""
+        return f"… {text}{where}"
 
     def show(self, lines: list[str], width: int, dropped: int = 0) -> None:
         """Write `lines` as rows, at most `limit` rows on screen. Lines leave the screen

@@ -12,6 +12,8 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from wizard.i18n import _, ngettext
+
 THEME = "ansi_dark"
 NOTE = "ℹ"          # a section's note: something to know, not something wrong
 
@@ -26,29 +28,29 @@ def render_action(action) -> list[RenderableType]:
     from wizard.plan import Checklist, Command, FileChange, HttpRequest, NoOp
 
     if isinstance(action, Command):
-        tag = "" if action.changes else "  (read-only check)"
+        tag = "" if action.changes else "  " + _("(read-only check)")
         return [Text.assemble(("• ", "bold"), action.description, (tag, "dim")),
                 _syntax(f"$ {action.display}", "bash")]
     if isinstance(action, FileChange):
-        head, _, diff = action.render().partition("\n")
+        head, _sep, diff = action.render().partition("\n")
         out: list[RenderableType] = [Text.assemble(("• ", "bold"), action.description),
                                      Text("  " + head, style="italic")]
         if action.base_unknown:
-            note, _, diff = diff.partition("\n")
+            note, _sep, diff = diff.partition("\n")
             out.append(Text(note, style="dim"))
-        out.append(_syntax(diff or "(no textual change: mode/owner only)", "diff"))
+        out.append(_syntax(diff or _("(no textual change: mode/owner only)"), "diff"))
         return out
     if isinstance(action, NoOp):
         return [Text.assemble(("= ", "green bold"), (action.description, "green"))]
     if isinstance(action, Checklist):
         table = Table(title=action.description, title_justify="left", show_header=True,
                       header_style="bold", expand=False)
-        table.add_column("setting")
-        table.add_column("value")
+        table.add_column(_("setting"))
+        table.add_column(_("value"))
         lines = action.render().splitlines()[1:]
-        for (k, _), line in zip(action.items, lines):
+        for (k, _value), line in zip(action.items, lines):
             table.add_row(k, line.strip()[len(k):].strip())
-        return [Text.assemble(("☐ ", "yellow bold"), "set by hand in the portal UI"), table]
+        return [Text.assemble(("☐ ", "yellow bold"), _("set by hand in the portal UI")), table]
     if isinstance(action, HttpRequest):
         return [Text.assemble(("• ", "bold"), action.description), _syntax(action.render(), "http")]
     return [Text(str(action))]
@@ -64,7 +66,7 @@ def render_section(section) -> RenderableType:
         for a in hp.actions:
             parts.extend(render_action(a))
     if not section.hosts and not section.notes:
-        parts.append(Text("nothing to do here", style="dim"))
+        parts.append(Text(_("nothing to do here"), style="dim"))
     return Group(*parts)
 
 
@@ -75,8 +77,8 @@ def render_plan(plan, sections: list[str] | None = None) -> RenderableType:
     for s in chosen:
         parts += [render_section(s), Text("")]
     n = sum(1 for s in chosen for hp in s.hosts for a in hp.actions if a.changes)
-    parts.append(Text(f"{n} changing action{'s' if n != 1 else ''}." if n else
-                      "Nothing to change: every step is already done.", style="bold"))
+    parts.append(Text(ngettext("{n} changing action.", "{n} changing actions.", n).format(n=n) if n else
+                      _("Nothing to change: every step is already done."), style="bold"))
     return Group(*parts)
 
 
@@ -90,7 +92,7 @@ class PlanView(VerticalScroll, can_focus=True):
     """
 
     def compose(self):
-        yield Static(Text("Press F5 to preview.", style="dim"), id="plan-body")
+        yield Static(Text(_("Press F5 to preview."), style="dim"), id="plan-body")
 
     def show(self, renderable: RenderableType) -> None:
         if isinstance(renderable, str):

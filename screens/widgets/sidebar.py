@@ -7,26 +7,29 @@ from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ..pages import MARKS, PAGES, PROBLEM, TODO
+from wizard.i18n import N_, _
+
+from ..pages import MARKS, PAGES, PROBLEM, TODO, state_text
 
 # short titles: the sidebar is narrow; the screens show the full titles
-SHORT = {"hosts": "Hosts", "portal": "Portal", "detection": "Detection", "java": "1 Java 8",
-         "clientmessenger": "2 ClientMessenger", "hazelcast": "3 Hazelcast", "daemon": "4 Daemon",
-         "update_script": "5 Update script", "firewall": "6 Firewall", "load_balancer": "7 Load balancer",
-         "portal_settings": "8 Chat parameters", "agents": "9 Agents", "whatsapp": "10 WhatsApp",
-         "run": "Run", "report": "Report"}
+SHORT = {"hosts": N_("Hosts"), "portal": N_("Portal"), "detection": N_("Detection"), "java": N_("1 Java 8"),
+         "clientmessenger": N_("2 ClientMessenger"), "hazelcast": N_("3 Hazelcast"), "daemon": N_("4 Daemon"),
+         "update_script": N_("5 Update script"), "firewall": N_("6 Firewall"),
+         "load_balancer": N_("7 Load balancer"), "portal_settings": N_("8 Chat parameters"),
+         "agents": N_("9 Agents"), "whatsapp": N_("10 WhatsApp"), "run": N_("Run"), "report": N_("Report")}
 WIDTH = 33          # columns, border included (the layout in screens/base.py counts with it)
 STYLE = {"to do": "dim", "previewed": "yellow", "running": "cyan", "done": "green",
          "skipped": "dim italic", "failed": "bold red", "stopped": "yellow", PROBLEM: "bold red reverse"}
 
 
 def prompt(page: str, state: str, width: int = 29) -> Text:
-    """'● 1 Java 8          done' with the mark and state coloured."""
-    title = SHORT.get(page, page)
+    """'● 1 Java 8          done' with the mark and state coloured (in the current language)."""
+    title = _(SHORT[page]) if page in SHORT else page
+    shown = state_text(state)
     text = Text.assemble((MARKS.get(state, " "), STYLE.get(state, "")), " ", title)
-    pad = max(1, width - len(text) - len(state))
+    pad = max(1, width - len(text) - len(shown))
     text.append(" " * pad)
-    text.append(state, STYLE.get(state, ""))
+    text.append(shown, STYLE.get(state, ""))
     return text
 
 
@@ -56,13 +59,15 @@ class Sidebar(OptionList):
         super().__init__(*(Option(prompt(p, PROBLEM if p in problems else states.get(p, TODO)), id=p)
                            for p in PAGES), **kw)
         self.current = current
-        self.border_title = "Sections"
+        self.border_title = _("Sections")
 
     def on_mount(self) -> None:
         self.highlighted = PAGES.index(self.current)
 
     def show(self, states: dict[str, str], problems: set[str] = frozenset()) -> None:
-        """Redraw every page's state; a page with a problem in its answers says so."""
+        """Redraw every page's state; a page with a problem in its answers says so (also
+        after a change of language)."""
+        self.border_title = _("Sections")
         for p in PAGES:
             self.replace_option_prompt(p, prompt(p, PROBLEM if p in problems else states.get(p, TODO)))
 
