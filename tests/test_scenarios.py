@@ -136,7 +136,7 @@ def test_failing_step_fails_once_then_the_retry_succeeds():
     assert s.record.attempts == 2
     s.record.outcome = "success"
     summary = "\n".join(s.scenario_summary())
-    assert "runs started: 2" in summary and "updatepl.sh was called 2 time(s), 1 of them failed" in summary
+    assert "runs started: 2" in summary and "updatepl.sh was called 2 times, 1 of them failed" in summary
 
 
 def test_unknown_host_key_refused_nothing_runs_accepted_remembered_reset_forgets():

@@ -550,7 +550,7 @@ def test_conflicts_are_notes_and_fixed_only_when_asked():
     assert fc.description == "hazelcast.xml: add member 10.0.0.21"
     fixed = by_host(build(hosts, fix_conflicts=True))["acd-dbm"][0]
     n = len([x for x in notes if x.startswith("acd-dbm:")])
-    assert fixed.description == f"hazelcast.xml: add member 10.0.0.21; fix {n} CHAT setting(s)"
+    assert fixed.description == f"hazelcast.xml: add member 10.0.0.21; fix {n} CHAT setting{'s' if n != 1 else ''}"
     assert hx.edit(fixed.new.decode(), ["10.0.0.21"]).conflicts == ()
     assert_valid(fixed.new, "3.10")
 

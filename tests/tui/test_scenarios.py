@@ -132,7 +132,7 @@ async def test_failing_step_retry_succeeds():
         await failed_once(pilot)
         summary = await after(pilot, "r")
         assert "failed: sim: Run updatepl.sh" in summary and "runs started: 2" in summary
-        assert "updatepl.sh was called 2 time(s), 1 of them failed" in summary
+        assert "updatepl.sh was called 2 times, 1 of them failed" in summary
         assert "outcome: success" in summary and "runs started: 2" in report_of(app)
 
 
@@ -142,7 +142,7 @@ async def test_failing_step_skip_is_recorded():
         await failed_once(pilot)
         summary = await after(pilot, "s")
         assert "skipped by you: Run updatepl.sh" in summary
-        assert "updatepl.sh was called 1 time(s), 1 of them failed" in summary
+        assert "updatepl.sh was called 1 time, 1 of them failed" in summary
 
 
 async def test_failing_step_abort_is_recorded():

@@ -41,7 +41,7 @@ from ..facts import SHARED
 from ..plan import Action, Command, NoOp, SectionPlan
 from ..transport.base import HostSpec
 from .hazelcast_schema import also_in_file, check_schema
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
 
 NAME = "hazelcast"
 TITLE = N_("3. Hazelcast cluster")
@@ -285,7 +285,8 @@ def _edit(ctx, cfg: dict, m: _Member, addresses: list[str], *,
     user, group = owner or ((st.owner, st.group) if st is not None else (None, None))
     parts = [_("add {entries}").format(entries=", ".join(result.added))] if result.added else []
     if fix and result.conflicts:
-        parts.append(_("fix {n} CHAT setting(s)").format(n=len(result.conflicts)))
+        parts.append(ngettext("fix {n} CHAT setting", "fix {n} CHAT settings",
+                              len(result.conflicts)).format(n=len(result.conflicts)))
     what = "; ".join(parts)
     fc = ctx.file_change(host, _("hazelcast.xml: {what}").format(what=what), path, new, mode=mode,
                          owner=user, group=group)

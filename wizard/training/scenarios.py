@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..i18n import N_, _
+from ..i18n import N_, _, ngettext
 
 DEFAULT = "centos7"
 SHARED = "/home/jtel/shared"
@@ -278,8 +278,9 @@ def host_findings(scenario: Scenario, host) -> list[str]:
     elif scenario.name == "failing-step":
         runs = [r for r in host.state.get("runs", []) if r.get("script") == "updatepl.sh"]
         failed = sum(1 for r in runs if r.get("rc"))
-        out.append(_("updatepl.sh was called {n} time(s), {failed} of them failed").format(
-            n=len(runs), failed=failed))
+        out.append(ngettext("updatepl.sh was called {n} time, {failed} of them failed",
+                            "updatepl.sh was called {n} times, {failed} of them failed",
+                            len(runs)).format(n=len(runs), failed=failed))
     return out
 
 
