@@ -310,7 +310,10 @@ def host_state(th) -> dict:
         except OSError:
             files[p] = None
     try:
-        shim = hashlib.sha256((Path(th.info["TH_STATE"]) / "state.json").read_bytes()).hexdigest()
+        # the state's content, not its bytes: a read-only shim call may save the same state
+        # in its own layout (indent, key order), which changes nothing on the host
+        state = json.loads((Path(th.info["TH_STATE"]) / "state.json").read_bytes())
+        shim = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
     except OSError:
         shim = None
     return {"trees": trees, "files": files, "shim": shim, "calls": len(th.calls()),

@@ -80,3 +80,17 @@ def test_switching_changes_the_next_lookup():
             i18n.set_language("xx")
     finally:
         i18n.set_language(before)
+
+
+@pytest.mark.parametrize("lang", ["de", "fr"])
+def test_a_message_in_two_areas_reads_the_same_in_both(lang):
+    """The areas' catalogs are asked in turn (tui first), so a msgid in two of them is shown
+    with the first one's translation wherever it is used: two different translations would
+    make a steps text (the CLI preview) read the TUI's wording. Keep them equal."""
+    seen: dict[tuple, dict[str, str]] = {}
+    for area in TOOL.AREAS:
+        for m in TOOL.load(TOOL.po_path(area, lang), lang):
+            if m.id:
+                seen.setdefault((m.id, m.context), {})[area] = str(m.string)
+    differ = {k: v for k, v in seen.items() if len(set(v.values())) > 1}
+    assert not differ, "\n".join(f"{k[0]!r}: {v}" for k, v in differ.items())
