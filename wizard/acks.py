@@ -21,7 +21,6 @@ from __future__ import annotations
 import fcntl
 import getpass
 import os
-import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from pathlib import Path
 
 import yaml
 
-from . import masking
+from . import atomic, masking
 from .errors import AnswersError
 from .i18n import _
 
@@ -205,19 +204,7 @@ def _write(path: Path, events: list[Event]) -> None:
     """Write atomically (temp file + rename; mode 0600 like the answers)."""
     text = HEADER + masking.mask(yaml.safe_dump({"acks": VERSION, "events": [e.to_dict() for e in events]},
                                                 sort_keys=False, allow_unicode=True, width=100))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic.write_text(path, text)
 
 
 @contextmanager

@@ -18,14 +18,13 @@ import difflib
 import os
 import re
 import shlex
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
-from . import hazelcast_xml as hx
+from . import atomic, hazelcast_xml as hx
 from .facts import INIT_SCRIPT_REL, version_tuple
 from .i18n import N_, _
 
@@ -107,19 +106,7 @@ def save(path: str | os.PathLike, fp: dict) -> Path:
     path = Path(path)
     text = "# chatwizard fingerprint: what the install found (written by the wizard)\n" + \
         yaml.safe_dump(fp, sort_keys=True, allow_unicode=True, width=100)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    atomic.write_text(path, text)
     return path
 
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 import copy
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 import yaml
 
-from .. import i18n
+from .. import atomic, i18n
 from ..errors import AnswersError
 from ..i18n import _
 from ..inventory import HostSpec
@@ -150,25 +149,7 @@ class Answers:
         if path is None and self.source.startswith("<"):
             raise ValueError(f"answers from {self.source} have no file: give save() a path")
         target = Path(path if path is not None else self.source)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(self.dump())
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, target)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
-            raise
-        dfd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
+        atomic.write_text(target, self.dump())
         return target
 
     # -- changing
