@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 
 import paramiko
 
@@ -18,6 +19,29 @@ from wizard.transport.ssh.liveness import _Transport
 log = logging.getLogger("wizard.transport")
 
 _RSA_SHA2 = ["rsa-sha2-512", "rsa-sha2-256"]
+
+# Loading a private key file is slow for RSA (cryptography checks the key: ~90 ms for 2048
+# bits), and a site's hosts usually share one key: each file is loaded once per process, and
+# again only when it changes (inode, size, mtime). Threads connecting at once wait for the
+# one that loads it. A failure is not kept (the next connection tries again and says why).
+_keys: dict[str, tuple[tuple, paramiko.PKey]] = {}
+_keys_lock = threading.Lock()
+_key_locks: dict[str, threading.Lock] = {}
+
+
+def load_key(path: str) -> paramiko.PKey:
+    """paramiko.PKey.from_path(path), loaded once while the file stays the same."""
+    st = os.stat(path)
+    stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    with _keys_lock:
+        lock = _key_locks.setdefault(path, threading.Lock())
+    with lock:
+        cached = _keys.get(path)
+        if cached is not None and cached[0] == stamp:
+            return cached[1]
+        key = paramiko.PKey.from_path(path)
+        _keys[path] = (stamp, key)
+        return key
 
 
 class _Authenticating:
@@ -47,7 +71,7 @@ class _Authenticating:
             files = [f for f in files if os.path.exists(f)]
         for path in files:
             try:
-                yield f"key {path}", paramiko.PKey.from_path(path)
+                yield f"key {path}", load_key(path)
             except FileNotFoundError:
                 log.warning("%s: IdentityFile %s does not exist", hop.label, path)
             except paramiko.PasswordRequiredException:
