@@ -84,3 +84,23 @@ def test_e2e_replay_centos7_onto_centos6(host_factory, tmp_path):
     for th in (c7, c6):
         assert [c["cmd"] for c in th.calls() if c["cmd"] in ("yum", "chkconfig", "service")
                 and c["argv"][:1] not in (["--list"],)] == []
+
+
+def test_e2e_read_after_install_is_one_round_trip_per_chat_server(host_factory, tmp_path):
+    """What `apply` records after the run (fingerprint.read): the same record as detection
+    plus record() would make, from one batch per chat server; the other hosts are not asked."""
+    th = host_factory.many([dict(flavor="centos7", java8=True)])[0]
+    answers = site("chat1", th)
+    reference = fingerprint(answers, th, tmp_path)
+    transports = connect(answers, th, tmp_path)
+    try:
+        t = transports["chat1"]
+        before = t.round_trips
+        got = fpm.read(answers, transports)
+        sent = t.round_trips - before
+    finally:
+        t.close()
+    assert sent == 1, f"{sent} round trips to chat1 for its fingerprint"
+    got.pop("recorded"), reference.pop("recorded")
+    assert got == reference
+    assert len(got["hosts"]["chat1"]["repository"]["files"]) >= 8

@@ -63,6 +63,31 @@ def test_record_holds_what_was_found_and_no_password():
     assert [c.command for c in t.commands if "sha256sum" in c.command] == [fpm.checksum_command(SRC)]
 
 
+def test_read_after_an_install_is_one_batch_per_chat_server_and_matches_record():
+    """fingerprint.read (what apply records after its run): the chat server's facts and
+    files from one batch, the same record as detection + record(); other hosts not asked."""
+    t = chat("chat1", {"bin/ClientMessenger.jar": b"jar1"})
+    t.files["/etc/redhat-release"] = b"CentOS Linux release 7.9.2009 (Core)\n"
+    t.on(r"^rpm -q ", (0, "jdk1.8-1.8.0_202-fcs.x86_64\n")).on(r"^java -version", (0, 'java version "1.8.0_202"\n'))
+    t.batch_commands = True
+    others = {n: FakeTransport(HostSpec(n, "192.0.2.2", roles=(r,)), strict=True)
+              for n, r in (("dbm", "DATA"), ("lb1", "LB"))}
+    fp = fpm.read(answers(), {"chat1": t, **others})
+    assert len(t.batches) == 1 and [c.command for c in t.commands] == []
+    assert all(not getattr(o, "batches", None) and not o.commands for o in others.values())
+    h = fp["hosts"]["chat1"]
+    assert h["os"]["major"] == 7 and h["java"]["java8"] is True
+    assert h["hazelcast"] == {"layout": "shared", "version": "3.10"}
+    assert set(h["repository"]["files"]) == {"bin/ClientMessenger.jar", "init.d/jtel-clientmessenger",
+                                             "conf/hazelcast.xml"}
+    from wizard import facts as F
+    t2 = chat("chat1", {"bin/ClientMessenger.jar": b"jar1"})
+    t2.files["/etc/redhat-release"] = t.files["/etc/redhat-release"]
+    t2.on(r"^rpm -q ", (0, "jdk1.8-1.8.0_202-fcs.x86_64\n")).on(r"^java -version", (0, 'java version "1.8.0_202"\n'))
+    ref = fpm.record(answers(), {"chat1": F.gather(t2, roles=("CHAT",))}, {"chat1": t2})
+    assert {**fp, "recorded": 0} == {**ref, "recorded": 0}
+
+
 def test_sidecar_is_written_atomically_beside_the_answers(tmp_path):
     fp = {"fingerprint": 1, "recorded": "x", "hosts": {"chat1": {"portal": "3.26"}}}
     path = fpm.sidecar_path(tmp_path / "site.yaml")

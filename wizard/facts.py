@@ -194,10 +194,15 @@ def detect_os(t: Transport) -> OSInfo:
     return info
 
 
+# the two read-only checks of Java 8 (wizard.probes and wizard.fingerprint batch them as is)
+JAVA_RPM_QUERY = "rpm -q jdk1.8 jdk1.8.0_202 java-1.8.0-openjdk"
+JAVA_VERSION_QUERY = "java -version 2>&1"
+
+
 def detect_java(t: Transport) -> Java:
     """Java 8 from the rpm database or `java -version`."""
-    rpm = t.run("rpm -q jdk1.8 jdk1.8.0_202 java-1.8.0-openjdk", timeout=60)
-    jv = t.run("java -version 2>&1", timeout=60)
+    rpm = t.run(JAVA_RPM_QUERY, timeout=60)
+    jv = t.run(JAVA_VERSION_QUERY, timeout=60)
     return parse_java(rpm.stdout, jv.stdout if jv.exit_code != 127 else "")
 
 

@@ -66,10 +66,19 @@ def parse_checksums(out: str) -> dict[str, str]:
     return sums
 
 
-def _host_record(answers, facts, t, spec) -> dict:
+def _paths(answers) -> dict:
+    """Where record() looks on a chat server."""
     cm = answers.section("clientmessenger")
-    hz = answers.section("hazelcast")
+    src, dest = cm["source"].rstrip("/"), cm["target"].rstrip("/")
     shared = answers.section("portal").get("shared_dir", "/home/jtel/shared").rstrip("/")
+    return {"source": cm["source"], "shared_hz": f"{shared}/hazelcast.xml",
+            "hz": (f"{dest}/conf/hazelcast.xml", f"{src}/conf/hazelcast.xml"),
+            "init": f"{src}/{INIT_SCRIPT_REL}", "shared": shared}
+
+
+def _host_record(answers, facts, t, spec) -> dict:
+    hz = answers.section("hazelcast")
+    where = _paths(answers)
     f = facts.get(spec.name)
     rec: dict = {}
     if f is not None:
@@ -81,24 +90,66 @@ def _host_record(answers, facts, t, spec) -> dict:
         rec["windows_repo"] = {"yes": f.windows_repo, "reasons": list(f.windows_reasons)}
     layout = hz.get("layout", "auto")
     if layout == "auto":
-        layout = "shared" if t.stat(f"{shared}/hazelcast.xml").exists else "legacy"
-    hz_path = f"{cm['target'].rstrip('/')}/conf/hazelcast.xml"
-    data = t.read_file(hz_path, sudo=True) or t.read_file(f"{cm['source'].rstrip('/')}/conf/hazelcast.xml", sudo=True)
+        layout = "shared" if t.stat(where["shared_hz"]).exists else "legacy"
+    data = t.read_file(where["hz"][0], sudo=True) or t.read_file(where["hz"][1], sudo=True)
     version = hx.detect_version(data.decode("utf-8", errors="replace")) if data else None
     rec["hazelcast"] = {"layout": layout, "version": version}
-    res = t.run(checksum_command(cm["source"]), sudo=True, timeout=120)
-    rec["repository"] = {"path": cm["source"], "files": parse_checksums(res.stdout) if res.exit_code == 0 else {}}
-    script = t.read_file(f"{cm['source'].rstrip('/')}/{INIT_SCRIPT_REL}", sudo=True)
+    res = t.run(checksum_command(where["source"]), sudo=True, timeout=120)
+    rec["repository"] = {"path": where["source"],
+                         "files": parse_checksums(res.stdout) if res.exit_code == 0 else {}}
+    script = t.read_file(where["init"], sudo=True)
     rec["init_script"] = None if script is None else mask_init_script(script.decode("utf-8", errors="replace"))
     return rec
 
 
 def record(answers, facts: dict, transports: dict) -> dict:
-    """What this install finds on each chat server (read-only)."""
+    """What this install finds on each chat server (read-only), with `facts` from detection
+    (planner.detect); each transport may be detection's reader (wizard.transport.batched),
+    which serves what its batch holds."""
     return {"fingerprint": VERSION,
             "recorded": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "hosts": {spec.name: _host_record(answers, facts, transports[spec.name], spec)
                       for spec in answers.hosts_with_role("CHAT")}}
+
+
+def items(answers) -> list:
+    """Everything record() and the facts it keeps read on a chat server, for one batch."""
+    from . import facts as F
+    from .batch import CmdItem, FileItem
+    where = _paths(answers)
+    files = ["/etc/redhat-release", "/etc/os-release", *F.portal_candidates(where["shared"]),
+             f"{F.CM_TARGET}/{INIT_SCRIPT_REL}",
+             f"{where['shared']}/{F.PORTAL_DIR}/Utils/Install/ClientMessenger/{INIT_SCRIPT_REL}",
+             "/proc/mounts", where["shared_hz"], *where["hz"], where["init"]]
+    return [FileItem(p) for p in dict.fromkeys(files)] + [
+        CmdItem(F.JAVA_RPM_QUERY), CmdItem(F.JAVA_VERSION_QUERY),
+        CmdItem(checksum_command(where["source"]), sudo=True)]
+
+
+def read(answers, transports: dict) -> dict:
+    """record() without a detection of the whole site: each chat server (and only they) read
+    in one round trip (wizard.batch), all at once. Used after an install, whose run changed
+    what detection had read."""
+    from . import batch, facts as F
+    from .planner import batched, each_host
+    from .transport.batched import BatchedTransport
+    shared = _paths(answers)["shared"] or F.SHARED
+    hosts = list(answers.hosts_with_role("CHAT"))
+
+    def one(spec):
+        t = transports[spec.name]
+        if batched():
+            try:
+                t = BatchedTransport(t, batch.fetch(t, items(answers)))
+            except batch.BatchError:        # read the ordinary way
+                pass
+        f = F.gather(t, roles=("CHAT",), shared=shared)
+        return t, f
+
+    got = each_host(hosts, one, transports)
+    facts = {spec.name: f for spec, (_t, f) in zip(hosts, got)}
+    readers = {spec.name: t for spec, (t, _f) in zip(hosts, got)}
+    return record(answers, facts, readers)
 
 
 def save(path: str | os.PathLike, fp: dict) -> Path:

@@ -33,8 +33,7 @@ def items(answers, host) -> list[Item]:
     src, dest = cm["source"].rstrip("/"), cm["target"].rstrip("/")
     if "CHAT" in roles:
         # facts: Java, portal version, Windows-hosted repository
-        cmds += [CmdItem("rpm -q jdk1.8 jdk1.8.0_202 java-1.8.0-openjdk"),
-                 CmdItem("java -version 2>&1")]
+        cmds += [CmdItem(F.JAVA_RPM_QUERY), CmdItem(F.JAVA_VERSION_QUERY)]
         files += F.portal_candidates(shared)
         files += [f"{F.CM_TARGET}/{F.INIT_SCRIPT_REL}",
                   f"{shared}/{F.PORTAL_DIR}/Utils/Install/ClientMessenger/{F.INIT_SCRIPT_REL}",
@@ -51,6 +50,7 @@ def items(answers, host) -> list[Item]:
         for base in (dest, src):
             files += [f"{base}/{hazelcast.CHAT_COPY_REL}",
                       posixpath.dirname(f"{base}/{hazelcast.CHAT_COPY_REL}")]
+        files.append(f"{shared.rstrip('/')}/hazelcast.xml")    # the layout a fingerprint records
         # 4. the daemon: its script (installed, in the target, in the repository), data folders
         service = answers.section("daemon").get("service", "jtel-clientmessenger")
         files += [f"{daemon.INIT_DIR}/{service}", f"{dest}/init.d/{service}",
@@ -95,11 +95,8 @@ def followups(answers, host, batch: Batch) -> list[Item]:
     firewall_on = answers.section("firewall").get("enabled", True) and _on(answers, "firewall")
     if roles & {"CHAT", "LB"} and firewall_on:
         if major >= 7:
-            out.append(CmdItem("firewall-cmd --state", sudo=True))
-            for port in firewall.ports_for(tuple(host.roles), answers.section("portal")["scheme"]):
-                out += [CmdItem(f"firewall-cmd --permanent --zone=public --query-port={port}/tcp",
-                                sudo=True),
-                        CmdItem(f"firewall-cmd --zone=public --query-port={port}/tcp", sudo=True)]
+            out += [CmdItem("firewall-cmd --state", sudo=True),
+                    CmdItem(firewall.LIST_PERMANENT, sudo=True), CmdItem(firewall.LIST_LIVE, sudo=True)]
         else:
             out.append(CmdItem("iptables -S INPUT", sudo=True))
     if "LB" in roles and (_on(answers, "load_balancer") or _on(answers, "whatsapp")):

@@ -19,6 +19,7 @@ from . import masking
 from .errors import AnswersError, PlanError, WizardError
 from .i18n import _
 from .problems import Problem, UsageError, check_sections, problems_of  # noqa: F401
+from .session_fingerprint import FingerprintMixin
 from .session_language import SessionLanguage
 from .session_training import TrainingMixin, legacy_ssh_note
 
@@ -36,7 +37,7 @@ class Detection:
     portal: object = None
 
 
-class Session(SessionLanguage, TrainingMixin):
+class Session(SessionLanguage, TrainingMixin, FingerprintMixin):
     """Connections, facts, plans, runs and reports of one wizard session."""
 
     def __init__(self, *, training: bool = False, keyring_mode: str | None = None,
@@ -62,6 +63,7 @@ class Session(SessionLanguage, TrainingMixin):
         self._stores = ThreadPoolExecutor(1, thread_name_prefix="keyring")
         self._pending: list[Future] = []
         self._secrets_ready = False
+        self._unlocking: Callable[[], None] | None = None   # the keyring, unlocked beside detection
         self._acks = None                       # wizard.acks.Book of the answers' file
         self._acks_lock = threading.Lock()      # not self.lock: ticking never waits for a run
 
@@ -148,23 +150,37 @@ class Session(SessionLanguage, TrainingMixin):
             raise WizardError(_("no answers loaded"))
         return self.answers
 
-    def connect(self, hosts: list | None = None) -> dict:
-        """Transports to the inventory hosts (or `hosts`, HostSpecs), reusing open ones."""
+    def connect(self, hosts: list | None = None, *, secrets_later: bool = False) -> dict:
+        """Transports to the inventory hosts (or `hosts`, HostSpecs), reusing open ones.
+        The keyring is unlocked during the handshakes; secrets_later: not waited for
+        (detection comes next and needs none): `secrets_unlocked()` before using one."""
         from . import connect
         self.settle()
         with self.lock:
             specs = list(hosts) if hosts is not None else list(self._need_answers().hosts)
             key = tuple(specs)
-            if key == self._connected_to and self.transports:
-                return self.transports
-            self.close()
-            self.secrets_ready()
-            self.transports = connect.connect_all_unlocking(      # the keyring during the handshakes
-                None if self.training else self.answers, specs, training=self.training,
-                accept=self.accept, ask=self.ask_host_key, **self.connect_kw)
-            self._connected_to = key
-            self.facts, self.journals = None, {}
+            if key != self._connected_to or not self.transports:
+                self.close()
+                self.secrets_ready()
+                self.transports, self._unlocking = connect.connect_all_unlocking_later(
+                    None if self.training else self.answers, specs, training=self.training,
+                    accept=self.accept, ask=self.ask_host_key, **self.connect_kw)
+                self._connected_to = key
+                self.facts, self.journals = None, {}
+            if not secrets_later:
+                self.secrets_unlocked()
             return self.transports
+
+    def secrets_unlocked(self) -> None:
+        """Wait for the keyring being unlocked beside the connections; its error (a missing
+        secret, a wrong master password) closes them and is raised."""
+        wait, self._unlocking = self._unlocking, None
+        if wait is not None:
+            try:
+                wait()
+            except BaseException:
+                self.close()
+                raise
 
     def test_connection(self, spec) -> str:
         """Connect to one host, read what it is, disconnect; a line for the engineer."""
@@ -191,6 +207,12 @@ class Session(SessionLanguage, TrainingMixin):
     def close(self) -> None:
         """Close the connections (the end, another inventory, a reset)."""
         with self.lock:
+            wait, self._unlocking = self._unlocking, None
+            if wait is not None:                # no thread of ours outlives its connections
+                try:
+                    wait()
+                except BaseException:           # reported by whoever waits for it, if anyone
+                    pass
             if self.transports:
                 from . import connect
                 connect.close_all(self.transports)
@@ -233,9 +255,14 @@ class Session(SessionLanguage, TrainingMixin):
         """Connect to every host and detect (once per connection); errors are raised."""
         from . import planner
         with self.lock:
-            transports = self.connect()
+            transports = self.connect(secrets_later=True)    # detection needs no secret
             if self.facts is None:
-                self.facts = planner.detect(self._need_answers(), transports)
+                try:
+                    self.facts = planner.detect(self._need_answers(), transports)
+                except BaseException:
+                    self.secrets_unlocked()     # a keyring error was, and is, reported first
+                    raise
+            self.secrets_unlocked()
             return self.facts
 
     def portal(self):
@@ -321,43 +348,13 @@ class Session(SessionLanguage, TrainingMixin):
             self.facts = None                   # the hosts changed: detect again
             return result
 
-    # -- verify (section 11) and the fingerprint of the first install -----------------------
+    # -- verify (section 11); the fingerprint of the first install: session_fingerprint ------
     def verify(self) -> list:
         """Section 11, read-only: does chat work end to end? (wizard.verify.Check list)"""
         from . import verify
         with self.lock:
             facts = self.ensure_facts()
             return verify.run_checks(self._need_answers(), self.transports, facts)
-
-    def fingerprint_path(self) -> Path | None:
-        """The sidecar beside a real answers file (`<stem>.fingerprint.yaml`), else None."""
-        src = self.source
-        if self.answers is None or src.startswith("<") or self._builtin(src) or not Path(src).exists():
-            return None
-        from . import fingerprint
-        return fingerprint.sidecar_path(src)
-
-    def fingerprint_differences(self) -> list:
-        """How these hosts differ from what the first install recorded (a replay on another
-        server), before anything runs; [] without a record."""
-        from . import fingerprint
-        path = self.fingerprint_path()
-        recorded = fingerprint.load(path) if path is not None else None
-        if not recorded:
-            return []
-        with self.lock:
-            facts = self.ensure_facts()
-            return fingerprint.compare(recorded, fingerprint.record(self.answers, facts, self.transports))
-
-    def record_fingerprint(self) -> Path | None:
-        """After the first successful install: what it found, for the replays (kept once)."""
-        from . import fingerprint
-        path = self.fingerprint_path()
-        if path is None or path.exists():
-            return None
-        with self.lock:
-            facts = self.ensure_facts()
-            return fingerprint.save(path, fingerprint.record(self.answers, facts, self.transports))
 
     # -- manual steps in the portal UI (wizard.acks) ---------------------------------------
     def acks(self, source: str | None = None):
