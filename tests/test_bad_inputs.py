@@ -256,7 +256,7 @@ def test_answers_file(name):
 
 def read_only(call: dict) -> bool:
     """A shim-recorded command that only looks (rpm -q, java -version, chkconfig --list,
-    service X status, systemctl is-active, firewall-cmd --state/--query-*, iptables -S)."""
+    service X status, systemctl is-active, firewall-cmd --state/--query-*/--list-*, iptables -S)."""
     cmd, argv = call["cmd"], call["argv"]
     if cmd == "rpm":
         return bool(argv) and argv[0].startswith("-q")
@@ -269,7 +269,7 @@ def read_only(call: dict) -> bool:
     if cmd == "systemctl":
         return argv[:1] in (["is-active"], ["is-enabled"], ["status"])
     if cmd == "firewall-cmd":
-        return bool(argv) and all(a in ("--state", "--permanent") or a.startswith(("--query-", "--zone="))
+        return bool(argv) and all(a in ("--state", "--permanent") or a.startswith(("--query-", "--zone=", "--list-"))
                                   for a in argv)
     if cmd == "iptables":
         return argv[:1] in (["-S"], ["-L"])

@@ -78,24 +78,33 @@ def plan(ctx, host) -> list[Action]:
     return _iptables(t, host, ports, unsaved=NAME in ctx.unfinished_sections(host))
 
 
+LIST_PERMANENT = "firewall-cmd --permanent --zone=public --list-ports"
+LIST_LIVE = "firewall-cmd --zone=public --list-ports"
+
+
 def _firewalld(t, host, ports) -> list[Action]:
     state = t.run("firewall-cmd --state", sudo=True, timeout=60)
     if state.exit_code != 0:
         return [NoOp(_("firewalld is not running on {host} ({state}): nothing blocks the ports; "
                        "start firewalld first if the site uses it").format(
                            host=host.name, state=state.stdout.strip() or state.stderr.strip()))]
+    # the ports of the zone, permanent and live: two firewall-cmd runs whatever the number of
+    # ports (each is a Python process with a D-Bus round trip, ~0.5 s on a real CentOS 7);
+    # `--query-port` is the same exact match of "PORT/tcp" in that list
+    perm = t.run(LIST_PERMANENT, sudo=True, timeout=60)
+    live = t.run(LIST_LIVE, sudo=True, timeout=60)
+    if perm.exit_code != 0 or live.exit_code != 0:
+        bad, command = (perm, LIST_PERMANENT) if perm.exit_code != 0 else (live, LIST_LIVE)
+        raise PlanError(_("host {host}: {command} failed: {error}").format(
+            host=host.name, command=command, error=(bad.stderr or bad.stdout).strip()))
+    perm_open, live_open = set(perm.stdout.split()), set(live.stdout.split())
     actions: list[Action] = []
     reload_needed = False
     for port in ports:
         spec = f"{port}/tcp"
-        perm = t.run(f"firewall-cmd --permanent --zone=public --query-port={spec}", sudo=True, timeout=60)
-        live = t.run(f"firewall-cmd --zone=public --query-port={spec}", sudo=True, timeout=60)
-        if perm.exit_code not in (0, 1) or live.exit_code not in (0, 1):
-            raise PlanError(_("host {host}: firewall-cmd --query-port {spec} failed: {error}").format(
-                host=host.name, spec=spec, error=(perm.stderr or live.stderr).strip()))
-        if perm.exit_code == 0:
+        if spec in perm_open:
             actions.append(NoOp(_("port {spec} already open (permanent)").format(spec=spec)))
-            reload_needed |= live.exit_code != 0
+            reload_needed |= spec not in live_open
         else:
             actions.append(Command(_("Open {spec} permanently").format(spec=spec),
                                    f"firewall-cmd --zone=public --add-port={spec} --permanent"))
