@@ -78,3 +78,79 @@ def test_a_question_waits_for_the_keyring(monkeypatch):
     connect.connect_all_while(unlock, HOSTS[:1])
     assert order == ["keyring", "question"]
     assert not connect._interactive.locked() and threading.active_count() >= 1
+
+
+# -- the session: detection runs while the keyring is still being unlocked ------------------
+
+def _session(monkeypatch, resolve_all, detect):
+    from wizard import planner, secrets
+    from wizard.answers import Answers
+    from wizard.session import Session
+    monkeypatch.setattr(connect, "connect_one", lambda spec, **kw: Conn(spec))
+    monkeypatch.setattr(secrets, "configure_backend", lambda *a, **kw: None)
+    monkeypatch.setattr(secrets, "resolve_all", resolve_all)
+    monkeypatch.setattr(planner, "detect", detect)
+    s = Session()
+    s.use(Answers.from_data({"version": 1, "inventory": {"hosts": {
+        "chat1": {"address": "192.0.2.10", "roles": ["CHAT"]},
+        "dbm": {"address": "192.0.2.2", "roles": ["DATA"]},
+        "lb1": {"address": "192.0.2.3", "roles": ["LB"]}}},
+        "portal": {"scheme": "http", "load_balancer": "lb"},
+        "daemon": {"db_password": "keyring:db/root"}}))
+    return s
+
+
+def test_detection_runs_while_the_keyring_unlocks_and_facts_wait_for_it(monkeypatch):
+    detecting, unlocked = threading.Event(), threading.Event()
+
+    def resolve_all(answers):
+        assert detecting.wait(10), "detection waited for the keyring"
+        time.sleep(0.05)
+        unlocked.set()
+
+    def detect(answers, transports):
+        detecting.set()
+        assert not unlocked.is_set()
+        return {n: "facts" for n in transports}
+    s = _session(monkeypatch, resolve_all, detect)
+    want = {"chat1": "facts", "dbm": "facts", "lb1": "facts"}
+    assert s.ensure_facts() == want
+    assert unlocked.is_set(), "facts were handed on before the secrets were read"
+    assert s.ensure_facts() == want                                      # kept, nothing pending
+
+
+def test_a_keyring_error_after_detection_is_raised_and_closes_every_connection(monkeypatch):
+    def resolve_all(answers):
+        raise SecretError("secret 'db/root' is not in the keyring")
+    s = _session(monkeypatch, resolve_all, lambda answers, transports: {n: "f" for n in transports})
+    with pytest.raises(SecretError, match="db/root"):
+        s.ensure_facts()
+    assert s.transports == {} and s.facts is None
+
+
+def test_a_keyring_error_wins_over_a_detection_error(monkeypatch):
+    from wizard.errors import PlanError
+    gate = threading.Event()
+
+    def resolve_all(answers):
+        assert gate.wait(10)
+        raise SecretError("wrong master password")
+
+    def detect(answers, transports):
+        gate.set()
+        raise PlanError("host chat1: not CentOS")
+    s = _session(monkeypatch, resolve_all, detect)
+    with pytest.raises(SecretError, match="master password"):
+        s.ensure_facts()
+    assert s.transports == {}
+
+
+def test_connect_without_secrets_later_waits_for_the_keyring(monkeypatch):
+    unlocked = []
+
+    def resolve_all(answers):
+        time.sleep(0.1)
+        unlocked.append(True)
+    s = _session(monkeypatch, resolve_all, lambda answers, transports: {})
+    s.connect()
+    assert unlocked == [True]

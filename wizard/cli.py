@@ -209,8 +209,9 @@ def _ask_host_key(err: errors.HostKeyError) -> bool:
     return sys.stdin.readline().strip().lower() in ("yes", _("yes"))
 
 
-def _session(args, hosts: list[str] | None = None):
-    """Log file, answers, secrets, then connections (to `hosts` only, when given)."""
+def _session(args, hosts: list[str] | None = None, *, secrets_later: bool = False):
+    """Log file, answers, secrets, then connections (to `hosts` only, when given);
+    secrets_later: the keyring is still being unlocked beside detection (Session.connect)."""
     from .logs import start_run_log
     from .session import Session, UsageError, check_sections
 
@@ -235,14 +236,14 @@ def _session(args, hosts: list[str] | None = None):
             raise WizardError(_("--host {host}: not in the inventory of {source}").format(
                 host=unknown[0], source=ans.source))
         specs = [h for h in specs if h.name in hosts]
-    session.connect(specs)
+    session.connect(specs, secrets_later=secrets_later)
     return session
 
 
 def _plan_or_apply(args) -> int:
     from . import preview
 
-    session = _session(args)
+    session = _session(args, secrets_later=True)      # ensure_facts waits for the keyring
     try:
         session.ensure_facts()
         portal = session.portal()
@@ -276,7 +277,7 @@ def _plan_or_apply(args) -> int:
 
 
 def _verify(args) -> int:
-    session = _session(args)
+    session = _session(args, secrets_later=True)      # session.verify waits for the keyring
     try:
         checks = _print_checks(session.verify())
     finally:

@@ -123,6 +123,22 @@ def connect_all_while(first: Callable[[], object] | None, hosts: list[HostSpec],
     first=None: connect_all."""
     if first is None:
         return connect_all(hosts, **kw)
+    out, wait = connect_all_beside(first, hosts, **kw)
+    try:
+        wait()
+    except BaseException:
+        close_all(out)
+        raise
+    return out
+
+
+def connect_all_beside(first: Callable[[], object], hosts: list[HostSpec],
+                       **kw) -> tuple[dict[str, Transport], Callable[[], None]]:
+    """connect_all_while without waiting for `first` once every host is connected:
+    (transports, wait); wait() joins it and raises its error (the caller closes the
+    connections then). When a connection fails, `first` is waited for and its error wins.
+    A login or sudo password from the keyring waits for `first` anyway: the password
+    provider takes the same lock (connect_one)."""
     started = threading.Event()
     outcome: list = []
 
@@ -136,6 +152,11 @@ def connect_all_while(first: Callable[[], object] | None, hosts: list[HostSpec],
     worker = threading.Thread(target=run_first, name="keyring", daemon=True)
     worker.start()
     started.wait()
+
+    def wait() -> None:
+        worker.join()
+        if outcome and outcome[0][0] == "error":
+            raise outcome[0][1]
     try:
         out = connect_all(hosts, **kw)
     except BaseException:
@@ -143,11 +164,7 @@ def connect_all_while(first: Callable[[], object] | None, hosts: list[HostSpec],
         if outcome and outcome[0][0] == "error":
             raise outcome[0][1] from None
         raise
-    worker.join()
-    if outcome and outcome[0][0] == "error":
-        close_all(out)
-        raise outcome[0][1]
-    return out
+    return out, wait
 
 
 def connect_all_unlocking(answers, hosts: list[HostSpec], **kw) -> dict[str, Transport]:
@@ -158,3 +175,15 @@ def connect_all_unlocking(answers, hosts: list[HostSpec], **kw) -> dict[str, Tra
         return connect_all(hosts, **kw)
     from . import secrets
     return connect_all_while(lambda: secrets.resolve_all(answers), hosts, **kw)
+
+
+def connect_all_unlocking_later(answers, hosts: list[HostSpec],
+                                **kw) -> tuple[dict[str, Transport], Callable[[], None]]:
+    """connect_all_unlocking that returns once the hosts are connected: (transports,
+    wait), the keyring still being unlocked beside what comes next (detection, which is
+    read-only and needs no secret but a login's sudo password, which waits for it);
+    wait() before anything uses a secret."""
+    if answers is None:
+        return connect_all(hosts, **kw), lambda: None
+    from . import secrets
+    return connect_all_beside(lambda: secrets.resolve_all(answers), hosts, **kw)
