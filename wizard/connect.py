@@ -26,13 +26,13 @@ def connect_one(spec: HostSpec, *, training: bool = False, accept: tuple[str, ..
     if training:                    # the active scenario's host; its host key may need a yes
         from .training import connect as connect_sim
         return connect_sim(spec, accept=accept, ask=None if ask is None else (lambda e: _ask(ask, e)))
-    from . import secrets
     from .transport.ssh import SSHTransport
 
     def provider(ref):
         if not ref:
             return None
         with _interactive:
+            from . import secrets       # the keyring package: only for a host that needs it
             return secrets.get(ref)
 
     def trust(e: HostKeyError) -> bool:      # asked per unknown key (jump hosts too), in one run
@@ -177,13 +177,22 @@ def connect_all_unlocking(answers, hosts: list[HostSpec], **kw) -> dict[str, Tra
     return connect_all_while(lambda: secrets.resolve_all(answers), hosts, **kw)
 
 
-def connect_all_unlocking_later(answers, hosts: list[HostSpec],
+def connect_all_unlocking_later(answers, hosts: list[HostSpec], *,
+                                prepare: Callable[[], None] | None = None,
                                 **kw) -> tuple[dict[str, Transport], Callable[[], None]]:
     """connect_all_unlocking that returns once the hosts are connected: (transports,
     wait), the keyring still being unlocked beside what comes next (detection, which is
     read-only and needs no secret but a login's sudo password, which waits for it);
-    wait() before anything uses a secret."""
+    wait() before anything uses a secret. `prepare()` (choosing the keyring backend, which
+    imports the keyring package) runs first on the same thread, off the way to the hosts."""
     if answers is None:
+        if prepare is not None:
+            prepare()
         return connect_all(hosts, **kw), lambda: None
-    from . import secrets
-    return connect_all_beside(lambda: secrets.resolve_all(answers), hosts, **kw)
+
+    def unlock() -> None:
+        if prepare is not None:
+            prepare()
+        from . import secrets
+        secrets.resolve_all(answers)
+    return connect_all_beside(unlock, hosts, **kw)

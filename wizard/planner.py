@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from . import facts as facts_mod
@@ -91,8 +93,27 @@ def _gather(answers, transports: dict[str, Transport], h) -> facts_mod.HostFacts
     return facts
 
 
+# libraries planning and the run import (templates, TynTec's https), none of which imports
+# the wizard's modules: imported on a thread of their own while detection waits for the hosts
+WARM_UP = ("jinja2", "ssl", "http.client", "urllib.request")
+
+
+def warm_up() -> threading.Thread:
+    """Import WARM_UP beside detection (the main thread only waits then)."""
+    def imports() -> None:
+        for name in WARM_UP:
+            try:
+                importlib.import_module(name)
+            except Exception:           # whoever needs it later says why
+                pass
+    t = threading.Thread(target=imports, name="warm-up", daemon=True)
+    t.start()
+    return t
+
+
 def detect(answers, transports: dict[str, Transport]) -> dict[str, facts_mod.HostFacts]:
     """Facts of every host in the inventory (the hosts read in parallel)."""
+    warm_up()
     hosts = list(answers.hosts)
     facts = each_host(hosts, lambda h: _gather(answers, transports, h), transports)
     return {h.name: f for h, f in zip(hosts, facts)}

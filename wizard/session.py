@@ -161,10 +161,10 @@ class Session(SessionLanguage, TrainingMixin, FingerprintMixin):
             key = tuple(specs)
             if key != self._connected_to or not self.transports:
                 self.close()
-                self.secrets_ready()
                 self.transports, self._unlocking = connect.connect_all_unlocking_later(
-                    None if self.training else self.answers, specs, training=self.training,
-                    accept=self.accept, ask=self.ask_host_key, **self.connect_kw)
+                    None if self.training else self.answers, specs, prepare=self.secrets_ready,
+                    training=self.training, accept=self.accept, ask=self.ask_host_key,
+                    **self.connect_kw)
                 self._connected_to = key
                 self.facts, self.journals = None, {}
             if not secrets_later:
