@@ -563,6 +563,8 @@ def bench_pyinfra(out: Out, work: Path, reps: int, dry: bool) -> None:
         return
     from endstate import compare, site_state
     from testhost import HostFactory
+
+    from wizard.answers import valid_cache
     eng = ss.Engineer(work / "engineer-pyinfra")
     api = ss.Standin(work / "tyntec-pyinfra")
     eng.vars["SSL_CERT_FILE"] = api.cert
@@ -575,9 +577,11 @@ def bench_pyinfra(out: Out, work: Path, reps: int, dry: bool) -> None:
         eng.secret("tyntec/apikey", ss.TYNTEC_KEY)
         answers = ss.sample_answers(work / "site-pyinfra.yaml", api.base)
 
-        def run(kind: str) -> float:
+        def run(kind: str, first: bool = False) -> float:
             t0 = time.perf_counter()
             if kind == "wizard":
+                if first:       # a first install: the answers' schema check not yet kept
+                    (eng.state / valid_cache.NAME).unlink(missing_ok=True)
                 p = eng.cli("apply", answers, "--yes")
                 ok = p.returncode == 0 and ("Done:" in p.stdout or "Nothing to do." in p.stdout)
             else:
@@ -599,7 +603,7 @@ def bench_pyinfra(out: Out, work: Path, reps: int, dry: bool) -> None:
                 inv_roles = ss.sample_hosts()
                 hosts = {n: (th, inv_roles[n][1]) for n, th in site.hosts.items()}
                 try:
-                    times[kind].append(run(kind))
+                    times[kind].append(run(kind, first=True))
                     first = without_backups(site_state(hosts))
                     if len(api.api.patches()) != 1:
                         raise RuntimeError(f"{kind}: TynTec got {len(api.api.patches())} PATCHes, not 1")

@@ -9,8 +9,6 @@ import zoneinfo
 from functools import cache
 from typing import Any
 
-import phonenumbers
-
 from ..i18n import _
 from . import paths
 from .schema import Path_, _fmt, _line, _resolve, keypath, schema
@@ -175,6 +173,7 @@ def _semantic_problems(data: dict, lines: dict[Path_, int], source: str,
 
     phone = _get(data, "whatsapp", "phone_number")
     if isinstance(phone, str) and ok(("whatsapp", "phone_number")):
+        import phonenumbers         # ~30 ms: only for a file that has a number
         try:
             parsed = phonenumbers.parse(phone, None)
             valid = phonenumbers.is_valid_number(parsed) and phonenumbers.format_number(

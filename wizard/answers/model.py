@@ -234,7 +234,8 @@ def _key_problems(value: Any, path: Path_, source: str) -> list[tuple[int, str]]
     return out
 
 
-def _build(raw: Any, lines: dict[Path_, int], source: str, problems: list[tuple[int, str]]) -> Answers:
+def _build(raw: Any, lines: dict[Path_, int], source: str, problems: list[tuple[int, str]],
+           *, remember: bool = False) -> Answers:
     if not lines and (bad_keys := _key_problems(raw, (), source)):
         raise AnswersError([m for _line, m in bad_keys])
     if not isinstance(raw, dict):
@@ -242,7 +243,16 @@ def _build(raw: Any, lines: dict[Path_, int], source: str, problems: list[tuple[
         kind = _("a list") if isinstance(raw, list) else _("a single value")
         raise AnswersError(_fmt(source, line, (), _("the file must be a mapping of sections "
                                                     "(starting with version: 1), not {kind}").format(kind=kind)))
-    schema_problems, bad = _schema_problems(raw, lines, source)
+    key = None
+    if remember:                        # a file: the schema's yes to this content is kept
+        from . import valid_cache
+        key = valid_cache.digest(raw)
+    if key is not None and valid_cache.known(key):
+        schema_problems, bad = [], set()
+    else:
+        schema_problems, bad = _schema_problems(raw, lines, source)
+        if key is not None and not schema_problems:
+            valid_cache.remember(key)
     problems = problems + schema_problems + _semantic_problems(raw, lines, source, bad)
     if problems:
         seen: set = set()
@@ -274,4 +284,4 @@ def load(path: str | os.PathLike) -> Answers:
     ui = data.get("ui") if isinstance(data, dict) else None
     if isinstance(ui, dict) and ui.get("language") in i18n.LANGUAGES:
         i18n.follow_answers(ui["language"])
-    return _build(data, lines, source, problems)
+    return _build(data, lines, source, problems, remember=not problems)

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any
-
-import jsonschema
+from typing import TYPE_CHECKING, Any
 
 from ..i18n import N_, _
 from . import paths
 from .schema import (FORMAT_VERSION, REF_PREFIX, Path_, _fmt, _line, _may_hold_secret, _show,
                      is_secret_path, schema)
+
+if TYPE_CHECKING:
+    import jsonschema
 
 _TYPE_NAMES = {"string": N_("a string"), "integer": N_("an integer"), "number": N_("a number"),
                "boolean": N_("true or false"), "object": N_("a mapping"), "array": N_("a list"),
@@ -40,6 +41,7 @@ def _plaintext(path: Path_, data: Any) -> str:
 
 def _schema_problems(data: Any, lines: dict[Path_, int], source: str) -> tuple[list[tuple[int, str]], set[Path_]]:
     """One (line, message) per schema error, and the paths that had one."""
+    import jsonschema               # on demand: a file checked before skips it (valid_cache)
     out: list[tuple[int, str]] = []
     bad: set[Path_] = set()
     validator = jsonschema.Draft202012Validator(schema())
