@@ -166,7 +166,7 @@ def install() -> None:
 
 def install_phases() -> None:
     """Wall time of the run's phases (load answers, secrets, connect, detect, plan, run)."""
-    from wizard import answers, connect, planner, runner, secrets
+    from wizard import answers, connect, fingerprint, planner, runner, secrets
 
     def timed(obj, name, label):
         fn = getattr(obj, name)
@@ -185,6 +185,7 @@ def install_phases() -> None:
     timed(planner, "detect", "detect")
     timed(planner, "build", "plan")
     timed(runner.Runner, "run", "run")
+    timed(fingerprint, "read", "fingerprint after the run")
 
 
 _phases: list[dict] = []

@@ -107,8 +107,16 @@ class WizardApp(App[int]):
             ui = self.data.get("ui") or {}
             if ui.get("language") not in (None, code):      # the answers would switch it back
                 self.data["ui"] = {**ui, "language": code}
-        self.revalidate()
         self.sub_title = self.subtitle()
+        # the whole check (jsonschema, ~0.1 s) runs once the first screen is drawn (on_mount)
+
+    def on_mount(self) -> None:
+        self.show_page("hosts")
+        self.call_after_refresh(self.revalidate)      # the pages' problem marks follow at once
+        if self.problems:
+            self.show_load_problems(self.problems)
+        if self.pick_scenario:
+            self.action_choose_scenario()
 
     def get_key_display(self, binding: Binding) -> str:
         """Function keys as printed on the keyboard (F9, not f9)."""
@@ -155,13 +163,6 @@ class WizardApp(App[int]):
         return _("TRAINING: simulated CentOS 7 host · {source}").format(source=where) if self.training else where
 
     # -- pages -----------------------------------------------------------------------------
-    def on_mount(self) -> None:
-        self.show_page("hosts")
-        if self.problems:
-            self.show_load_problems(self.problems)
-        if self.pick_scenario:
-            self.action_choose_scenario()
-
     def show_load_problems(self, problems: list[str]) -> None:
         """Every problem of a file just loaded, in a dialog that stays until closed."""
         from .dialogs import ChoiceDialog
