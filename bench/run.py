@@ -24,7 +24,6 @@ ratios are taken run by run (pair by pair), then the median is quoted.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import platform
@@ -71,7 +70,7 @@ def spread(xs, unit="s", scale=1.0, fmt="{:.2f}"):
     m = fmt.format(med(xs) * scale)
     if len(xs) == 1:
         return f"{m} {unit}".strip()
-    return f"{m} {unit} [{fmt.format(min(xs) * scale)}–{fmt.format(max(xs) * scale)}]".replace(" [", f" [")
+    return f"{m} {unit} [{fmt.format(min(xs) * scale)}–{fmt.format(max(xs) * scale)}]"
 
 
 def verdict(key, value) -> str:
