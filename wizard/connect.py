@@ -167,21 +167,12 @@ def connect_all_beside(first: Callable[[], object], hosts: list[HostSpec],
     return out, wait
 
 
-def connect_all_unlocking(answers, hosts: list[HostSpec], **kw) -> dict[str, Transport]:
-    """connect_all while the keyring is unlocked and every secret of `answers` read
-    (secrets.resolve_all; a missing one is the error reported and no connection stays
-    open); answers=None (training): connect_all."""
-    if answers is None:
-        return connect_all(hosts, **kw)
-    from . import secrets
-    return connect_all_while(lambda: secrets.resolve_all(answers), hosts, **kw)
-
-
 def connect_all_unlocking_later(answers, hosts: list[HostSpec], *,
                                 prepare: Callable[[], None] | None = None,
                                 **kw) -> tuple[dict[str, Transport], Callable[[], None]]:
-    """connect_all_unlocking that returns once the hosts are connected: (transports,
-    wait), the keyring still being unlocked beside what comes next (detection, which is
+    """connect_all while the keyring is unlocked and every secret of `answers` read
+    (secrets.resolve_all), returning once the hosts are connected: (transports, wait), the
+    keyring still being unlocked beside what comes next (detection, which is
     read-only and needs no secret but a login's sudo password, which waits for it);
     wait() before anything uses a secret. `prepare()` (choosing the keyring backend, which
     imports the keyring package) runs first on the same thread, off the way to the hosts."""

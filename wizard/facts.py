@@ -213,6 +213,17 @@ def portal_candidates(shared: str = SHARED) -> list[str]:
             f"{base}/version.txt", f"{base}/VERSION"]
 
 
+def chat_fact_paths(shared: str = SHARED) -> list[str]:
+    """Every file detect_os, detect_portal_version and detect_windows_repo read (for a batch)."""
+    return ["/etc/redhat-release", "/etc/os-release", *portal_candidates(shared),
+            *_windows_probe_paths(shared), "/proc/mounts"]
+
+
+def _windows_probe_paths(shared: str) -> tuple[str, str]:
+    return (f"{CM_TARGET}/{INIT_SCRIPT_REL}",
+            f"{shared}/{PORTAL_DIR}/Utils/Install/ClientMessenger/{INIT_SCRIPT_REL}")
+
+
 def detect_portal_version(t: Transport, shared: str = SHARED) -> PortalVersion:
     """The first candidate file that names a 3.x release."""
     for path in portal_candidates(shared):
@@ -228,7 +239,7 @@ def detect_portal_version(t: Transport, shared: str = SHARED) -> PortalVersion:
 def detect_windows_repo(t: Transport, shared: str = SHARED) -> list[str]:
     """Reasons to believe the repositories live on a Windows machine (empty: they don't)."""
     reasons = []
-    for path in (f"{CM_TARGET}/{INIT_SCRIPT_REL}", f"{shared}/{PORTAL_DIR}/Utils/Install/ClientMessenger/{INIT_SCRIPT_REL}"):
+    for path in _windows_probe_paths(shared):
         data = t.read_file(path, sudo=True)
         if data is not None:
             if b"\r\n" in data:

@@ -117,10 +117,7 @@ def items(answers) -> list:
     from . import facts as F
     from .batch import CmdItem, FileItem
     where = _paths(answers)
-    files = ["/etc/redhat-release", "/etc/os-release", *F.portal_candidates(where["shared"]),
-             f"{F.CM_TARGET}/{INIT_SCRIPT_REL}",
-             f"{where['shared']}/{F.PORTAL_DIR}/Utils/Install/ClientMessenger/{INIT_SCRIPT_REL}",
-             "/proc/mounts", where["shared_hz"], *where["hz"], where["init"]]
+    files = [*F.chat_fact_paths(where["shared"]), where["shared_hz"], *where["hz"], where["init"]]
     return [FileItem(p) for p in dict.fromkeys(files)] + [
         CmdItem(F.JAVA_RPM_QUERY), CmdItem(F.JAVA_VERSION_QUERY),
         CmdItem(checksum_command(where["source"]), sudo=True)]

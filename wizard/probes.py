@@ -34,10 +34,7 @@ def items(answers, host) -> list[Item]:
     if "CHAT" in roles:
         # facts: Java, portal version, Windows-hosted repository
         cmds += [CmdItem(F.JAVA_RPM_QUERY), CmdItem(F.JAVA_VERSION_QUERY)]
-        files += F.portal_candidates(shared)
-        files += [f"{F.CM_TARGET}/{F.INIT_SCRIPT_REL}",
-                  f"{shared}/{F.PORTAL_DIR}/Utils/Install/ClientMessenger/{F.INIT_SCRIPT_REL}",
-                  "/proc/mounts"]
+        files += F.chat_fact_paths(shared)
         # 1. Java from a local RPM
         java = answers.section("java")
         if java.get("source") == "rpm" and java.get("rpm_path"):
